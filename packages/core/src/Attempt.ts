@@ -1,0 +1,47 @@
+/**
+ * An attempt is one dial of one contact. Its id is deterministic, so it is
+ * the idempotency key towards the telephony provider (the LiveKit room name,
+ * say): a process that recovers a half-finished dial asks the provider about
+ * this id instead of dialing again.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { CallOutcome } from "./CallOutcome.ts"
+
+/**
+ * The id of attempt `attemptNumber` (from 1) of a contact.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeId = (batchId: string, contactId: string, attemptNumber: number): string =>
+  `${batchId}_${contactId}_${attemptNumber}`
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const AttemptState = Schema.Literals(["dialing", "finished"])
+export type AttemptState = typeof AttemptState.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const Attempt = Schema.Struct({
+  id: Schema.String,
+  batchId: Schema.String,
+  contactId: Schema.String,
+  attemptNumber: Schema.Int,
+  state: AttemptState,
+  callerNumberId: Schema.String,
+  startedAt: Schema.DateTimeUtc,
+  endedAt: Schema.NullOr(Schema.DateTimeUtc),
+  outcome: Schema.NullOr(CallOutcome),
+  sipCode: Schema.NullOr(Schema.Int),
+  duration: Schema.NullOr(Schema.Number),
+  roomName: Schema.NullOr(Schema.String),
+  failureReason: Schema.NullOr(Schema.String)
+})
+export type Attempt = typeof Attempt.Type
