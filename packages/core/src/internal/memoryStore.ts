@@ -1,0 +1,491 @@
+/**
+ * The in-memory `BatchStore`: the reference every adapter is held to by the
+ * conformance suite, and the store of tests, benches and single-process
+ * hosts that need no durability.
+ *
+ * Waiting contacts are found without scans: fresh `pending` contacts by a
+ * cursor in row order, and contacts with a due time (retries, deferrals,
+ * re-queues) in a heap keyed by that time. Heap entries are never removed in
+ * place; an entry whose contact has moved on is stale and skipped.
+ *
+ * @internal
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Attempt from "../Attempt.ts"
+import type { Batch, BatchStatus } from "../Batch.ts"
+import type { Lease, NewContact, StatusBreakdown } from "../BatchStore.ts"
+import { BatchStore, LeaseLost } from "../BatchStore.ts"
+import * as Contact from "../Contact.ts"
+import {
+  BatchNotFound,
+  ContactNotFound,
+  IdempotencyKeyReused,
+  IdempotencyRequestInProgress,
+  InvalidTransition
+} from "../OutdialError.ts"
+import { Heap } from "./heap.ts"
+
+interface Timed {
+  readonly due: number
+  readonly position: number
+  readonly version: number
+}
+
+interface Entry {
+  batch: Batch
+  readonly contacts: Array<Contact.Contact | undefined>
+  readonly positions: Map<string, number>
+  readonly externalIds: Set<string>
+  readonly counts: Record<Contact.ContactStatus, number>
+  /** Per position: bumped whenever the contact's due time changes. */
+  readonly versions: Array<number>
+  /** Per position: the contact has a due time, so the heap (not the cursor) finds it. */
+  readonly timedFlags: Array<boolean>
+  readonly timed: Heap<Timed>
+  cursor: number
+  nextContactNumber: number
+  readonly attempts: Map<string, Attempt.Attempt>
+  readonly openAttempts: Set<string>
+  /** Status each open attempt's contact had before it, to restore on abandon. */
+  readonly statusBefore: Map<string, Contact.ContactStatus>
+  readonly perDay: Map<string, number>
+  lease: Lease | undefined
+  epoch: number
+}
+
+const emptyCounts = (): Record<Contact.ContactStatus, number> =>
+  Object.fromEntries(Contact.statuses.map((s) => [s, 0])) as Record<Contact.ContactStatus, number>
+
+const isWaiting = (status: Contact.ContactStatus) => status === "pending" || status === "queued"
+
+export const make = (): BatchStore["Service"] => {
+  const batches = new Map<string, Entry>()
+  const idempotency = new Map<string, { fingerprint: string; response?: unknown; done: boolean }>()
+
+  const entryOf = (batchId: string) =>
+    Effect.suspend(() => {
+      const entry = batches.get(batchId)
+      return entry === undefined ? Effect.fail(new BatchNotFound({ batchId })) : Effect.succeed(entry)
+    })
+
+  const toContact = (entry: Entry, c: NewContact, maxAttempts: number): Contact.Contact => ({
+    id: `c${entry.nextContactNumber++}`,
+    batchId: entry.batch.id,
+    row: c.row,
+    phone: c.phone,
+    name: c.name,
+    externalId: c.externalId,
+    customFields: c.customFields,
+    status: "pending",
+    attemptCount: 0,
+    maxAttempts,
+    lastAttemptAt: null,
+    nextRetryAt: null,
+    completedAt: null,
+    errorCode: null,
+    failureReason: null,
+    callDuration: null,
+    roomName: null,
+    lastDecision: null
+  })
+
+  const append = (entry: Entry, news: ReadonlyArray<NewContact>) => {
+    let added = 0
+    let skipped = 0
+    for (const c of news) {
+      if (c.externalId !== null) {
+        if (entry.externalIds.has(c.externalId)) {
+          skipped++
+          continue
+        }
+        entry.externalIds.add(c.externalId)
+      }
+      const contact = toContact(entry, c, entry.batch.retryPolicy.maxAttempts)
+      entry.positions.set(contact.id, entry.contacts.length)
+      entry.contacts.push(contact)
+      entry.versions.push(0)
+      entry.timedFlags.push(false)
+      entry.counts.pending++
+      added++
+    }
+    entry.batch = { ...entry.batch, totalContacts: entry.batch.totalContacts + added }
+    return { added, skipped }
+  }
+
+  // Every contact change goes through here, so counters and the due-time
+  // index can never disagree with the contacts.
+  const put = (entry: Entry, position: number, next: Contact.Contact) => {
+    const previous = entry.contacts[position]!
+    entry.contacts[position] = next
+    if (previous.status !== next.status) {
+      entry.counts[previous.status]--
+      entry.counts[next.status]++
+    }
+    if (isWaiting(next.status) && (next.nextRetryAt !== previous.nextRetryAt || !isWaiting(previous.status))) {
+      const version = ++entry.versions[position]!
+      entry.timedFlags[position] = true
+      const due = next.nextRetryAt === null ? 0 : DateTime.toEpochMillis(next.nextRetryAt)
+      entry.timed.push({ due, position, version })
+    }
+    return next
+  }
+
+  const isCurrent = (entry: Entry, t: Timed) => {
+    const contact = entry.contacts[t.position]
+    return contact !== undefined && isWaiting(contact.status) && entry.versions[t.position] === t.version
+  }
+
+  const dropStale = (entry: Entry) => {
+    while (entry.timed.size > 0 && !isCurrent(entry, entry.timed.peek()!)) entry.timed.pop()
+  }
+
+  // A batch deleted under its owner is a lease lost too: the owner must stop.
+  const leased = (lease: Lease) =>
+    Effect.suspend(() => {
+      const entry = batches.get(lease.batchId)
+      return entry?.lease !== undefined && entry.lease.ownerId === lease.ownerId && entry.lease.epoch === lease.epoch
+        ? Effect.succeed(entry)
+        : Effect.fail(new LeaseLost({ batchId: lease.batchId, epoch: lease.epoch }))
+    })
+
+  const contactAt = (entry: Entry, contactId: string) => {
+    const position = entry.positions.get(contactId)
+    const contact = position === undefined ? undefined : entry.contacts[position]
+    return contact === undefined || position === undefined
+      ? Effect.fail(new ContactNotFound({ batchId: entry.batch.id, contactId }))
+      : Effect.succeed([position, contact] as const)
+  }
+
+  const expectStatus = (entry: Entry, expected: ReadonlyArray<BatchStatus>, action: string) =>
+    expected.includes(entry.batch.status)
+      ? Effect.void
+      : Effect.fail(new InvalidTransition({ entity: "batch", action, from: entry.batch.status }))
+
+  const contactTransition = (contact: Contact.Contact, action: Contact.ContactAction, to?: Contact.ContactStatus) =>
+    Effect.fromResult(Contact.transition(contact.status, action, to))
+
+  return BatchStore.of({
+    reserveIdempotencyKey: (scope, key, fingerprint) =>
+      Effect.suspend((): Effect.Effect<
+        { readonly response: unknown } | undefined,
+        IdempotencyKeyReused | IdempotencyRequestInProgress
+      > => {
+        const id = `${scope}\u0000${key}`
+        const record = idempotency.get(id)
+        if (record === undefined) {
+          idempotency.set(id, { fingerprint, done: false })
+          return Effect.succeed(undefined)
+        }
+        if (record.fingerprint !== fingerprint) return Effect.fail(new IdempotencyKeyReused({ key }))
+        if (!record.done) return Effect.fail(new IdempotencyRequestInProgress({ key }))
+        return Effect.succeed({ response: record.response })
+      }),
+    completeIdempotencyKey: (scope, key, response) =>
+      Effect.sync(() => {
+        const record = idempotency.get(`${scope}\u0000${key}`)
+        if (record !== undefined) Object.assign(record, { response, done: true })
+      }),
+    releaseIdempotencyKey: (scope, key) => Effect.sync(() => void idempotency.delete(`${scope}\u0000${key}`)),
+
+    createBatch: (batch, contacts) =>
+      Effect.sync(() => {
+        const entry: Entry = {
+          batch: { ...batch, totalContacts: 0 },
+          contacts: [],
+          positions: new Map(),
+          externalIds: new Set(),
+          counts: emptyCounts(),
+          versions: [],
+          timedFlags: [],
+          timed: new Heap((a, b) => a.due < b.due || (a.due === b.due && a.position < b.position)),
+          cursor: 0,
+          nextContactNumber: 1,
+          attempts: new Map(),
+          openAttempts: new Set(),
+          statusBefore: new Map(),
+          perDay: new Map(),
+          lease: undefined,
+          epoch: 0
+        }
+        append(entry, contacts)
+        batches.set(batch.id, entry)
+      }),
+    getBatch: (organizationId, batchId) =>
+      Effect.suspend(() => {
+        const entry = batches.get(batchId)
+        return entry === undefined || entry.batch.organizationId !== organizationId
+          ? Effect.fail(new BatchNotFound({ batchId }))
+          : Effect.succeed(entry.batch)
+      }),
+    findBatch: (batchId) => Effect.sync(() => batches.get(batchId)?.batch),
+    listBatches: (organizationId, options) =>
+      Effect.sync(() => {
+        const matching = [...batches.values()]
+          .map((entry) => entry.batch)
+          .filter((batch) =>
+            batch.organizationId === organizationId &&
+            (options.agentId === undefined || batch.agentId === options.agentId) &&
+            (options.status === undefined || batch.status === options.status)
+          )
+          .sort((a, b) =>
+            DateTime.toEpochMillis(b.createdAt) - DateTime.toEpochMillis(a.createdAt) || b.id.localeCompare(a.id)
+          )
+        return { items: matching.slice(options.offset, options.offset + options.limit), total: matching.length }
+      }),
+    updateBatch: (batchId, expected, action, patch) =>
+      Effect.gen(function*() {
+        const entry = yield* entryOf(batchId)
+        yield* expectStatus(entry, expected, action)
+        entry.batch = { ...entry.batch, ...patch }
+        return entry.batch
+      }),
+    deleteBatch: (batchId, expected) =>
+      Effect.gen(function*() {
+        const entry = yield* entryOf(batchId)
+        yield* expectStatus(entry, expected, "delete")
+        batches.delete(batchId)
+      }),
+
+    addContacts: (batchId, contacts, updatedAt) =>
+      Effect.gen(function*() {
+        const entry = yield* entryOf(batchId)
+        yield* expectStatus(entry, ["draft"], "add contacts to")
+        const result = append(entry, contacts)
+        entry.batch = { ...entry.batch, updatedAt }
+        return result
+      }),
+    removeContact: (batchId, contactId, updatedAt) =>
+      Effect.gen(function*() {
+        const entry = yield* entryOf(batchId)
+        yield* expectStatus(entry, ["draft"], "remove contacts from")
+        const [position, contact] = yield* contactAt(entry, contactId)
+        entry.contacts[position] = undefined
+        entry.positions.delete(contactId)
+        if (contact.externalId !== null) entry.externalIds.delete(contact.externalId)
+        entry.counts[contact.status]--
+        entry.batch = { ...entry.batch, totalContacts: entry.batch.totalContacts - 1, updatedAt }
+      }),
+    statusBreakdown: (batchId) =>
+      Effect.sync(() => ({ ...(batches.get(batchId)?.counts ?? emptyCounts()) }) as StatusBreakdown),
+    listContacts: (batchId, { page, pageSize, status }) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        if (entry === undefined) return { items: [], total: 0 }
+        const total = status === undefined ? entry.batch.totalContacts : entry.counts[status]
+        const skip = (page - 1) * pageSize
+        const items: Array<Contact.Contact> = []
+        let seen = 0
+        for (const contact of entry.contacts) {
+          if (contact === undefined || (status !== undefined && contact.status !== status)) continue
+          if (seen++ < skip) continue
+          items.push(contact)
+          if (items.length === pageSize) break
+        }
+        return { items, total }
+      }),
+    getContact: (batchId, contactId) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        const position = entry?.positions.get(contactId)
+        return position === undefined ? undefined : entry?.contacts[position]
+      }),
+
+    activeBatches: () =>
+      Effect.sync(() =>
+        [...batches.values()]
+          .map((entry) => entry.batch)
+          .filter((b) => b.status === "pending" || b.status === "scheduled" || b.status === "running")
+      ),
+    acquireLease: (batchId, ownerId, now, ttlMillis) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        if (entry === undefined) return undefined
+        const current = entry.lease
+        if (current !== undefined && current.ownerId !== ownerId && DateTime.isGreaterThan(current.expiresAt, now)) {
+          return undefined
+        }
+        entry.lease = { batchId, ownerId, epoch: ++entry.epoch, expiresAt: DateTime.addDuration(now, ttlMillis) }
+        return entry.lease
+      }),
+    renewLease: (lease, now, ttlMillis) =>
+      Effect.sync(() => {
+        const entry = batches.get(lease.batchId)
+        if (entry?.lease === undefined || entry.lease.epoch !== lease.epoch || entry.lease.ownerId !== lease.ownerId) {
+          return undefined
+        }
+        entry.lease = { ...lease, expiresAt: DateTime.addDuration(now, ttlMillis) }
+        return entry.lease
+      }),
+    releaseLease: (lease) =>
+      Effect.sync(() => {
+        const entry = batches.get(lease.batchId)
+        if (entry?.lease?.epoch === lease.epoch && entry.lease.ownerId === lease.ownerId) entry.lease = undefined
+      }),
+
+    dialable: (batchId, now, limit, exclude) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        if (entry === undefined || limit <= 0) return []
+        const found: Array<Contact.Contact> = []
+        const nowMillis = DateTime.toEpochMillis(now)
+        dropStale(entry)
+        entry.timed.walk((t) => {
+          if (t.due > nowMillis) return false
+          const contact = entry.contacts[t.position]!
+          if (isCurrent(entry, t) && !exclude.has(contact.id)) found.push(contact)
+          return found.length < limit
+        })
+        // Fresh contacts only ever leave `pending`, so the cursor never moves back.
+        const isFresh = (p: number) => entry.contacts[p]?.status === "pending" && !entry.timedFlags[p]
+        while (entry.cursor < entry.contacts.length && !isFresh(entry.cursor)) entry.cursor++
+        for (let p = entry.cursor; p < entry.contacts.length && found.length < limit; p++) {
+          const contact = entry.contacts[p]
+          if (contact !== undefined && isFresh(p) && !exclude.has(contact.id)) found.push(contact)
+        }
+        return found
+      }),
+    nextDueAt: (batchId) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        if (entry === undefined) return undefined
+        dropStale(entry)
+        const top = entry.timed.peek()
+        return top === undefined ? undefined : DateTime.makeUnsafe(top.due)
+      }),
+    beginAttempt: (lease, attempt) =>
+      Effect.gen(function*() {
+        const entry = yield* leased(lease)
+        const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
+        yield* contactTransition(contact, "dial")
+        const record: Attempt.Attempt = {
+          id: Attempt.makeId(entry.batch.id, contact.id, attempt.attemptNumber),
+          batchId: entry.batch.id,
+          contactId: contact.id,
+          attemptNumber: attempt.attemptNumber,
+          state: "dialing",
+          callerNumberId: attempt.callerNumberId,
+          startedAt: attempt.startedAt,
+          endedAt: null,
+          outcome: null,
+          sipCode: null,
+          duration: null,
+          roomName: null,
+          failureReason: null
+        }
+        entry.attempts.set(record.id, record)
+        entry.openAttempts.add(record.id)
+        entry.statusBefore.set(record.id, contact.status)
+        entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
+        const updated = put(entry, position, {
+          ...contact,
+          status: "dialing",
+          attemptCount: attempt.attemptNumber,
+          lastAttemptAt: attempt.startedAt,
+          nextRetryAt: null,
+          lastDecision: attempt.decision ?? contact.lastDecision
+        })
+        return { contact: updated, attempt: record }
+      }),
+    finishAttempt: (lease, end) =>
+      Effect.gen(function*() {
+        const entry = yield* leased(lease)
+        const attempt = entry.attempts.get(end.attemptId)!
+        const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
+        const finished: Attempt.Attempt = {
+          ...attempt,
+          state: "finished",
+          endedAt: end.endedAt,
+          outcome: end.result.outcome,
+          sipCode: end.result.sipCode,
+          duration: end.result.duration,
+          roomName: end.result.roomName,
+          failureReason: end.result.failureReason
+        }
+        entry.attempts.set(finished.id, finished)
+        entry.openAttempts.delete(finished.id)
+        entry.statusBefore.delete(finished.id)
+        // A contact cancelled while its call was on keeps `cancelled`; the call is still recorded.
+        const status = contact.status === "dialing" ? end.status : contact.status
+        const updated = put(entry, position, {
+          ...contact,
+          status,
+          nextRetryAt: status === "queued" ? end.nextRetryAt : null,
+          completedAt: Contact.isFinal(status) ? end.endedAt : null,
+          errorCode: end.result.sipCode,
+          failureReason: end.result.failureReason,
+          callDuration: end.result.duration,
+          roomName: end.result.roomName,
+          lastDecision: end.decision ?? contact.lastDecision
+        })
+        return { contact: updated, attempt: finished }
+      }),
+    abandonAttempt: (lease, attemptId) =>
+      Effect.gen(function*() {
+        const entry = yield* leased(lease)
+        const attempt = entry.attempts.get(attemptId)!
+        const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
+        const before = entry.statusBefore.get(attemptId) ?? "queued"
+        entry.attempts.delete(attemptId)
+        entry.openAttempts.delete(attemptId)
+        entry.statusBefore.delete(attemptId)
+        return put(entry, position, {
+          ...contact,
+          status: contact.status === "dialing" ? before : contact.status,
+          attemptCount: attempt.attemptNumber - 1,
+          nextRetryAt: attempt.startedAt
+        })
+      }),
+    openAttempts: (batchId) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        return entry === undefined ? [] : [...entry.openAttempts].map((id) => entry.attempts.get(id)!)
+      }),
+    attemptsOnDay: (batchId, localDate) => Effect.sync(() => batches.get(batchId)?.perDay.get(localDate) ?? 0),
+    decide: (lease, contactId, decision) =>
+      Effect.gen(function*() {
+        const entry = yield* leased(lease)
+        const [position, contact] = yield* contactAt(entry, contactId).pipe(Effect.orDie)
+        if (decision.kind === "skip") {
+          yield* contactTransition(contact, "skip")
+          return put(entry, position, { ...contact, status: "skipped", completedAt: decision.at, lastDecision: decision })
+        }
+        if (!isWaiting(contact.status)) {
+          return yield* new InvalidTransition({ entity: "contact", action: "defer", from: contact.status })
+        }
+        return put(entry, position, { ...contact, nextRetryAt: decision.until ?? decision.at, lastDecision: decision })
+      }),
+    cancelContacts: (batchId, at) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        if (entry === undefined) return 0
+        let cancelled = 0
+        entry.contacts.forEach((contact, position) => {
+          if (contact !== undefined && isWaiting(contact.status)) {
+            put(entry, position, { ...contact, status: "cancelled", completedAt: at, nextRetryAt: null })
+            cancelled++
+          }
+        })
+        return cancelled
+      }),
+    requeueContacts: (batchId, statuses, extraAttempts, at) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        if (entry === undefined) return 0
+        let requeued = 0
+        entry.contacts.forEach((contact, position) => {
+          if (contact !== undefined && statuses.includes(contact.status)) {
+            put(entry, position, {
+              ...contact,
+              status: "queued",
+              maxAttempts: contact.attemptCount + extraAttempts,
+              nextRetryAt: at,
+              completedAt: null
+            })
+            requeued++
+          }
+        })
+        return requeued
+      })
+  })
+}
