@@ -5,6 +5,12 @@
  * keeps per-batch counters so reads never scan contacts, and refuses a write
  * whose owner lost the batch's dispatch lease.
  *
+ * Words used below: a batch's contacts keep the order they were stored in
+ * (`createBatch`'s list, then each `addContacts` call's); that is "row
+ * order", since `row` numbers restart with every file. A contact is
+ * "waiting" when `pending` or `queued`. Every adapter is held to this
+ * contract by the conformance suite, `@outdial/core/BatchStoreSuite`.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
@@ -33,6 +39,7 @@ import type {
  * @category models
  */
 export interface NewContact {
+  /** The row number in its file, for messages; it does not order contacts. */
   readonly row: number
   readonly phone: string
   readonly name: string | null
@@ -130,11 +137,20 @@ export class BatchStore extends Context.Service<BatchStore, {
   readonly completeIdempotencyKey: (scope: string, key: string, response: unknown) => Effect.Effect<void, StoreError>
   readonly releaseIdempotencyKey: (scope: string, key: string) => Effect.Effect<void, StoreError>
 
-  /** Stores a batch and all its contacts, or nothing. */
+  /**
+   * Stores a batch and all its contacts, or nothing. Contacts are kept in the
+   * order given, each `pending` with `maxAttempts` from the batch's retry
+   * policy; a contact repeating an `externalId` is stored once, as in
+   * `addContacts`. The stored `totalContacts` counts the contacts stored.
+   */
   readonly createBatch: (batch: Batch, contacts: ReadonlyArray<NewContact>) => Effect.Effect<void, StoreError>
   readonly getBatch: (organizationId: string, batchId: string) => Effect.Effect<Batch, BatchNotFound | StoreError>
-  /** A batch by id alone, for the dispatcher. */
+  /** A batch by id alone, for the dispatcher; `undefined` when there is none. */
   readonly findBatch: (batchId: string) => Effect.Effect<Batch | undefined, StoreError>
+  /**
+   * An organization's batches, newest first (`createdAt` descending, then
+   * `id` descending); `total` counts every match, not just the page.
+   */
   readonly listBatches: (
     organizationId: string,
     options: {
@@ -146,8 +162,9 @@ export class BatchStore extends Context.Service<BatchStore, {
   ) => Effect.Effect<Page<Batch>, StoreError>
   /**
    * Compare-and-set: applies `patch` only while the batch is in one of
-   * `expected`, failing with `InvalidTransition` (naming the state it is in)
-   * otherwise.
+   * `expected`, failing with `InvalidTransition` (naming `action` and the
+   * state it is in) otherwise. `totalContacts` is the store's count: a
+   * patch's is ignored.
    */
   readonly updateBatch: (
     batchId: string,
@@ -155,28 +172,42 @@ export class BatchStore extends Context.Service<BatchStore, {
     action: string,
     patch: Partial<Omit<Batch, "id" | "organizationId" | "createdAt">>
   ) => Effect.Effect<Batch, BatchNotFound | InvalidTransition | StoreError>
-  /** Deletes a batch in one of `expected` with everything it holds. */
+  /**
+   * Deletes a batch in one of `expected` with everything it holds: contacts,
+   * attempts, lease. `InvalidTransition` (action `delete`) otherwise.
+   */
   readonly deleteBatch: (
     batchId: string,
     expected: ReadonlyArray<BatchStatus>
   ) => Effect.Effect<void, BatchNotFound | InvalidTransition | StoreError>
 
   /**
-   * Adds contacts to a draft. A contact whose `externalId` the batch already
-   * holds is skipped, so a retried append adds nothing twice.
+   * Adds contacts to a draft (`InvalidTransition` otherwise) after those it
+   * holds. A contact whose `externalId` the batch already holds, or that an
+   * earlier contact of the same call carries, is skipped, so a retried append
+   * adds nothing twice. New contacts take `maxAttempts` from the batch's
+   * retry policy as it is now; `totalContacts` and `updatedAt` follow.
    */
   readonly addContacts: (
     batchId: string,
     contacts: ReadonlyArray<NewContact>,
     updatedAt: DateTime.Utc
   ) => Effect.Effect<{ readonly added: number; readonly skipped: number }, BatchNotFound | InvalidTransition | StoreError>
+  /**
+   * Removes a contact from a draft (`InvalidTransition` otherwise); its
+   * `externalId` may be added again afterwards.
+   */
   readonly removeContact: (
     batchId: string,
     contactId: string,
     updatedAt: DateTime.Utc
   ) => Effect.Effect<void, BatchNotFound | ContactNotFound | InvalidTransition | StoreError>
+  /** Kept as counters, never by a scan; all zero for a batch that does not exist. */
   readonly statusBreakdown: (batchId: string) => Effect.Effect<StatusBreakdown, StoreError>
-  /** Contacts in row order, optionally of one status; `page` counts from 1. */
+  /**
+   * Contacts in row order, optionally of one status; `page` counts from 1 and
+   * `total` counts every match. Empty for a batch that does not exist.
+   */
   readonly listContacts: (
     batchId: string,
     options: { readonly status?: ContactStatus | undefined; readonly page: number; readonly pageSize: number }
@@ -185,21 +216,36 @@ export class BatchStore extends Context.Service<BatchStore, {
 
   /** Batches the dispatcher may have work in: pending, scheduled and running. */
   readonly activeBatches: () => Effect.Effect<ReadonlyArray<Batch>, StoreError>
-  /** Takes the batch's lease if it is free or expired, with a larger epoch. */
+  /**
+   * Takes the batch's lease if it is free, expired (`expiresAt <= now`) or
+   * already `ownerId`'s, with an epoch larger than any the batch had before
+   * (releases included). `undefined` when another owner holds it or the batch
+   * does not exist.
+   *
+   * Writes taking a lease are fenced by its epoch, not by the clock: they
+   * fail with `LeaseLost` once the lease was taken over or released, or the
+   * batch deleted, and go through until then even past `expiresAt`.
+   */
   readonly acquireLease: (
     batchId: string,
     ownerId: string,
     now: DateTime.Utc,
     ttlMillis: number
   ) => Effect.Effect<Lease | undefined, StoreError>
-  /** Extends a lease still held; `undefined` when it was lost. */
+  /**
+   * Extends a lease to `now + ttlMillis`, keeping its epoch, while nobody has
+   * taken it over (even past its expiry); `undefined` when it was lost.
+   */
   readonly renewLease: (lease: Lease, now: DateTime.Utc, ttlMillis: number) => Effect.Effect<Lease | undefined, StoreError>
+  /** Frees the lease if `lease` still holds it; a lost lease frees nothing. */
   readonly releaseLease: (lease: Lease) => Effect.Effect<void, StoreError>
 
   /**
-   * Up to `limit` contacts that may be dialed now: pending ones in row order
-   * and those whose `nextRetryAt` has come, retries first. Contacts in
-   * `exclude` (being decided on by the caller) are passed over. Reads only.
+   * Up to `limit` waiting contacts that may be dialed at `now`: first those
+   * whose `nextRetryAt` has come (`<= now`), earliest first and in row order
+   * among equal times, then those without a `nextRetryAt` in row order.
+   * Contacts in `exclude` (being decided on by the caller) are passed over.
+   * Reads only.
    */
   readonly dialable: (
     batchId: string,
@@ -207,12 +253,21 @@ export class BatchStore extends Context.Service<BatchStore, {
     limit: number,
     exclude: ReadonlySet<string>
   ) => Effect.Effect<ReadonlyArray<Contact>, StoreError>
-  /** The earliest `nextRetryAt` of a waiting contact, if any waits. */
+  /**
+   * The earliest `nextRetryAt` of a waiting contact, past or future;
+   * `undefined` when no waiting contact has one.
+   */
   readonly nextDueAt: (batchId: string) => Effect.Effect<DateTime.Utc | undefined, StoreError>
   /**
    * Moves a waiting contact to `dialing` and records its attempt, in one
    * step, before the provider is called. `localDate` is the batch-zone day
-   * counted by the daily cap.
+   * counted by the daily cap. `InvalidTransition` unless the contact waits.
+   *
+   * `attemptNumber` must be the contact's `attemptCount + 1` (anything else
+   * is a defect: it would reuse an attempt id). The contact takes
+   * `attemptCount = attemptNumber`, `lastAttemptAt = startedAt`, no
+   * `nextRetryAt`, and `decision` as `lastDecision` when given; the attempt's
+   * id is `Attempt.makeId(batchId, contactId, attemptNumber)`.
    */
   readonly beginAttempt: (
     lease: Lease,
@@ -225,31 +280,51 @@ export class BatchStore extends Context.Service<BatchStore, {
       readonly decision: Decision | null
     }
   ) => Effect.Effect<{ readonly contact: Contact; readonly attempt: Attempt }, LeaseLost | InvalidTransition | StoreError>
-  /** Records an attempt's end and the contact's new status together. */
+  /**
+   * Records an attempt's end and the contact's new status together. The
+   * contact takes the result's `sipCode` (as `errorCode`), `failureReason`,
+   * `duration` (as `callDuration`) and `roomName`; a final status sets
+   * `completedAt = endedAt`, `queued` sets `nextRetryAt`. Finishing an attempt
+   * already finished changes nothing and returns it as recorded, so the write
+   * is safe to retry.
+   */
   readonly finishAttempt: (
     lease: Lease,
     end: AttemptEnd
   ) => Effect.Effect<{ readonly contact: Contact; readonly attempt: Attempt }, LeaseLost | StoreError>
   /**
-   * Undoes an attempt the provider never saw: the attempt is removed and the
-   * contact waits again as it did before it.
+   * Undoes an open attempt the provider never saw: the attempt is removed
+   * (no longer counted by `attemptsOnDay`) and the contact waits again as it
+   * did before it: the same status, `nextRetryAt`, `attemptCount`,
+   * `lastAttemptAt` and `lastDecision`. `attemptId` must name an open attempt.
    */
   readonly abandonAttempt: (lease: Lease, attemptId: string) => Effect.Effect<Contact, LeaseLost | StoreError>
   /** Attempts of the batch still `dialing`. */
   readonly openAttempts: (batchId: string) => Effect.Effect<ReadonlyArray<Attempt>, StoreError>
-  /** Attempts begun on a batch-zone day. */
+  /** Attempts begun on a batch-zone day, abandoned ones not counted. */
   readonly attemptsOnDay: (batchId: string, localDate: string) => Effect.Effect<number, StoreError>
-  /** A policy's answer for a waiting contact: wait until `until`, or never dial (`skipped`). */
+  /**
+   * A policy's answer for a waiting contact, stored as its `lastDecision`:
+   * `defer` keeps its status and makes it wait until `until` (or `at`
+   * without one); `skip` makes it `skipped`, final, at `at`. A `dial` is
+   * recorded by `beginAttempt` instead. `InvalidTransition` unless it waits.
+   */
   readonly decide: (
     lease: Lease,
     contactId: string,
     decision: Decision
   ) => Effect.Effect<Contact, LeaseLost | InvalidTransition | StoreError>
-  /** Every waiting contact of the batch becomes `cancelled`; returns how many. */
+  /**
+   * Every waiting contact of the batch becomes `cancelled` at `at`; returns
+   * how many. Contacts being dialed are left to their attempt's end: the
+   * dispatcher records those calls, then cancels again what is left waiting.
+   */
   readonly cancelContacts: (batchId: string, at: DateTime.Utc) => Effect.Effect<number, StoreError>
   /**
-   * Re-queues the batch's contacts that ended in one of `statuses`, granting
-   * each `extraAttempts` more; returns how many.
+   * Re-queues the batch's contacts that ended in one of `statuses` (waiting
+   * and dialing statuses are ignored), due at `at`, granting each exactly
+   * `extraAttempts` more (`maxAttempts = attemptCount + extraAttempts`) and
+   * clearing `completedAt`; returns how many.
    */
   readonly requeueContacts: (
     batchId: string,

@@ -3,10 +3,10 @@
  * conformance suite, and the store of tests, benches and single-process
  * hosts that need no durability.
  *
- * Waiting contacts are found without scans: fresh `pending` contacts by a
- * cursor in row order, and contacts with a due time (retries, deferrals,
- * re-queues) in a heap keyed by that time. Heap entries are never removed in
- * place; an entry whose contact has moved on is stale and skipped.
+ * Waiting contacts are found without scans: those without a due time by a
+ * cursor in stored order, and those with one (retries, deferrals, re-queues)
+ * in a heap keyed by that time. Heap entries are never removed in place; an
+ * entry whose contact has moved on is stale and skipped.
  *
  * @internal
  */
@@ -32,9 +32,20 @@ interface Timed {
   readonly version: number
 }
 
+/** What an open attempt changed, so that abandoning it can put it back. */
+interface Opened {
+  readonly status: Contact.ContactStatus
+  readonly nextRetryAt: DateTime.Utc | null
+  readonly lastAttemptAt: DateTime.Utc | null
+  readonly lastDecision: Contact.Decision | null
+  readonly localDate: string
+}
+
 interface Entry {
   batch: Batch
   readonly contacts: Array<Contact.Contact | undefined>
+  /** Removed contacts leave holes in `contacts`; without any, a page is a slice. */
+  holes: number
   readonly positions: Map<string, number>
   readonly externalIds: Set<string>
   readonly counts: Record<Contact.ContactStatus, number>
@@ -43,12 +54,11 @@ interface Entry {
   /** Per position: the contact has a due time, so the heap (not the cursor) finds it. */
   readonly timedFlags: Array<boolean>
   readonly timed: Heap<Timed>
+  /** Every waiting contact without a due time sits at or after the cursor. */
   cursor: number
   nextContactNumber: number
   readonly attempts: Map<string, Attempt.Attempt>
-  readonly openAttempts: Set<string>
-  /** Status each open attempt's contact had before it, to restore on abandon. */
-  readonly statusBefore: Map<string, Contact.ContactStatus>
+  readonly opened: Map<string, Opened>
   readonly perDay: Map<string, number>
   lease: Lease | undefined
   epoch: number
@@ -58,6 +68,8 @@ const emptyCounts = (): Record<Contact.ContactStatus, number> =>
   Object.fromEntries(Contact.statuses.map((s) => [s, 0])) as Record<Contact.ContactStatus, number>
 
 const isWaiting = (status: Contact.ContactStatus) => status === "pending" || status === "queued"
+
+const millis = (time: DateTime.Utc) => DateTime.toEpochMillis(time)
 
 export const make = (): BatchStore["Service"] => {
   const batches = new Map<string, Entry>()
@@ -113,8 +125,8 @@ export const make = (): BatchStore["Service"] => {
     return { added, skipped }
   }
 
-  // Every contact change goes through here, so counters and the due-time
-  // index can never disagree with the contacts.
+  // Every contact change goes through here, so counters and the waiting
+  // indexes can never disagree with the contacts.
   const put = (entry: Entry, position: number, next: Contact.Contact) => {
     const previous = entry.contacts[position]!
     entry.contacts[position] = next
@@ -123,10 +135,16 @@ export const make = (): BatchStore["Service"] => {
       entry.counts[next.status]++
     }
     if (isWaiting(next.status) && (next.nextRetryAt !== previous.nextRetryAt || !isWaiting(previous.status))) {
+      // A new version makes every heap entry of the contact stale.
       const version = ++entry.versions[position]!
-      entry.timedFlags[position] = true
-      const due = next.nextRetryAt === null ? 0 : DateTime.toEpochMillis(next.nextRetryAt)
-      entry.timed.push({ due, position, version })
+      if (next.nextRetryAt === null) {
+        // Waiting again without a due time (an abandoned first attempt): back under the cursor.
+        entry.timedFlags[position] = false
+        entry.cursor = Math.min(entry.cursor, position)
+      } else {
+        entry.timedFlags[position] = true
+        entry.timed.push({ due: millis(next.nextRetryAt), position, version })
+      }
     }
     return next
   }
@@ -141,6 +159,8 @@ export const make = (): BatchStore["Service"] => {
   }
 
   // A batch deleted under its owner is a lease lost too: the owner must stop.
+  // Writes are fenced by epoch alone: a holder past its expiry still writes
+  // until someone else takes the batch.
   const leased = (lease: Lease) =>
     Effect.suspend(() => {
       const entry = batches.get(lease.batchId)
@@ -155,6 +175,14 @@ export const make = (): BatchStore["Service"] => {
     return contact === undefined || position === undefined
       ? Effect.fail(new ContactNotFound({ batchId: entry.batch.id, contactId }))
       : Effect.succeed([position, contact] as const)
+  }
+
+  // The engine only names attempts and contacts the store gave it; any other is a bug, not a failure.
+  const attemptOf = (entry: Entry, attemptId: string) => {
+    const attempt = entry.attempts.get(attemptId)
+    return attempt === undefined
+      ? Effect.die(new Error(`Attempt ${attemptId} is not in batch ${entry.batch.id}`))
+      : Effect.succeed(attempt)
   }
 
   const expectStatus = (entry: Entry, expected: ReadonlyArray<BatchStatus>, action: string) =>
@@ -193,6 +221,7 @@ export const make = (): BatchStore["Service"] => {
         const entry: Entry = {
           batch: { ...batch, totalContacts: 0 },
           contacts: [],
+          holes: 0,
           positions: new Map(),
           externalIds: new Set(),
           counts: emptyCounts(),
@@ -202,8 +231,7 @@ export const make = (): BatchStore["Service"] => {
           cursor: 0,
           nextContactNumber: 1,
           attempts: new Map(),
-          openAttempts: new Set(),
-          statusBefore: new Map(),
+          opened: new Map(),
           perDay: new Map(),
           lease: undefined,
           epoch: 0
@@ -228,16 +256,17 @@ export const make = (): BatchStore["Service"] => {
             (options.agentId === undefined || batch.agentId === options.agentId) &&
             (options.status === undefined || batch.status === options.status)
           )
-          .sort((a, b) =>
-            DateTime.toEpochMillis(b.createdAt) - DateTime.toEpochMillis(a.createdAt) || b.id.localeCompare(a.id)
-          )
+          // Code-unit order on ids, as a database's binary collation sorts them.
+          .sort((a, b) => millis(b.createdAt) - millis(a.createdAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
         return { items: matching.slice(options.offset, options.offset + options.limit), total: matching.length }
       }),
     updateBatch: (batchId, expected, action, patch) =>
       Effect.gen(function*() {
         const entry = yield* entryOf(batchId)
         yield* expectStatus(entry, expected, action)
-        entry.batch = { ...entry.batch, ...patch }
+        // The count of contacts is the store's own.
+        const { totalContacts: _, ...changes } = patch
+        entry.batch = { ...entry.batch, ...changes }
         return entry.batch
       }),
     deleteBatch: (batchId, expected) =>
@@ -261,6 +290,7 @@ export const make = (): BatchStore["Service"] => {
         yield* expectStatus(entry, ["draft"], "remove contacts from")
         const [position, contact] = yield* contactAt(entry, contactId)
         entry.contacts[position] = undefined
+        entry.holes++
         entry.positions.delete(contactId)
         if (contact.externalId !== null) entry.externalIds.delete(contact.externalId)
         entry.counts[contact.status]--
@@ -272,8 +302,11 @@ export const make = (): BatchStore["Service"] => {
       Effect.sync(() => {
         const entry = batches.get(batchId)
         if (entry === undefined) return { items: [], total: 0 }
-        const total = status === undefined ? entry.batch.totalContacts : entry.counts[status]
         const skip = (page - 1) * pageSize
+        if (status === undefined && entry.holes === 0) {
+          return { items: entry.contacts.slice(skip, skip + pageSize) as Array<Contact.Contact>, total: entry.contacts.length }
+        }
+        const total = status === undefined ? entry.batch.totalContacts : entry.counts[status]
         const items: Array<Contact.Contact> = []
         let seen = 0
         for (const contact of entry.contacts) {
@@ -314,7 +347,7 @@ export const make = (): BatchStore["Service"] => {
         if (entry?.lease === undefined || entry.lease.epoch !== lease.epoch || entry.lease.ownerId !== lease.ownerId) {
           return undefined
         }
-        entry.lease = { ...lease, expiresAt: DateTime.addDuration(now, ttlMillis) }
+        entry.lease = { ...entry.lease, expiresAt: DateTime.addDuration(now, ttlMillis) }
         return entry.lease
       }),
     releaseLease: (lease) =>
@@ -328,7 +361,7 @@ export const make = (): BatchStore["Service"] => {
         const entry = batches.get(batchId)
         if (entry === undefined || limit <= 0) return []
         const found: Array<Contact.Contact> = []
-        const nowMillis = DateTime.toEpochMillis(now)
+        const nowMillis = millis(now)
         dropStale(entry)
         entry.timed.walk((t) => {
           if (t.due > nowMillis) return false
@@ -336,12 +369,15 @@ export const make = (): BatchStore["Service"] => {
           if (isCurrent(entry, t) && !exclude.has(contact.id)) found.push(contact)
           return found.length < limit
         })
-        // Fresh contacts only ever leave `pending`, so the cursor never moves back.
-        const isFresh = (p: number) => entry.contacts[p]?.status === "pending" && !entry.timedFlags[p]
-        while (entry.cursor < entry.contacts.length && !isFresh(entry.cursor)) entry.cursor++
+        const isUntimed = (p: number) => {
+          const contact = entry.contacts[p]
+          return contact !== undefined && isWaiting(contact.status) && !entry.timedFlags[p]
+        }
+        // Moving the cursor changes no contact; `put` moves it back when one waits again untimed.
+        while (entry.cursor < entry.contacts.length && !isUntimed(entry.cursor)) entry.cursor++
         for (let p = entry.cursor; p < entry.contacts.length && found.length < limit; p++) {
           const contact = entry.contacts[p]
-          if (contact !== undefined && isFresh(p) && !exclude.has(contact.id)) found.push(contact)
+          if (contact !== undefined && isUntimed(p) && !exclude.has(contact.id)) found.push(contact)
         }
         return found
       }),
@@ -351,13 +387,19 @@ export const make = (): BatchStore["Service"] => {
         if (entry === undefined) return undefined
         dropStale(entry)
         const top = entry.timed.peek()
-        return top === undefined ? undefined : DateTime.makeUnsafe(top.due)
+        return top === undefined ? undefined : entry.contacts[top.position]!.nextRetryAt ?? undefined
       }),
     beginAttempt: (lease, attempt) =>
       Effect.gen(function*() {
         const entry = yield* leased(lease)
         const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
         yield* contactTransition(contact, "dial")
+        if (attempt.attemptNumber !== contact.attemptCount + 1) {
+          // Another number would reuse an attempt id: the provider would take it for a call already placed.
+          return yield* Effect.die(
+            new Error(`Attempt ${attempt.attemptNumber} of contact ${contact.id} follows ${contact.attemptCount} attempts`)
+          )
+        }
         const record: Attempt.Attempt = {
           id: Attempt.makeId(entry.batch.id, contact.id, attempt.attemptNumber),
           batchId: entry.batch.id,
@@ -374,8 +416,13 @@ export const make = (): BatchStore["Service"] => {
           failureReason: null
         }
         entry.attempts.set(record.id, record)
-        entry.openAttempts.add(record.id)
-        entry.statusBefore.set(record.id, contact.status)
+        entry.opened.set(record.id, {
+          status: contact.status,
+          nextRetryAt: contact.nextRetryAt,
+          lastAttemptAt: contact.lastAttemptAt,
+          lastDecision: contact.lastDecision,
+          localDate: attempt.localDate
+        })
         entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
         const updated = put(entry, position, {
           ...contact,
@@ -390,8 +437,10 @@ export const make = (): BatchStore["Service"] => {
     finishAttempt: (lease, end) =>
       Effect.gen(function*() {
         const entry = yield* leased(lease)
-        const attempt = entry.attempts.get(end.attemptId)!
+        const attempt = yield* attemptOf(entry, end.attemptId)
         const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
+        // Recorded already (a retried write): the first record stands.
+        if (!entry.opened.has(attempt.id)) return { contact, attempt }
         const finished: Attempt.Attempt = {
           ...attempt,
           state: "finished",
@@ -402,16 +451,19 @@ export const make = (): BatchStore["Service"] => {
           roomName: end.result.roomName,
           failureReason: end.result.failureReason
         }
-        entry.attempts.set(finished.id, finished)
-        entry.openAttempts.delete(finished.id)
-        entry.statusBefore.delete(finished.id)
         // A contact cancelled while its call was on keeps `cancelled`; the call is still recorded.
-        const status = contact.status === "dialing" ? end.status : contact.status
+        const status = contact.status === "dialing"
+          ? yield* contactTransition(contact, end.status === "queued" ? "requeue" : "finish", end.status).pipe(
+            Effect.orDie
+          )
+          : contact.status
+        entry.attempts.set(finished.id, finished)
+        entry.opened.delete(finished.id)
         const updated = put(entry, position, {
           ...contact,
           status,
           nextRetryAt: status === "queued" ? end.nextRetryAt : null,
-          completedAt: Contact.isFinal(status) ? end.endedAt : null,
+          completedAt: Contact.isFinal(status) ? contact.completedAt ?? end.endedAt : null,
           errorCode: end.result.sipCode,
           failureReason: end.result.failureReason,
           callDuration: end.result.duration,
@@ -423,37 +475,53 @@ export const make = (): BatchStore["Service"] => {
     abandonAttempt: (lease, attemptId) =>
       Effect.gen(function*() {
         const entry = yield* leased(lease)
-        const attempt = entry.attempts.get(attemptId)!
+        const attempt = yield* attemptOf(entry, attemptId)
+        const before = entry.opened.get(attemptId)
+        if (before === undefined) {
+          return yield* Effect.die(new Error(`Attempt ${attemptId} has ended and cannot be abandoned`))
+        }
         const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
-        const before = entry.statusBefore.get(attemptId) ?? "queued"
         entry.attempts.delete(attemptId)
-        entry.openAttempts.delete(attemptId)
-        entry.statusBefore.delete(attemptId)
+        entry.opened.delete(attemptId)
+        entry.perDay.set(before.localDate, entry.perDay.get(before.localDate)! - 1)
         return put(entry, position, {
           ...contact,
-          status: contact.status === "dialing" ? before : contact.status,
+          ...(contact.status === "dialing" ? { status: before.status, nextRetryAt: before.nextRetryAt } : {}),
           attemptCount: attempt.attemptNumber - 1,
-          nextRetryAt: attempt.startedAt
+          lastAttemptAt: before.lastAttemptAt,
+          lastDecision: before.lastDecision
         })
       }),
     openAttempts: (batchId) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
-        return entry === undefined ? [] : [...entry.openAttempts].map((id) => entry.attempts.get(id)!)
+        return entry === undefined ? [] : [...entry.opened.keys()].map((id) => entry.attempts.get(id)!)
       }),
     attemptsOnDay: (batchId, localDate) => Effect.sync(() => batches.get(batchId)?.perDay.get(localDate) ?? 0),
     decide: (lease, contactId, decision) =>
       Effect.gen(function*() {
         const entry = yield* leased(lease)
         const [position, contact] = yield* contactAt(entry, contactId).pipe(Effect.orDie)
-        if (decision.kind === "skip") {
-          yield* contactTransition(contact, "skip")
-          return put(entry, position, { ...contact, status: "skipped", completedAt: decision.at, lastDecision: decision })
+        switch (decision.kind) {
+          case "skip": {
+            yield* contactTransition(contact, "skip")
+            return put(entry, position, {
+              ...contact,
+              status: "skipped",
+              completedAt: decision.at,
+              nextRetryAt: null,
+              lastDecision: decision
+            })
+          }
+          case "defer": {
+            if (!isWaiting(contact.status)) {
+              return yield* new InvalidTransition({ entity: "contact", action: "defer", from: contact.status })
+            }
+            return put(entry, position, { ...contact, nextRetryAt: decision.until ?? decision.at, lastDecision: decision })
+          }
+          case "dial":
+            return yield* Effect.die(new Error("A decision to dial is recorded by beginAttempt"))
         }
-        if (!isWaiting(contact.status)) {
-          return yield* new InvalidTransition({ entity: "contact", action: "defer", from: contact.status })
-        }
-        return put(entry, position, { ...contact, nextRetryAt: decision.until ?? decision.at, lastDecision: decision })
       }),
     cancelContacts: (batchId, at) =>
       Effect.sync(() => {
@@ -472,9 +540,11 @@ export const make = (): BatchStore["Service"] => {
       Effect.sync(() => {
         const entry = batches.get(batchId)
         if (entry === undefined) return 0
-        let requeued = 0
+        // Only contacts that have ended: a waiting or dialing one must never gain a second entry point.
+        const requeued = new Set(statuses.filter(Contact.isFinal))
+        let count = 0
         entry.contacts.forEach((contact, position) => {
-          if (contact !== undefined && statuses.includes(contact.status)) {
+          if (contact !== undefined && requeued.has(contact.status)) {
             put(entry, position, {
               ...contact,
               status: "queued",
@@ -482,10 +552,10 @@ export const make = (): BatchStore["Service"] => {
               nextRetryAt: at,
               completedAt: null
             })
-            requeued++
+            count++
           }
         })
-        return requeued
+        return count
       })
   })
 }

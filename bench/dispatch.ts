@@ -1,0 +1,134 @@
+/**
+ * How fast the dispatcher dials, and how fast a week of calling windows
+ * simulates, on the in-memory store with simulated calls.
+ *
+ * (a) The 10,000-contact scenario of the engine tests (limit 20, 30 % no
+ *     answer, 3 attempts, 20-minute retry delay, 09:00–17:00 Europe/Berlin
+ *     Monday to Friday) with instant calls: dials per second of wall time,
+ *     and CPU microseconds per dial.
+ * (b) 100,000 contacts, limit 100, calls that ring and talk for realistic
+ *     times: the wall time to simulate one week under TestClock.
+ *
+ * The last line is JSON: {"dialsPerSec","cpuMicrosPerDial","simulatedWeekSeconds"}.
+ */
+import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { TestClock } from "effect/testing"
+
+const organizationId = "org_bench"
+
+const directory = Directory.layerStatic({
+  agents: [{ id: "agent", organizationId, ready: true, phoneNumberIds: ["num_1", "num_2", "num_3"] }],
+  callerNumbers: ["num_1", "num_2", "num_3"].map((id, i) => ({
+    id,
+    organizationId,
+    number: `+1202555010${i}`,
+    outboundEnabled: true,
+    agentId: "agent"
+  }))
+})
+
+const engineLayer = (telephony: SimulatedTelephony.Options, maxContacts: number) =>
+  Engine.layer.pipe(
+    Layer.provideMerge(Dispatcher.layer),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        BatchStore.layerMemory,
+        SimulatedTelephony.layer({ ...telephony, record: false }),
+        directory,
+        Credits.layerUnlimited(),
+        EngineEvents.layer({ capacity: 16 })
+      )
+    ),
+    Layer.provide(EngineConfig.layer({ maxContacts }))
+  )
+
+const contacts = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({ phone: `+49151${20_000_000 + i}`, name: `Contact ${i + 1}` }))
+
+const friday0900Berlin = Date.UTC(2026, 2, 27, 8, 0)
+
+/** Runs a batch under TestClock for `simulate` and reports wall time, CPU time and dials placed. */
+const run = (options: {
+  readonly count: number
+  readonly limit: number
+  readonly simulate: string
+  readonly telephony: SimulatedTelephony.Options
+}) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(friday0900Berlin)
+    const engine = yield* Engine.Engine
+    const input = contacts(options.count)
+    const cpuBefore = process.cpuUsage()
+    const wallBefore = performance.now()
+    const created = yield* engine.createBatch(organizationId, {
+      name: "bench",
+      agentId: "agent",
+      concurrentCallLimit: options.limit,
+      maxAttempts: 3,
+      retryDelay: "PT20M",
+      timezone: "Europe/Berlin",
+      callingWindow: { start: "09:00", end: "17:00" },
+      workingDays: [1, 2, 3, 4, 5],
+      contacts: input
+    })
+    const createdAt = performance.now()
+    yield* TestClock.adjust(options.simulate)
+    const wall = (performance.now() - wallBefore) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
+    const stats = yield* (yield* SimulatedTelephony.SimulatedTelephony).stats
+    const batch = yield* engine.getBatch(organizationId, created.batchJobId)
+    return {
+      wallSeconds: wall,
+      dialSeconds: (performance.now() - createdAt) / 1000,
+      cpuMicros: cpu.user + cpu.system,
+      dials: stats.placed,
+      status: batch.status,
+      processed: batch.progress.contactsProcessed
+    }
+  }).pipe(Effect.provide(engineLayer(options.telephony, options.count)), Effect.provide(TestClock.layer()))
+
+const main = Effect.gen(function*() {
+  // Warm the JIT on a small run first.
+  yield* run({ count: 2_000, limit: 20, simulate: "7 days", telephony: { instant: true, outcomes: { completed: 0.7, no_answer: 0.3 } } })
+
+  const instant = yield* run({
+    count: 10_000,
+    limit: 20,
+    simulate: "7 days",
+    telephony: { instant: true, seed: 7, outcomes: { completed: 0.7, no_answer: 0.3 } }
+  })
+  const dialsPerSec = instant.dials / instant.dialSeconds
+  const cpuMicrosPerDial = instant.cpuMicros / instant.dials
+  console.log(
+    `(a) 10,000 contacts, instant calls: ${instant.dials} dials in ${instant.dialSeconds.toFixed(2)} s wall ` +
+      `→ ${Math.round(dialsPerSec)} dials/s, ${cpuMicrosPerDial.toFixed(1)} µs CPU per dial (batch ${instant.status})`
+  )
+
+  const week = yield* run({
+    count: 100_000,
+    limit: 100,
+    simulate: "7 days",
+    telephony: {
+      seed: 11,
+      outcomes: { completed: 0.6, no_answer: 0.3, busy: 0.1 },
+      ringSeconds: { min: 5, max: 30 },
+      talkSeconds: { min: 30, max: 150 }
+    }
+  })
+  console.log(
+    `(b) 100,000 contacts, limit 100, one simulated week: ${week.dials} calls, ` +
+      `${week.processed} contacts final, batch ${week.status}, ${week.wallSeconds.toFixed(2)} s wall`
+  )
+  console.log(JSON.stringify({
+    dialsPerSec: Math.round(dialsPerSec),
+    cpuMicrosPerDial: Number(cpuMicrosPerDial.toFixed(2)),
+    simulatedWeekSeconds: Number(week.wallSeconds.toFixed(2))
+  }))
+})
+
+Effect.runPromise(main).catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

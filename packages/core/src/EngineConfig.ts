@@ -1,0 +1,71 @@
+/**
+ * The knobs a host may turn, with defaults that suit a single process. Read
+ * from the context when the engine starts, never from the environment at
+ * import time.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+import type * as Eligibility from "./Eligibility.ts"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineConfig {
+  /** Names this process as a lease holder; unique per process. */
+  readonly ownerId: string
+  /** How long a dispatch lease lasts unless renewed. */
+  readonly leaseTtlMillis: number
+  /** How often to look for batches whose holder died (other processes' leases that expired). */
+  readonly rescanIntervalMillis: number
+  /** How often a running batch refreshes its `estimatedCompletionTime`. */
+  readonly estimateIntervalMillis: number
+  /** How often to ask the provider about an attempt adopted after a takeover. */
+  readonly reconcilePollMillis: number
+  /** Links added to the eligibility chain after the calling window and daily cap. */
+  readonly policies: ReadonlyArray<Eligibility.Policy>
+  /** Average conversation length used by estimates before calls have been measured. */
+  readonly averageCallSeconds: number
+  /** Contacts a batch may hold; `too_many_contacts` past it. */
+  readonly maxContacts: number
+  /** Bytes a contact file may have; `file_too_large` past it. */
+  readonly maxFileBytes: number
+  /** Source of randomness for `random` caller-number rotation. */
+  readonly random: () => number
+}
+
+/**
+ * @since 0.1.0
+ * @category configuration
+ */
+export const defaults = (): EngineConfig => ({
+  ownerId: `outdial-${globalThis.crypto.randomUUID()}`,
+  leaseTtlMillis: 30_000,
+  rescanIntervalMillis: 15_000,
+  estimateIntervalMillis: 60_000,
+  reconcilePollMillis: 2_000,
+  policies: [],
+  averageCallSeconds: 120,
+  maxContacts: 10_000,
+  maxFileBytes: 50 * 1024 * 1024,
+  random: Math.random
+})
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export const EngineConfig = Context.Reference<EngineConfig>("@outdial/core/EngineConfig", {
+  defaultValue: defaults
+})
+
+/**
+ * Overrides some settings, keeping the defaults for the rest.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (config: Partial<EngineConfig>): Layer.Layer<never> =>
+  Layer.succeed(EngineConfig)({ ...defaults(), ...config })
