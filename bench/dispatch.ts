@@ -12,6 +12,7 @@
  * The last line is JSON: {"dialsPerSec","cpuMicrosPerDial","simulatedWeekSeconds"}.
  */
 import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { TestClock } from "effect/testing"
@@ -53,7 +54,7 @@ const friday0900Berlin = Date.UTC(2026, 2, 27, 8, 0)
 const run = (options: {
   readonly count: number
   readonly limit: number
-  readonly simulate: string
+  readonly simulate: Duration.Input
   readonly telephony: SimulatedTelephony.Options
 }) =>
   Effect.gen(function*() {

@@ -58,7 +58,7 @@ const main = Effect.gen(function*() {
     retryDelay: "PT2S",
     phoneRotationStrategy: "round_robin",
     dropDuplicates: true
-  }, { _tag: "File", file: { bytes, filename: "contacts.csv", contentType: "text/csv" } })
+  }, { _tag: "File", file: { content: bytes, filename: "contacts.csv", contentType: "text/csv" } })
 
   console.log(`\n${created.message} (batch ${created.batchJobId})`)
   console.log(`  estimated duration ${created.estimatedDuration}, estimated cost ${created.estimatedCost}`)

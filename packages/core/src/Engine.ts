@@ -699,13 +699,13 @@ export const layer: Layer.Layer<
         events.publish({ _tag: "BatchChanged", organizationId: batch.organizationId, batchId: batch.id, batch, at }))
 
     /** A lifecycle move of the organization's batch through the state machine, then the dispatcher hears of it. */
-    const move = (
+    const move = <E>(
       organizationId: string,
       batchId: string,
       action: Batch.BatchAction,
       patch: (batch: Batch.Batch, at: DateTime.Utc) => Effect.Effect<
         Partial<Omit<Batch.Batch, "id" | "organizationId" | "createdAt">>,
-        InvalidInput | InsufficientCredits | StoreError
+        E
       >
     ) =>
       Effect.gen(function*() {

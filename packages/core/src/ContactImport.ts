@@ -1,0 +1,400 @@
+/**
+ * Contact files into contacts: one streaming pipeline for CSV, XLSX, legacy
+ * XLS and JSON rows. Headers are matched loosely (`phone`, `phone_number`,
+ * `phoneNumber`, …), every other column becomes a custom field, each number
+ * is validated and normalized, and a report says which rows were accepted,
+ * which were rejected and why (grouped by reason), and which numbers repeat.
+ *
+ * The file is never held whole (legacy XLS excepted, whose format needs it):
+ * rows flow in chunks, accepted contacts can go to a sink chunk by chunk, so
+ * a million-row file validates in bounded memory.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { InvalidInput, type RowError, type RowErrorCode, type RowErrorGroup } from "./OutdialError.ts"
+import type { NewContact } from "./BatchStore.ts"
+import * as PhoneNumber from "./PhoneNumber.ts"
+import * as FileRows from "./internal/fileRows.ts"
+
+/**
+ * A contact file as it arrives: whole, or as a stream of chunks (a Node
+ * `Readable` is an `AsyncIterable`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileSource {
+  readonly content: Uint8Array | AsyncIterable<Uint8Array>
+  readonly filename?: string | undefined
+  readonly contentType?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly defaultCountry?: string | null | undefined
+  readonly destinationPolicy?: PhoneNumber.DestinationPolicy | undefined
+  /** Accept only the first row of each number; later ones are reported as duplicates. */
+  readonly dropDuplicates?: boolean | undefined
+  /** Accepted contacts allowed; `too_many_contacts` past it. Defaults to 10,000. */
+  readonly maxContacts?: number | undefined
+  /** Bytes allowed; `file_too_large` past it. Defaults to 50 MB. */
+  readonly maxFileBytes?: number | undefined
+  /** Rejected rows listed one by one in the report (all are counted and grouped). Defaults to 1,000. */
+  readonly maxListedErrors?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category configuration
+ */
+export const defaults = {
+  maxContacts: 10_000,
+  maxFileBytes: 50 * 1024 * 1024,
+  maxListedErrors: 1_000
+} as const
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Duplicate {
+  readonly phone: string
+  /** Every row holding the number, the first one included. */
+  readonly rows: ReadonlyArray<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  /** Data rows read, blank rows left out. */
+  readonly totalRows: number
+  readonly acceptedCount: number
+  readonly rejectedCount: number
+  /** Duplicate rows left out by `dropDuplicates`. */
+  readonly droppedDuplicates: number
+  readonly rejected: ReadonlyArray<RowError>
+  readonly errorGroups: ReadonlyArray<RowErrorGroup>
+  readonly duplicates: ReadonlyArray<Duplicate>
+  /** Headers as found in the file. */
+  readonly headers: ReadonlyArray<string>
+  readonly customFieldNames: ReadonlyArray<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ValidatedReport extends Report {
+  readonly accepted: ReadonlyArray<NewContact>
+}
+
+type Role = "phone" | "name" | "ignore" | "externalId" | "custom"
+
+const roles: Record<string, Role> = {
+  phone: "phone",
+  phonenumber: "phone",
+  name: "name",
+  ignoree164validation: "ignore",
+  externalid: "externalId"
+}
+
+const roleOf = (header: string): Role => roles[header.toLowerCase().replace(/[\s_-]/g, "")] ?? "custom"
+
+const truthy = (value: string): boolean => /^(?:true|1|yes|y)$/i.test(value.trim())
+
+const groupMessages: Record<RowErrorCode, string> = {
+  missing_phone: "No phone number",
+  invalid_phone_format: "Not a phone number",
+  invalid_number: "Not a valid number for its country",
+  unsupported_country: "Country not allowed",
+  blocked_prefix: "Prefix not allowed",
+  blocked_number_type: "Number type not allowed",
+  invalid_field: "Invalid field"
+}
+
+const chunkSize = 2_000
+const listedRowsPerGroup = 1_000
+
+/**
+ * Validates rows as they come and keeps the report. Rows are arrays of cell
+ * texts under `header`; the first data row is `firstRow`.
+ */
+class RowValidator {
+  readonly options: Options
+  readonly maxContacts: number
+  readonly maxListedErrors: number
+  columns: Array<{ readonly role: Role; readonly name: string }> = []
+  headers: ReadonlyArray<string> = []
+  phoneColumn = -1
+  totalRows = 0
+  acceptedCount = 0
+  rejectedCount = 0
+  droppedDuplicates = 0
+  readonly rejected: Array<RowError> = []
+  readonly groups = new Map<RowErrorCode, { count: number; rows: Array<number> }>()
+  readonly firstRowOf = new Map<string, number>()
+  readonly duplicates = new Map<string, Array<number>>()
+  accepted: Array<NewContact> = []
+
+  constructor(options: Options) {
+    this.options = options
+    this.maxContacts = options.maxContacts ?? defaults.maxContacts
+    this.maxListedErrors = options.maxListedErrors ?? defaults.maxListedErrors
+  }
+
+  setHeader(cells: ReadonlyArray<string>): InvalidInput | undefined {
+    this.headers = cells.map((cell) => cell.trim())
+    this.columns = this.headers.map((header, i) => {
+      const name = header === "" ? `column_${i + 1}` : header
+      return { role: roleOf(name), name }
+    })
+    this.phoneColumn = this.columns.findIndex((column) => column.role === "phone")
+    if (this.phoneColumn === -1) {
+      return new InvalidInput({
+        code: "missing_phone_column",
+        field: "phone",
+        message: `No phone column: add a column named phone, phone_number or phoneNumber (found ${
+          this.headers.length === 0 ? "no headers" : this.headers.map((h) => `"${h}"`).join(", ")
+        })`,
+        details: { headers: this.headers }
+      })
+    }
+    return undefined
+  }
+
+  private reject(row: number, field: string, code: RowErrorCode, message: string, value: string | undefined) {
+    this.rejectedCount++
+    if (this.rejected.length < this.maxListedErrors) {
+      this.rejected.push(value === undefined ? { row, field, code, message } : { row, field, code, message, value })
+    }
+    let group = this.groups.get(code)
+    if (group === undefined) {
+      group = { count: 0, rows: [] }
+      this.groups.set(code, group)
+    }
+    group.count++
+    if (group.rows.length < listedRowsPerGroup) group.rows.push(row)
+  }
+
+  /** Validates one row; fails only when the contact limit is passed. */
+  add(row: number, cells: ReadonlyArray<string>): InvalidInput | undefined {
+    let blank = true
+    for (let i = 0; i < cells.length; i++) {
+      if (cells[i] !== "") {
+        blank = false
+        break
+      }
+    }
+    if (blank) return undefined
+    this.totalRows++
+    let phone = ""
+    let name: string | null = null
+    let externalId: string | null = null
+    let ignore = false
+    const customFields: Record<string, string> = {}
+    const columns = this.columns
+    for (let i = 0; i < columns.length; i++) {
+      const value = cells[i] ?? ""
+      const column = columns[i]!
+      switch (column.role) {
+        case "phone":
+          if (i === this.phoneColumn) phone = value
+          else if (value !== "") customFields[column.name] = value
+          break
+        case "name":
+          if (value.trim() !== "") name = value.trim()
+          break
+        case "externalId":
+          if (value.trim() !== "") externalId = value.trim()
+          break
+        case "ignore":
+          ignore = truthy(value)
+          break
+        default:
+          if (value !== "") customFields[column.name] = value
+      }
+    }
+    const validation = PhoneNumber.validate(phone, {
+      defaultCountry: this.options.defaultCountry,
+      ignoreE164Validation: ignore,
+      policy: this.options.destinationPolicy
+    })
+    if (!validation.ok) {
+      this.reject(row, this.columns[this.phoneColumn]!.name, validation.code, validation.message, phone === "" ? undefined : phone)
+      return undefined
+    }
+    const e164 = validation.e164
+    const first = this.firstRowOf.get(e164)
+    if (first !== undefined) {
+      const rows = this.duplicates.get(e164)
+      if (rows === undefined) this.duplicates.set(e164, [first, row])
+      else if (rows.length < listedRowsPerGroup) rows.push(row)
+      if (this.options.dropDuplicates) {
+        this.droppedDuplicates++
+        return undefined
+      }
+    } else {
+      this.firstRowOf.set(e164, row)
+    }
+    this.acceptedCount++
+    if (this.acceptedCount > this.maxContacts) {
+      return new InvalidInput({
+        code: "too_many_contacts",
+        field: "contacts",
+        message: `More than ${this.maxContacts.toLocaleString("en-US")} contacts: split the list into several batches`,
+        details: { limit: this.maxContacts, row }
+      })
+    }
+    this.accepted.push({ row, phone: e164, name, externalId, customFields })
+    return undefined
+  }
+
+  takeAccepted(): Array<NewContact> {
+    const chunk = this.accepted
+    this.accepted = []
+    return chunk
+  }
+
+  report(): Report {
+    return {
+      totalRows: this.totalRows,
+      acceptedCount: this.acceptedCount,
+      rejectedCount: this.rejectedCount,
+      droppedDuplicates: this.droppedDuplicates,
+      rejected: this.rejected,
+      errorGroups: [...this.groups].map(([code, group]) => ({
+        code,
+        message: groupMessages[code],
+        count: group.count,
+        rows: group.rows
+      })),
+      duplicates: [...this.duplicates].map(([phone, rows]) => ({ phone, rows })),
+      headers: this.headers,
+      customFieldNames: this.columns.filter((c) => c.role === "custom").map((c) => c.name)
+    }
+  }
+
+  /** A file with rows but no contact to call is refused as a whole, with the reasons. */
+  finish(): Effect.Effect<Report, InvalidInput> {
+    const report = this.report()
+    if (report.totalRows === 0) {
+      return Effect.fail(
+        new InvalidInput({
+          code: "invalid_csv",
+          field: "file",
+          message: this.headers.length === 0 ? "The file is empty" : "The file has a header row but no contacts"
+        })
+      )
+    }
+    if (report.acceptedCount === 0) {
+      return Effect.fail(
+        new InvalidInput({
+          code: "no_valid_contacts",
+          field: "contacts",
+          message: `None of the ${report.totalRows} rows holds a valid phone number`,
+          details: { errorGroups: report.errorGroups, rejected: report.rejected }
+        })
+      )
+    }
+    return Effect.succeed(report)
+  }
+}
+
+/**
+ * Runs rows through the validator, handing accepted contacts to `onAccepted`
+ * a chunk at a time.
+ */
+const consume = <E, R>(
+  rows: Stream.Stream<FileRows.Batch, InvalidInput>,
+  options: Options,
+  onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void, E, R>
+): Effect.Effect<Report, InvalidInput | E, R> =>
+  Effect.suspend(() => {
+    const validator = new RowValidator(options)
+    let headerSeen = false
+    const flush = (force: boolean): Effect.Effect<void, E, R> =>
+      validator.accepted.length >= chunkSize || (force && validator.accepted.length > 0)
+        ? onAccepted(validator.takeAccepted())
+        : Effect.void
+    return rows.pipe(
+      Stream.runForEach((batch): Effect.Effect<void, InvalidInput | E, R> => {
+        let index = 0
+        if (!headerSeen && batch.rows.length > 0) {
+          headerSeen = true
+          const missing = validator.setHeader(batch.rows[0]!)
+          if (missing !== undefined) return Effect.fail(missing)
+          index = 1
+        }
+        for (; index < batch.rows.length; index++) {
+          const failure = validator.add(batch.rowNumbers?.[index] ?? batch.firstRow + index, batch.rows[index]!)
+          if (failure !== undefined) return Effect.fail(failure)
+        }
+        return flush(false)
+      }),
+      Effect.andThen(Effect.suspend(() => flush(true))),
+      Effect.andThen(Effect.suspend(() => validator.finish()))
+    )
+  })
+
+/**
+ * Validates a contact file and hands accepted contacts to `onAccepted` in
+ * chunks, never keeping them: the form for very large files.
+ *
+ * @since 0.1.0
+ * @category importing
+ */
+export const run = <E, R>(
+  file: FileSource,
+  options: Options,
+  onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void, E, R>
+): Effect.Effect<Report, InvalidInput | E, R> =>
+  consume(FileRows.fromFile(file, { maxFileBytes: options.maxFileBytes ?? defaults.maxFileBytes }), options, onAccepted)
+
+/**
+ * JSON contacts (objects keyed by column) through the same checks as a
+ * file; rows count from 1.
+ *
+ * @since 0.1.0
+ * @category importing
+ */
+export const runRows = <E, R>(
+  rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+  options: Options,
+  onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void, E, R>
+): Effect.Effect<Report, InvalidInput | E, R> => consume(FileRows.fromObjects(rows), options, onAccepted)
+
+const collecting = <A>(
+  start: (onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void>) => Effect.Effect<A, InvalidInput>
+): Effect.Effect<A & { readonly accepted: ReadonlyArray<NewContact> }, InvalidInput> =>
+  Effect.suspend(() => {
+    const accepted: Array<NewContact> = []
+    return Effect.map(
+      start((chunk) => Effect.sync(() => void accepted.push(...chunk))),
+      (report) => ({ ...report, accepted })
+    )
+  })
+
+/**
+ * Validates a contact file and returns the accepted contacts with the report.
+ *
+ * @since 0.1.0
+ * @category importing
+ */
+export const validate = (file: FileSource, options: Options): Effect.Effect<ValidatedReport, InvalidInput> =>
+  collecting((onAccepted) => run(file, options, onAccepted))
+
+/**
+ * @since 0.1.0
+ * @category importing
+ */
+export const validateRows = (
+  rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+  options: Options
+): Effect.Effect<ValidatedReport, InvalidInput> => collecting((onAccepted) => runRows(rows, options, onAccepted))

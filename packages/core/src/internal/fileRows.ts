@@ -1,0 +1,379 @@
+/**
+ * Contact files as rows of cell texts, in batches, whatever their format:
+ * CSV (papaparse, streamed; UTF-8 with or without BOM, UTF-16 with BOM;
+ * comma, semicolon or tab), XLSX (exceljs' streaming reader), legacy XLS
+ * (`@e965/xlsx`, read whole since the format needs it) and JSON arrays. The
+ * first row is the header. The type comes from the file's first bytes, not
+ * its name.
+ */
+import { Readable } from "node:stream"
+import * as XLS from "@e965/xlsx"
+import ExcelJS from "exceljs"
+import * as Stream from "effect/Stream"
+import Papa from "papaparse"
+import { InvalidInput } from "../OutdialError.ts"
+
+export interface Batch {
+  readonly rows: ReadonlyArray<ReadonlyArray<string>>
+  /** The file row of `rows[0]`; the header is row 1. */
+  readonly firstRow: number
+  /** File row of each row, when rows are not consecutive. */
+  readonly rowNumbers?: ReadonlyArray<number> | undefined
+}
+
+const rowsPerBatch = 2_000
+
+type Kind = "csv" | "xlsx" | "xls" | "json"
+
+const fileTooLarge = (limit: number) =>
+  new InvalidInput({
+    code: "file_too_large",
+    field: "file",
+    message: `The file is larger than ${formatBytes(limit)}`,
+    details: { limitBytes: limit }
+  })
+
+const formatBytes = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`
+
+const unsupported = (what: string) =>
+  new InvalidInput({
+    code: "unsupported_file_type",
+    field: "file",
+    message: `${what}: upload a CSV, XLSX or XLS file`
+  })
+
+export const invalidCsv = (message: string, line?: number) =>
+  new InvalidInput({
+    code: "invalid_csv",
+    field: "file",
+    message,
+    ...(line === undefined ? {} : { details: { line } })
+  })
+
+/** The content as chunks, counting bytes and stopping at once past `limit`. */
+async function* limited(content: Uint8Array | AsyncIterable<Uint8Array>, limit: number): AsyncGenerator<Uint8Array> {
+  if (content instanceof Uint8Array) {
+    if (content.byteLength > limit) throw fileTooLarge(limit)
+    // Slices keep papaparse and exceljs streaming even for a file given whole.
+    for (let offset = 0; offset < content.byteLength; offset += 1 << 20) yield content.subarray(offset, offset + (1 << 20))
+    return
+  }
+  let total = 0
+  for await (const chunk of content) {
+    total += chunk.byteLength
+    if (total > limit) throw fileTooLarge(limit)
+    yield chunk
+  }
+}
+
+/** Reads until at least `bytes` are seen, and gives them back with the rest still to come. */
+const peek = async (chunks: AsyncGenerator<Uint8Array>, bytes: number) => {
+  const head: Array<Uint8Array> = []
+  let seen = 0
+  while (seen < bytes) {
+    const next = await chunks.next()
+    if (next.done) break
+    head.push(next.value)
+    seen += next.value.byteLength
+  }
+  const prefix = concat(head)
+  async function* all(): AsyncGenerator<Uint8Array> {
+    if (prefix.byteLength > 0) yield prefix
+    yield* chunks
+  }
+  return { prefix, all: all() }
+}
+
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.byteLength
+  }
+  return out
+}
+
+const startsWith = (bytes: Uint8Array, magic: ReadonlyArray<number>) => magic.every((byte, i) => bytes[i] === byte)
+
+type Encoding = "utf-8" | "utf-16le" | "utf-16be"
+
+const detect = (prefix: Uint8Array, name: string, contentType: string): { kind: Kind; encoding: Encoding } | InvalidInput => {
+  if (startsWith(prefix, [0x50, 0x4b, 0x03, 0x04])) return { kind: "xlsx", encoding: "utf-8" }
+  if (startsWith(prefix, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])) return { kind: "xls", encoding: "utf-8" }
+  if (startsWith(prefix, [0xff, 0xfe])) return { kind: "csv", encoding: "utf-16le" }
+  if (startsWith(prefix, [0xfe, 0xff])) return { kind: "csv", encoding: "utf-16be" }
+  // Text has no NUL bytes and few control characters.
+  let control = 0
+  for (let i = 0; i < prefix.byteLength; i++) {
+    const byte = prefix[i]!
+    if (byte === 0) return unsupported(`${name || "The file"} is not a text or spreadsheet file`)
+    if (byte < 0x09 || (byte > 0x0d && byte < 0x20) || byte === 0x7f) control++
+  }
+  if (control > prefix.byteLength / 20) return unsupported(`${name || "The file"} is not a text or spreadsheet file`)
+  const text = new TextDecoder().decode(prefix.subarray(0, 64)).trimStart().replace(/^\uFEFF/, "")
+  if (text.startsWith("[") && (name.endsWith(".json") || contentType.includes("json"))) {
+    return { kind: "json", encoding: "utf-8" }
+  }
+  return { kind: "csv", encoding: "utf-8" }
+}
+
+async function* decode(chunks: AsyncIterable<Uint8Array>, encoding: Encoding): AsyncGenerator<string> {
+  // The decoder drops a byte-order mark.
+  const decoder = new TextDecoder(encoding)
+  for await (const chunk of chunks) {
+    const text = decoder.decode(chunk, { stream: true })
+    if (text !== "") yield text
+  }
+  const tail = decoder.decode()
+  if (tail !== "") yield tail
+}
+
+// Papaparse's types know browser files, not Node streams, which it reads all the same.
+const parseStream = Papa.parse as unknown as (input: Readable, config: Record<string, unknown>) => void
+
+/** Papaparse's streaming parser as batches of rows, pausing it while batches wait. */
+async function* csvBatches(text: AsyncIterable<string>): AsyncGenerator<Batch> {
+  const ready: Array<Batch> = []
+  let finished = false
+  let failure: unknown
+  let wake: (() => void) | undefined
+  let parser: Papa.Parser | undefined
+  let paused = false
+  let current: Array<Array<string>> = []
+  let firstRow = 1
+  let record = 0
+  let line = 1
+  const notify = () => {
+    const resolve = wake
+    wake = undefined
+    resolve?.()
+  }
+  const input = Readable.from(text)
+  input.on("error", (error) => {
+    failure ??= error
+    finished = true
+    notify()
+  })
+  parseStream(input, {
+    delimitersToGuess: [",", ";", "\t"],
+    step: (results: Papa.ParseStepResult<Array<string>>, handle: Papa.Parser) => {
+      parser = handle
+      if (failure !== undefined) return
+      record++
+      const quotes = results.errors.find((error) => error.type === "Quotes")
+      if (quotes !== undefined) {
+        failure = invalidCsv(`Unreadable CSV: ${quotes.message.toLowerCase()} at line ${line} (row ${record})`, line)
+        handle.abort()
+        notify()
+        return
+      }
+      const cells = results.data
+      for (const cell of cells) {
+        for (let i = cell.indexOf("\n"); i !== -1; i = cell.indexOf("\n", i + 1)) line++
+      }
+      line++
+      current.push(cells)
+      if (current.length >= rowsPerBatch) {
+        ready.push({ rows: current, firstRow })
+        firstRow = record + 1
+        current = []
+        if (ready.length >= 4 && !paused) {
+          paused = true
+          handle.pause()
+        }
+        notify()
+      }
+    },
+    complete: () => {
+      if (current.length > 0 && failure === undefined) ready.push({ rows: current, firstRow })
+      current = []
+      finished = true
+      notify()
+    },
+    error: (error: unknown) => {
+      failure ??= error
+      finished = true
+      notify()
+    }
+  })
+  try {
+    while (true) {
+      const batch = ready.shift()
+      if (batch !== undefined) {
+        if (paused && ready.length < 2) {
+          paused = false
+          parser?.resume()
+        }
+        yield batch
+        continue
+      }
+      if (failure !== undefined) throw failure
+      if (finished) return
+      await new Promise<void>((resolve) => (wake = resolve))
+    }
+  } finally {
+    if (!finished) parser?.abort()
+    input.destroy()
+  }
+}
+
+const integerText = (n: number): string =>
+  Number.isInteger(n) && Math.abs(n) < 1e21 ? n.toFixed(0) : String(n)
+
+const dateText = (date: Date): string => {
+  const iso = date.toISOString()
+  return iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : iso
+}
+
+/** A spreadsheet cell as the text a person sees in it. */
+const cellText = (value: unknown): string => {
+  if (value === null || value === undefined) return ""
+  if (typeof value === "string") return value
+  if (typeof value === "number") return integerText(value)
+  if (typeof value === "boolean") return value ? "true" : "false"
+  if (value instanceof Date) return dateText(value)
+  if (typeof value === "object") {
+    const cell = value as Record<string, unknown>
+    if (Array.isArray(cell.richText)) return cell.richText.map((run: { text?: string }) => run.text ?? "").join("")
+    if ("result" in cell) return cellText(cell.result)
+    if ("formula" in cell || "sharedFormula" in cell) return ""
+    if (typeof cell.text === "string") return cell.text
+    if ("error" in cell) return String(cell.error)
+  }
+  return String(value)
+}
+
+async function* xlsxBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Batch> {
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from(chunks), {
+    sharedStrings: "cache",
+    hyperlinks: "ignore",
+    styles: "cache",
+    worksheets: "emit",
+    entries: "emit"
+  })
+  let rows: Array<Array<string>> = []
+  let numbers: Array<number> = []
+  try {
+    for await (const worksheet of reader) {
+      for await (const row of worksheet as AsyncIterable<ExcelJS.Row>) {
+        const values = row.values as Array<unknown>
+        const cells: Array<string> = []
+        for (let i = 1; i < values.length; i++) cells.push(cellText(values[i]).trim())
+        rows.push(cells)
+        numbers.push(row.number)
+        if (rows.length >= rowsPerBatch) {
+          yield { rows, firstRow: numbers[0]!, rowNumbers: numbers }
+          rows = []
+          numbers = []
+        }
+      }
+      // Only the first sheet holds contacts.
+      break
+    }
+  } catch (error) {
+    if (error instanceof InvalidInput) throw error
+    throw invalidCsv(`Unreadable XLSX file: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (rows.length > 0) yield { rows, firstRow: numbers[0]!, rowNumbers: numbers }
+}
+
+const collect = async (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> => {
+  const parts: Array<Uint8Array> = []
+  for await (const chunk of chunks) parts.push(chunk)
+  return concat(parts)
+}
+
+async function* xlsBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Batch> {
+  const bytes = await collect(chunks)
+  let table: Array<Array<unknown>>
+  let offset = 0
+  try {
+    const workbook = XLS.read(bytes, { type: "array", cellDates: true, dense: true })
+    const sheet = workbook.Sheets[workbook.SheetNames[0] ?? ""]
+    if (sheet === undefined) return
+    offset = sheet["!ref"] === undefined ? 0 : XLS.utils.decode_range(sheet["!ref"]).s.r
+    table = XLS.utils.sheet_to_json<Array<unknown>>(sheet, { header: 1, raw: true, defval: "", blankrows: true })
+  } catch (error) {
+    throw invalidCsv(`Unreadable XLS file: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  for (let start = 0; start < table.length; start += rowsPerBatch) {
+    yield {
+      rows: table.slice(start, start + rowsPerBatch).map((row) => row.map((cell) => cellText(cell).trim())),
+      firstRow: offset + start + 1
+    }
+  }
+}
+
+/** Plain objects as a header (every key, in order of first appearance) and rows under it. */
+const objectBatches = (objects: ReadonlyArray<unknown>): ReadonlyArray<Batch> => {
+  const keys = new Map<string, number>()
+  for (const object of objects) {
+    if (object !== null && typeof object === "object" && !Array.isArray(object)) {
+      for (const key of Object.keys(object)) if (!keys.has(key)) keys.set(key, keys.size)
+    }
+  }
+  const header = [...keys.keys()]
+  const batches: Array<Batch> = [{ rows: [header], firstRow: 0 }]
+  for (let start = 0; start < objects.length; start += rowsPerBatch) {
+    const rows = objects.slice(start, start + rowsPerBatch).map((object) => {
+      const cells: Array<string> = new Array(header.length).fill("")
+      if (object !== null && typeof object === "object" && !Array.isArray(object)) {
+        for (const [key, value] of Object.entries(object)) {
+          cells[keys.get(key)!] = typeof value === "string" ? value : value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : cellText(value)
+        }
+      }
+      return cells
+    })
+    batches.push({ rows, firstRow: start + 1 })
+  }
+  return batches
+}
+
+async function* jsonBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Batch> {
+  const text = new TextDecoder().decode(await collect(chunks))
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw invalidCsv(`Unreadable JSON file: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (!Array.isArray(parsed)) throw invalidCsv("A JSON contact file holds an array of contacts")
+  yield* objectBatches(parsed)
+}
+
+async function* fileBatches(
+  file: { readonly content: Uint8Array | AsyncIterable<Uint8Array>; readonly filename?: string | undefined; readonly contentType?: string | undefined },
+  maxFileBytes: number
+): AsyncGenerator<Batch> {
+  const { all, prefix } = await peek(limited(file.content, maxFileBytes), 4096)
+  const detected = detect(prefix.subarray(0, 4096), (file.filename ?? "").toLowerCase(), (file.contentType ?? "").toLowerCase())
+  if (detected instanceof InvalidInput) throw detected
+  switch (detected.kind) {
+    case "xlsx":
+      return yield* xlsxBatches(all)
+    case "xls":
+      return yield* xlsBatches(all)
+    case "json":
+      return yield* jsonBatches(all)
+    case "csv":
+      return yield* csvBatches(decode(all, detected.encoding))
+  }
+}
+
+const asInvalidInput = (error: unknown): InvalidInput =>
+  error instanceof InvalidInput
+    ? error
+    : invalidCsv(`Unreadable file: ${error instanceof Error ? error.message : String(error)}`)
+
+export const fromFile = (
+  file: { readonly content: Uint8Array | AsyncIterable<Uint8Array>; readonly filename?: string | undefined; readonly contentType?: string | undefined },
+  options: { readonly maxFileBytes: number }
+): Stream.Stream<Batch, InvalidInput> =>
+  Stream.fromAsyncIterable({ [Symbol.asyncIterator]: () => fileBatches(file, options.maxFileBytes) }, asInvalidInput)
+
+/** JSON contacts: row numbers count from 1, the header being the keys (row 0). */
+export const fromObjects = (objects: ReadonlyArray<unknown>): Stream.Stream<Batch, InvalidInput> =>
+  Stream.fromIterable(objectBatches(objects))
