@@ -57,15 +57,12 @@ export const ports = (options: HarnessOptions = {}) =>
     EngineEvents.layer({ onEvent: options.onEvent })
   )
 
-/** An engine and its dispatcher over some ports. */
-export const engineOver = <E, R>(portsLayer: Layer.Layer<R, E>, config?: Partial<EngineConfig.EngineConfig>) =>
-  Engine.layer.pipe(
-    Layer.provideMerge(Dispatcher.layer),
-    Layer.provideMerge(portsLayer),
-    Layer.provide(EngineConfig.layer(config ?? {}))
-  )
+/** An engine and its dispatcher, needing ports: one process of several sharing them. */
+export const engineOnly = (config?: Partial<EngineConfig.EngineConfig>) =>
+  Engine.layer.pipe(Layer.provideMerge(Dispatcher.layer), Layer.provide(EngineConfig.layer(config ?? {})))
 
-export const engine = (options: HarnessOptions = {}) => engineOver(ports(options), options.config)
+/** An engine over its own ports. */
+export const engine = (options: HarnessOptions = {}) => engineOnly(options.config).pipe(Layer.provideMerge(ports(options)))
 
 /** Every contact of a batch, page by page. */
 export const allContacts = (batchId: string) =>
