@@ -122,6 +122,12 @@ export interface AttemptEnd {
  */
 export class BatchStore extends Context.Service<BatchStore, {
   /**
+   * The store lives in this process alone (the in-memory store), so no other
+   * process can create batches in it or take them over: the dispatcher then
+   * skips looking for orphaned batches and renewing leases.
+   */
+  readonly processLocal?: boolean | undefined
+  /**
    * Reserves `key` for a request whose body hashes to `fingerprint`. `undefined`
    * means the caller holds the key now and must complete or release it; a
    * completed record is the response to replay.
@@ -342,3 +348,11 @@ export class BatchStore extends Context.Service<BatchStore, {
  * @category layers
  */
 export const layerMemory: Layer.Layer<BatchStore> = Layer.sync(BatchStore)(() => memoryStore.make())
+
+/**
+ * A new in-memory store, for composing one by hand.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (): BatchStore["Service"] => memoryStore.make()

@@ -19,6 +19,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Latch from "effect/Latch"
 import * as Layer from "effect/Layer"
 import type { Attempt } from "./Attempt.ts"
@@ -46,6 +47,12 @@ export class Dispatcher extends Context.Service<Dispatcher, {
   readonly wake: (batchId: string) => Effect.Effect<void>
   /** Batches with a runner in this process. */
   readonly active: Effect.Effect<ReadonlyArray<string>>
+  /**
+   * Succeeds once every runner waits for a signal or a timer. A test calls
+   * it before moving a `TestClock`, which only waits for fibers it wakes
+   * itself: work a host call started (a create, a resume) must settle first.
+   */
+  readonly settled: Effect.Effect<void>
 }>()("@outdial/core/Dispatcher") {}
 
 const waitingStatuses: ReadonlyArray<ContactStatus> = ["pending", "queued", "dialing"]
@@ -78,6 +85,8 @@ interface Runner {
   nextEstimateAt: number
   talkSeconds: number
   talkSamples: number
+  alarm: Fiber.Fiber<void> | undefined
+  alarmAt: number
 }
 
 /**
@@ -98,7 +107,11 @@ export const layer: Layer.Layer<
     const config = yield* EngineConfig
     const scope = yield* Effect.scope
     const runners = new Map<string, Runner>()
+    // Runners not waiting for a signal or timer.
+    let busy = 0
     const policies: ReadonlyArray<Eligibility.Policy> = [...Eligibility.builtIn, ...config.policies]
+    // A lease nobody else can contest never needs renewing.
+    const leaseTtlMillis = store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis
 
     const nowMillis = Clock.currentTimeMillis
 
@@ -142,10 +155,31 @@ export const layer: Layer.Layer<
     const rest = (runner: Runner, deadline: number | undefined) =>
       Effect.gen(function*() {
         if (runner.signal.isOpen()) return
-        if (deadline === undefined) return yield* runner.signal.await
-        const millis = deadline - (yield* nowMillis)
-        if (millis <= 0) return
-        yield* Effect.timeoutOption(runner.signal.await, millis)
+        if (deadline !== undefined && Number.isFinite(deadline)) {
+          const now = yield* nowMillis
+          if (deadline <= now) return
+          yield* setAlarm(runner, deadline, now)
+        }
+        busy--
+        yield* Effect.ensuring(runner.signal.await, Effect.sync(() => void busy++))
+      })
+
+    // One timer per runner, kept while its time still suits: resting happens
+    // after nearly every call, and a timer per rest would cost a fiber each.
+    const setAlarm = (runner: Runner, at: number, now: number) =>
+      Effect.suspend(() => {
+        if (runner.alarm !== undefined && runner.alarmAt <= at) return Effect.void
+        runner.alarm?.interruptUnsafe()
+        runner.alarmAt = at
+        return Effect.forkIn(
+          Effect.sleep(at - now).pipe(Effect.andThen(Effect.sync(() => {
+            runner.alarm = undefined
+            runner.signal.openUnsafe()
+          }))),
+          scope
+        ).pipe(Effect.map((fiber) => {
+          runner.alarm = fiber
+        }))
       })
 
     const estimateCompletion = (runner: Runner, dialing: Dialing, now: number) =>
@@ -153,18 +187,17 @@ export const layer: Layer.Layer<
         const batch = runner.batch!
         const breakdown = yield* store.statusBreakdown(batch.id)
         const remaining = breakdown.pending + breakdown.queued + breakdown.dialing
-        const estimate = Estimate.estimate({
+        const durationSeconds = Estimate.durationSecondsOf({
           contacts: remaining,
           concurrentCallLimit: batch.concurrentCallLimit,
           openMinutesPerWeek: CallingWindow.openMinutesPerWeek(dialing.schedule),
-          pricePerMinute: 0,
           averageCallSeconds: runner.talkSamples >= 20 ? runner.talkSeconds / runner.talkSamples : config.averageCallSeconds,
           attemptsPerContact: 1
         })
         const from = CallingWindow.nextOpening(dialing.schedule, now)
         runner.nextEstimateAt = now + config.estimateIntervalMillis
         yield* moveBatch(runner, ["running"], "estimate", {
-          estimatedCompletionTime: DateTime.makeUnsafe(from + estimate.durationSeconds * 1000)
+          estimatedCompletionTime: DateTime.makeUnsafe(from + durationSeconds * 1000)
         }, now)
       })
 
@@ -197,7 +230,7 @@ export const layer: Layer.Layer<
      */
     const takeOver = (runner: Runner, batch: Batch, now: number) =>
       Effect.gen(function*() {
-        const lease = yield* store.acquireLease(batch.id, config.ownerId, DateTime.makeUnsafe(now), config.leaseTtlMillis)
+        const lease = yield* store.acquireLease(batch.id, config.ownerId, DateTime.makeUnsafe(now), leaseTtlMillis)
         if (lease === undefined) return undefined
         const agent = yield* directory.agent(batch.organizationId, batch.agentId)
         if (agent === undefined) {
@@ -351,7 +384,7 @@ export const layer: Layer.Layer<
           Effect.catch((error) => Effect.succeed(failedCall(error))),
           Effect.flatMap((result) => finish(runner, dialing, begun.contact, begun.attempt.id, result))
         )
-        yield* Effect.forkIn(call, scope)
+        yield* Effect.forkIn(call, scope, { startImmediately: true })
       })
 
     /** One pass over a running batch: hold back, dial, complete or rest. */
@@ -361,8 +394,8 @@ export const layer: Layer.Layer<
         if (dialing === undefined) {
           dialing = yield* takeOver(runner, batch, now)
           if (dialing === undefined) return "stop" as const
-        } else if (now >= DateTime.toEpochMillis(dialing.lease.expiresAt) - config.leaseTtlMillis / 2) {
-          const renewed = yield* store.renewLease(dialing.lease, DateTime.makeUnsafe(now), config.leaseTtlMillis)
+        } else if (now >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 2) {
+          const renewed = yield* store.renewLease(dialing.lease, DateTime.makeUnsafe(now), leaseTtlMillis)
           if (renewed === undefined) {
             // Another process holds the batch now; stop dialing at once.
             runner.dialing = undefined
@@ -371,7 +404,7 @@ export const layer: Layer.Layer<
           dialing = { ...dialing, lease: renewed }
           runner.dialing = dialing
         }
-        const renewAt = DateTime.toEpochMillis(dialing.lease.expiresAt) - config.leaseTtlMillis / 2
+        const renewAt = DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 2
 
         if ((yield* credits.balance(batch.organizationId)) <= 0) {
           yield* moveBatch(runner, ["running"], "pause", {
@@ -406,7 +439,15 @@ export const layer: Layer.Layer<
             })
             yield* estimateCompletion(runner, dialing, now)
           }
-          yield* rest(runner, Math.min(until ?? Number.POSITIVE_INFINITY, renewAt))
+          const wakeAt = until ?? Number.POSITIVE_INFINITY
+          if (runner.inFlight === 0 && wakeAt > renewAt) {
+            // Nothing to guard for a while: give the lease up rather than renew it all night.
+            yield* store.releaseLease(dialing.lease)
+            runner.dialing = undefined
+            yield* rest(runner, wakeAt)
+          } else {
+            yield* rest(runner, Math.min(wakeAt, renewAt))
+          }
           return "continue" as const
         }
         runner.lastDeferral = ""
@@ -491,6 +532,8 @@ export const layer: Layer.Layer<
             if (next === "continue" || runner.signal.isOpen()) return run(runner)
             // Leaving is decided synchronously, so a wake either sees this runner or starts a new one.
             runners.delete(runner.batchId)
+            busy--
+            runner.alarm?.interruptUnsafe()
             const dialing = runner.dialing
             return dialing === undefined ? Effect.void : Effect.ignore(store.releaseLease(dialing.lease))
           })
@@ -515,25 +558,38 @@ export const layer: Layer.Layer<
           lastDeferral: "",
           nextEstimateAt: 0,
           talkSeconds: 0,
-          talkSamples: 0
+          talkSamples: 0,
+          alarm: undefined,
+          alarmAt: 0
         }
         runners.set(batchId, runner)
-        return Effect.asVoid(Effect.forkIn(run(runner), scope))
+        busy++
+        return Effect.asVoid(Effect.forkIn(run(runner), scope, { startImmediately: true }))
       })
 
     const rescan = store.activeBatches().pipe(
-      Effect.flatMap((batches) => Effect.forEach(batches, (batch) => wake(batch.id), { discard: true })),
+      Effect.flatMap((batches) =>
+        Effect.forEach(batches, (batch) => (runners.has(batch.id) ? Effect.void : wake(batch.id)), { discard: true })
+      ),
       Effect.catchCause((cause) => Effect.logWarning("outdial: could not list active batches", cause))
     )
-    // Picks up batches already in the store, and later those whose holder died.
+    // Picks up batches already in the store and, when other processes share
+    // it, those created there or whose holder died.
     yield* Effect.forkIn(
-      Effect.forever(rescan.pipe(Effect.andThen(Effect.sleep(config.rescanIntervalMillis)))),
+      store.processLocal === true
+        ? rescan
+        : Effect.forever(rescan.pipe(Effect.andThen(Effect.sleep(config.rescanIntervalMillis)))),
       scope
+    )
+
+    const settled: Effect.Effect<void> = Effect.suspend(() =>
+      busy <= 0 ? Effect.void : Effect.andThen(Effect.yieldNow, settled)
     )
 
     return Dispatcher.of({
       wake,
-      active: Effect.sync(() => [...runners.keys()])
+      active: Effect.sync(() => [...runners.keys()]),
+      settled
     })
   })
 )

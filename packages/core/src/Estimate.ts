@@ -63,20 +63,31 @@ export interface Estimate {
  */
 export const estimate = (input: Input): Estimate => {
   const averageCallSeconds = input.averageCallSeconds ?? defaults.averageCallSeconds
-  const attemptsPerContact = input.attemptsPerContact ?? defaults.attemptsPerContact
-  const overhead = input.dialOverheadSeconds ?? defaults.dialOverheadSeconds
-  const contacts = Math.max(0, input.contacts)
-  const lineSeconds = contacts * (averageCallSeconds + attemptsPerContact * overhead)
-  const callingSeconds = lineSeconds / Math.max(1, input.concurrentCallLimit)
-  const openShare = Math.min(1, Math.max(0, input.openMinutesPerWeek) / minutesPerWeek)
-  const durationSeconds = openShare === 0 ? Number.POSITIVE_INFINITY : callingSeconds / openShare
-  const costUsd = (contacts * averageCallSeconds / 60) * input.pricePerMinute
+  const durationSeconds = durationSecondsOf(input)
+  const costUsd = (Math.max(0, input.contacts) * averageCallSeconds / 60) * input.pricePerMinute
   return {
     durationSeconds,
     estimatedDuration: humanDuration(durationSeconds),
     estimatedCost: usd(costUsd),
     costUsd
   }
+}
+
+/**
+ * Calendar seconds alone, without the formatting: for the dispatcher, which
+ * refreshes a running batch's estimated completion.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const durationSecondsOf = (input: Omit<Input, "pricePerMinute">): number => {
+  const averageCallSeconds = input.averageCallSeconds ?? defaults.averageCallSeconds
+  const attemptsPerContact = input.attemptsPerContact ?? defaults.attemptsPerContact
+  const overhead = input.dialOverheadSeconds ?? defaults.dialOverheadSeconds
+  const lineSeconds = Math.max(0, input.contacts) * (averageCallSeconds + attemptsPerContact * overhead)
+  const callingSeconds = lineSeconds / Math.max(1, input.concurrentCallLimit)
+  const openShare = Math.min(1, Math.max(0, input.openMinutesPerWeek) / minutesPerWeek)
+  return openShare === 0 ? Number.POSITIVE_INFINITY : callingSeconds / openShare
 }
 
 const units = [

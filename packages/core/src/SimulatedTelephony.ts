@@ -480,7 +480,7 @@ const make = (config: Config, scope: Scope.Scope) => {
       )
       // The call belongs to the layer's scope: interrupting the dialer only stops its wait.
       return Effect.uninterruptibleMask((restore) =>
-        Effect.forkIn(call, scope).pipe(Effect.andThen(restore(Deferred.await(done))))
+        Effect.forkIn(call, scope, { startImmediately: true }).pipe(Effect.andThen(restore(Deferred.await(done))))
       )
     })
 

@@ -9,11 +9,12 @@ import { TestClock } from "effect/testing"
 import * as BatchStore from "../src/BatchStore.ts"
 import * as Contact from "../src/Contact.ts"
 import * as Credits from "../src/Credits.ts"
+import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Eligibility from "../src/Eligibility.ts"
 import * as Engine from "../src/Engine.ts"
 import type * as EngineEvents from "../src/EngineEvents.ts"
 import * as SimulatedTelephony from "../src/SimulatedTelephony.ts"
-import { allContacts, engine, engineOnly, organizationId, ports, rows } from "./harness.ts"
+import { allContacts, engine, engineOnly, organizationId, ports, rows, sharedMemoryStore } from "./harness.ts"
 
 const berlin = new Intl.DateTimeFormat("en-GB", {
   timeZone: "Europe/Berlin",
@@ -113,6 +114,7 @@ describe("Dispatcher", () => {
         contacts: rows(10_000)
       })
       assert.strictEqual(created.acceptedContacts, 10_000)
+      yield* (yield* Dispatcher.Dispatcher).settled
       yield* TestClock.adjust("7 days")
 
       const batch = yield* engineService.getBatch(organizationId, created.batchJobId)
@@ -150,13 +152,15 @@ describe("Dispatcher", () => {
   const withEngine = <A, E>(
     options: Parameters<typeof engine>[0],
     start: number,
-    body: Effect.Effect<A, E, Engine.Engine | BatchStore.BatchStore | SimulatedTelephony.SimulatedTelephony>
+    body: Effect.Effect<A, E, Engine.Engine | Dispatcher.Dispatcher | BatchStore.BatchStore | SimulatedTelephony.SimulatedTelephony>
   ) => Effect.andThen(TestClock.setTime(start), Effect.provide(body, engine(options)))
 
   const create = (input: Record<string, unknown>) =>
     Effect.gen(function*() {
       const engine = yield* Engine.Engine
-      return yield* engine.createBatch(organizationId, { name: "Test batch", agentId: "agent_sales", ...input })
+      const created = yield* engine.createBatch(organizationId, { name: "Test batch", agentId: "agent_sales", ...input })
+      yield* (yield* Dispatcher.Dispatcher).settled
+      return created
     })
 
   const statusOf = (batchId: string) =>
@@ -375,7 +379,7 @@ describe("Dispatcher", () => {
   it.effect("a process taking over a batch asks the provider about open attempts and never dials one twice", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(monday)
-      const shared = yield* Layer.build(ports({ telephony: { ...minuteCalls, talkSeconds: { min: 30, max: 90 } } }))
+      const shared = yield* Layer.build(ports({ store: sharedMemoryStore, telephony: { ...minuteCalls, talkSeconds: { min: 30, max: 90 } } }))
       const first = yield* Scope.make()
       const a = yield* Layer.buildWithScope(engineOnly({ ownerId: "process-a" }), first).pipe(Effect.provideContext(shared))
       const created = yield* Effect.provideContext(create({ concurrentCallLimit: 5, contacts: rows(40) }), a)

@@ -47,6 +47,15 @@ export interface HarnessOptions {
   readonly directory?: Layer.Layer<Directory.Directory>
 }
 
+/**
+ * The in-memory store as several engines in one test share it, standing in
+ * for a database: not process-local, so engines renew leases and look for
+ * batches whose holder died.
+ */
+export const sharedMemoryStore: Layer.Layer<BatchStore.BatchStore> = Layer.effect(BatchStore.BatchStore)(
+  Effect.map(Effect.sync(() => BatchStore.makeMemory()), (store) => ({ ...store, processLocal: false }))
+)
+
 /** The ports an engine needs, without the engine itself. */
 export const ports = (options: HarnessOptions = {}) =>
   Layer.mergeAll(

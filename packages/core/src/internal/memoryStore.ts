@@ -194,6 +194,7 @@ export const make = (): BatchStore["Service"] => {
     Effect.fromResult(Contact.transition(contact.status, action, to))
 
   return BatchStore.of({
+    processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
       Effect.suspend((): Effect.Effect<
         { readonly response: unknown } | undefined,
