@@ -17,6 +17,7 @@ import { InvalidInput, type RowError, type RowErrorCode, type RowErrorGroup } fr
 import type { NewContact } from "./BatchStore.ts"
 import * as PhoneNumber from "./PhoneNumber.ts"
 import * as FileRows from "./internal/fileRows.ts"
+import * as NumberIndex from "./internal/numberIndex.ts"
 
 /**
  * A contact file as it arrives: whole, or as a stream of chunks (a Node
@@ -119,7 +120,7 @@ const groupMessages: Record<RowErrorCode, string> = {
   invalid_field: "Invalid field"
 }
 
-const chunkSize = 2_000
+const chunkSize = 500
 const listedRowsPerGroup = 1_000
 
 /**
@@ -139,7 +140,7 @@ class RowValidator {
   droppedDuplicates = 0
   readonly rejected: Array<RowError> = []
   readonly groups = new Map<RowErrorCode, { count: number; rows: Array<number> }>()
-  readonly firstRowOf = new Map<string, number>()
+  readonly seen = NumberIndex.make()
   readonly duplicates = new Map<string, Array<number>>()
   accepted: Array<NewContact> = []
 
@@ -231,7 +232,7 @@ class RowValidator {
       return undefined
     }
     const e164 = validation.e164
-    const first = this.firstRowOf.get(e164)
+    const first = this.seen.firstRow(e164, row)
     if (first !== undefined) {
       const rows = this.duplicates.get(e164)
       if (rows === undefined) this.duplicates.set(e164, [first, row])
@@ -240,8 +241,6 @@ class RowValidator {
         this.droppedDuplicates++
         return undefined
       }
-    } else {
-      this.firstRowOf.set(e164, row)
     }
     this.acceptedCount++
     if (this.acceptedCount > this.maxContacts) {

@@ -4,11 +4,9 @@
  * comma, semicolon or tab), XLSX (exceljs' streaming reader), legacy XLS
  * (`@e965/xlsx`, read whole since the format needs it) and JSON arrays. The
  * first row is the header. The type comes from the file's first bytes, not
- * its name.
+ * its name. The spreadsheet libraries load on first use.
  */
 import { Readable } from "node:stream"
-import * as XLS from "@e965/xlsx"
-import ExcelJS from "exceljs"
 import * as Stream from "effect/Stream"
 import Papa from "papaparse"
 import { InvalidInput } from "../OutdialError.ts"
@@ -21,7 +19,7 @@ export interface Batch {
   readonly rowNumbers?: ReadonlyArray<number> | undefined
 }
 
-const rowsPerBatch = 2_000
+const rowsPerBatch = 500
 
 type Kind = "csv" | "xlsx" | "xls" | "json"
 
@@ -247,6 +245,8 @@ const cellText = (value: unknown): string => {
 }
 
 async function* xlsxBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Batch> {
+  // Spreadsheet libraries are large; only files that need them load them.
+  const { default: ExcelJS } = await import("exceljs")
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from(chunks), {
     sharedStrings: "cache",
     hyperlinks: "ignore",
@@ -258,7 +258,7 @@ async function* xlsxBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<B
   let numbers: Array<number> = []
   try {
     for await (const worksheet of reader) {
-      for await (const row of worksheet as AsyncIterable<ExcelJS.Row>) {
+      for await (const row of worksheet as AsyncIterable<import("exceljs").Row>) {
         const values = row.values as Array<unknown>
         const cells: Array<string> = []
         for (let i = 1; i < values.length; i++) cells.push(cellText(values[i]).trim())
@@ -288,6 +288,7 @@ const collect = async (chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> =
 
 async function* xlsBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Batch> {
   const bytes = await collect(chunks)
+  const XLS = await import("@e965/xlsx")
   let table: Array<Array<unknown>>
   let offset = 0
   try {
