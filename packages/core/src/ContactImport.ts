@@ -206,8 +206,8 @@ class RowValidator {
       const column = columns[i]!
       switch (column.role) {
         case "phone":
-          if (i === this.phoneColumn) phone = value
-          else if (value !== "") customFields[column.name] = value
+          // JSON rows may each spell the phone key differently: the first one given counts.
+          if (phone === "") phone = value
           break
         case "name":
           if (value.trim() !== "") name = value.trim()
