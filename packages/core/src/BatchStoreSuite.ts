@@ -26,6 +26,7 @@ import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import { randomUUID } from "node:crypto"
 import * as Attempt from "./Attempt.ts"
+import * as BatchModel from "./Batch.ts"
 import type { Batch } from "./Batch.ts"
 import type { AttemptEnd, Lease, NewContact } from "./BatchStore.ts"
 import { BatchStore } from "./BatchStore.ts"
@@ -385,26 +386,10 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, options:
           assert.strictEqual(new Set(idsOf(page.items)).size, 3, "contacts get distinct ids")
           page.items.forEach((contact, i) => {
             const source = news[i]!
-            assertSame(contact, {
-              id: contact.id,
-              batchId: batch.id,
-              row: source.row,
-              phone: source.phone,
-              name: source.name,
-              externalId: source.externalId,
-              customFields: source.customFields,
-              status: "pending",
-              attemptCount: 0,
-              maxAttempts: batch.retryPolicy.maxAttempts,
-              lastAttemptAt: null,
-              nextRetryAt: null,
-              completedAt: null,
-              errorCode: null,
-              failureReason: null,
-              callDuration: null,
-              roomName: null,
-              lastDecision: null
-            })
+            assertSame(
+              contact,
+              Contact.fresh({ id: contact.id, batchId: batch.id, maxAttempts: batch.retryPolicy.maxAttempts }, source)
+            )
           })
           assertSame(yield* store.getContact(batch.id, page.items[1]!.id), page.items[1])
           assert.isUndefined(yield* store.getContact(batch.id, "no-such-contact"))
@@ -542,16 +527,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, options:
         Effect.gen(function*() {
           const store = yield* BatchStore
           const organizationId = uniqueId("org")
-          const statuses: ReadonlyArray<Batch["status"]> = [
-            "draft",
-            "pending",
-            "scheduled",
-            "running",
-            "paused",
-            "completed",
-            "cancelled",
-            "failed"
-          ]
+          const statuses = BatchModel.statuses
           const byStatus = new Map(statuses.map((status) => [status, makeBatch({ organizationId, status })]))
           for (const batch of byStatus.values()) yield* store.createBatch(batch, newContacts(1))
           const ours = new Set([...byStatus.values()].map((b) => b.id))

@@ -213,29 +213,9 @@ const dayMillis = 86_400_000
 
 const wallOf = (formatter: Intl.DateTimeFormat, instant: number): number => {
   const seconds = Math.floor(instant / 1000) * 1000
-  let year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0
-  for (const part of formatter.formatToParts(seconds)) {
-    switch (part.type) {
-      case "year":
-        year = Number(part.value)
-        break
-      case "month":
-        month = Number(part.value)
-        break
-      case "day":
-        day = Number(part.value)
-        break
-      case "hour":
-        hour = Number(part.value)
-        break
-      case "minute":
-        minute = Number(part.value)
-        break
-      case "second":
-        second = Number(part.value)
-        break
-    }
-  }
+  const fields: Partial<Record<Intl.DateTimeFormatPartTypes, number>> = {}
+  for (const part of formatter.formatToParts(seconds)) fields[part.type] = Number(part.value)
+  const { day = 1, hour = 0, minute = 0, month = 1, second = 0, year = 1970 } = fields
   return Date.UTC(year, month - 1, day, hour, minute, second) + (instant - seconds)
 }
 

@@ -115,3 +115,39 @@ export const Contact = Schema.Struct({
   lastDecision: Schema.NullOr(Decision)
 })
 export type Contact = typeof Contact.Type
+
+/**
+ * A contact as it enters a batch: waiting, never dialed.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fresh = (
+  ids: { readonly id: string; readonly batchId: string; readonly maxAttempts: number },
+  source: {
+    readonly row: number
+    readonly phone: string
+    readonly name: string | null
+    readonly externalId: string | null
+    readonly customFields: Readonly<Record<string, string>>
+  }
+): Contact => ({
+  id: ids.id,
+  batchId: ids.batchId,
+  row: source.row,
+  phone: source.phone,
+  name: source.name,
+  externalId: source.externalId,
+  customFields: source.customFields,
+  status: "pending",
+  attemptCount: 0,
+  maxAttempts: ids.maxAttempts,
+  lastAttemptAt: null,
+  nextRetryAt: null,
+  completedAt: null,
+  errorCode: null,
+  failureReason: null,
+  callDuration: null,
+  roomName: null,
+  lastDecision: null
+})

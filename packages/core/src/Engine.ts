@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import * as Batch from "./Batch.ts"
 import { BatchStore, type NewContact, type StatusBreakdown } from "./BatchStore.ts"
 import * as CallingWindow from "./CallingWindow.ts"
+import { CallOutcome } from "./CallOutcome.ts"
 import type { Contact, ContactStatus } from "./Contact.ts"
 import * as ContactModel from "./Contact.ts"
 import * as ContactImport from "./ContactImport.ts"
@@ -313,15 +314,7 @@ export class Engine extends Context.Service<Engine, {
 
 const iso = (dateTime: DateTime.Utc | null): string | null => (dateTime === null ? null : DateTime.formatIso(dateTime))
 
-const finalFailures: ReadonlyArray<ContactStatus> = [
-  "no_answer",
-  "busy",
-  "timeout",
-  "blocked",
-  "invalid_number",
-  "carrier_error",
-  "failed"
-]
+const finalFailures: ReadonlyArray<ContactStatus> = CallOutcome.literals.filter((outcome) => outcome !== "completed")
 
 /**
  * @since 0.1.0

@@ -81,26 +81,8 @@ export const make = (): BatchStore["Service"] => {
       return entry === undefined ? Effect.fail(new BatchNotFound({ batchId })) : Effect.succeed(entry)
     })
 
-  const toContact = (entry: Entry, c: NewContact, maxAttempts: number): Contact.Contact => ({
-    id: `c${entry.nextContactNumber++}`,
-    batchId: entry.batch.id,
-    row: c.row,
-    phone: c.phone,
-    name: c.name,
-    externalId: c.externalId,
-    customFields: c.customFields,
-    status: "pending",
-    attemptCount: 0,
-    maxAttempts,
-    lastAttemptAt: null,
-    nextRetryAt: null,
-    completedAt: null,
-    errorCode: null,
-    failureReason: null,
-    callDuration: null,
-    roomName: null,
-    lastDecision: null
-  })
+  const toContact = (entry: Entry, c: NewContact, maxAttempts: number): Contact.Contact =>
+    Contact.fresh({ id: `c${entry.nextContactNumber++}`, batchId: entry.batch.id, maxAttempts }, c)
 
   const append = (entry: Entry, news: ReadonlyArray<NewContact>) => {
     let added = 0
