@@ -18,6 +18,7 @@ import type * as DateTime from "effect/DateTime"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
 import type { Batch, BatchStatus } from "./Batch.ts"
 import * as memoryStore from "./internal/memoryStore.ts"
@@ -127,6 +128,13 @@ export class BatchStore extends Context.Service<BatchStore, {
    * skips looking for orphaned batches and renewing leases.
    */
   readonly processLocal?: boolean | undefined
+  /**
+   * Ids of batches whose lifecycle another process changed (scheduled,
+   * paused, cancelled…), for the dispatcher to look at them at once; a store
+   * shared by processes offers it when its database can push such news.
+   * Polling remains the fallback.
+   */
+  readonly changes?: Stream.Stream<string, StoreError> | undefined
   /**
    * Reserves `key` for a request whose body hashes to `fingerprint`. `undefined`
    * means the caller holds the key now and must complete or release it; a

@@ -1,0 +1,158 @@
+/**
+ * The database schema, as forward-only numbered migrations run by effect's
+ * SQL `Migrator`. Every process runs them at start; the migrator locks its
+ * table, so processes starting together migrate once.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Migrator from "effect/sql/Migrator"
+import * as SqlClient from "effect/sql/SqlClient"
+import * as Contact from "@outdial/core/Contact"
+
+/**
+ * The counter column of a contact status in `outdial_progress`.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const counterColumn = (status: Contact.ContactStatus): string => `n_${status}`
+
+const initial = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  // A batch's settings are one JSON document: the engine reads and writes
+  // them whole, and only the columns beside it are ever filtered on.
+  yield* sql`
+    CREATE TABLE outdial_batches (
+      id text PRIMARY KEY,
+      organization_id text NOT NULL,
+      agent_id text NOT NULL,
+      status text NOT NULL,
+      created_at timestamptz NOT NULL,
+      total_contacts integer NOT NULL DEFAULT 0,
+      next_position integer NOT NULL DEFAULT 0,
+      settings jsonb NOT NULL
+    )`
+  yield* sql`CREATE INDEX outdial_batches_by_organization ON outdial_batches (organization_id, created_at DESC, id DESC)`
+  yield* sql`
+    CREATE INDEX outdial_batches_active ON outdial_batches (id)
+    WHERE status IN ('pending', 'scheduled', 'running')`
+
+  // One row per batch holding its status counters and its dispatch lease.
+  // Every fenced write locks this row: that one lock both checks the epoch
+  // (a takeover waits for the write, or the write sees the new epoch) and
+  // orders the counter updates.
+  const counters = Contact.statuses.map((status) => `${counterColumn(status)} integer NOT NULL DEFAULT 0`).join(",\n")
+  yield* sql.unsafe(`
+    CREATE TABLE outdial_progress (
+      batch_id text PRIMARY KEY REFERENCES outdial_batches (id) ON DELETE CASCADE,
+      lease_owner text,
+      lease_epoch integer NOT NULL DEFAULT 0,
+      lease_expires_at timestamptz,
+      ${counters}
+    )`)
+
+  // A contact's id is `c` and its position, which orders the batch's rows.
+  yield* sql`
+    CREATE TABLE outdial_contacts (
+      batch_id text NOT NULL REFERENCES outdial_batches (id) ON DELETE CASCADE,
+      position integer NOT NULL,
+      row_number integer NOT NULL,
+      phone text NOT NULL,
+      name text,
+      external_id text,
+      custom_fields jsonb NOT NULL,
+      status text NOT NULL,
+      attempt_count integer NOT NULL DEFAULT 0,
+      max_attempts integer NOT NULL,
+      last_attempt_at timestamptz,
+      next_retry_at timestamptz,
+      completed_at timestamptz,
+      error_code integer,
+      failure_reason text,
+      call_duration double precision,
+      room_name text,
+      last_decision jsonb,
+      PRIMARY KEY (batch_id, position)
+    )`
+  yield* sql`
+    CREATE UNIQUE INDEX outdial_contacts_external_id ON outdial_contacts (batch_id, external_id)
+    WHERE external_id IS NOT NULL`
+  yield* sql`CREATE INDEX outdial_contacts_by_status ON outdial_contacts (batch_id, status, position)`
+  // Waiting contacts: due ones by time, then the rest (no due time) in row order.
+  yield* sql`
+    CREATE INDEX outdial_contacts_waiting ON outdial_contacts (batch_id, next_retry_at, position)
+    WHERE status IN ('pending', 'queued')`
+
+  // One row per dial, written before the provider is called. `previous_*`
+  // keep what the contact was, so an attempt the provider never saw can be
+  // undone exactly.
+  yield* sql`
+    CREATE TABLE outdial_attempts (
+      id text PRIMARY KEY,
+      batch_id text NOT NULL REFERENCES outdial_batches (id) ON DELETE CASCADE,
+      contact_position integer NOT NULL,
+      attempt_number integer NOT NULL,
+      state text NOT NULL,
+      owner_epoch integer NOT NULL,
+      caller_number_id text NOT NULL,
+      local_date text NOT NULL,
+      started_at timestamptz NOT NULL,
+      ended_at timestamptz,
+      outcome text,
+      sip_code integer,
+      duration double precision,
+      room_name text,
+      failure_reason text,
+      previous_status text NOT NULL,
+      previous_next_retry_at timestamptz,
+      previous_last_attempt_at timestamptz,
+      previous_last_decision jsonb,
+      UNIQUE (batch_id, contact_position, attempt_number)
+    )`
+  yield* sql`CREATE INDEX outdial_attempts_by_day ON outdial_attempts (batch_id, local_date)`
+  yield* sql`CREATE INDEX outdial_attempts_open ON outdial_attempts (batch_id) WHERE state = 'dialing'`
+
+  yield* sql`
+    CREATE TABLE outdial_idempotency_keys (
+      scope text NOT NULL,
+      key text NOT NULL,
+      fingerprint text NOT NULL,
+      completed boolean NOT NULL DEFAULT false,
+      response jsonb,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (scope, key)
+    )`
+
+  // Lifecycle changes, written in the transaction that makes them, for
+  // hosts (and other processes) to follow in commit order.
+  yield* sql`
+    CREATE TABLE outdial_events (
+      id bigserial PRIMARY KEY,
+      batch_id text NOT NULL,
+      organization_id text NOT NULL,
+      type text NOT NULL,
+      status text,
+      payload jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`
+  yield* sql`CREATE INDEX outdial_events_by_batch ON outdial_events (batch_id, id)`
+})
+
+/**
+ * The migrations, by number.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const loader: Migrator.Loader = Migrator.fromRecord({
+  "1_initial": initial
+})
+
+/**
+ * Brings the database up to date; safe to run from several processes at once.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const run = Migrator.make({})({ loader, table: "outdial_migrations" })
