@@ -22,6 +22,8 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Latch from "effect/Latch"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
 import type { Batch } from "./Batch.ts"
 import { BatchStore, type Lease } from "./BatchStore.ts"
@@ -330,12 +332,23 @@ export const layer: Layer.Layer<
           status: nextRetryAt === undefined ? result.outcome : "queued",
           nextRetryAt: nextRetryAt === undefined ? null : DateTime.makeUnsafe(nextRetryAt),
           decision: null
-        })
+        }).pipe(
+          // The write is idempotent, so a dropped connection is simply retried.
+          Effect.retry({ while: (error) => error._tag === "StoreError", schedule: recordRetries, times: 8 })
+        )
         yield* publishContact(runner, recorded.contact, recorded.attempt, now)
       }).pipe(
-        // A lost lease means another process owns the batch; it reconciles this attempt.
+        // A lost lease means another process owns the batch and reconciles this attempt; a
+        // store that stays down leaves it open, so this process takes its own lease anew
+        // (a new epoch) and reconciles it the same way.
         Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Effect.logWarning("outdial: could not record a call", cause)
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.logWarning("outdial: could not record a call", cause).pipe(
+              Effect.andThen(Effect.sync(() => {
+                if (runner.dialing === dialing) runner.dialing = undefined
+              }))
+            )
         ),
         Effect.ensuring(Effect.sync(() => {
           runner.inFlight--
@@ -366,6 +379,13 @@ export const layer: Layer.Layer<
           decision
         })
         runner.callsToday++
+        // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
+        // store) may belong to another process by now, which would redial this contact.
+        if ((yield* nowMillis) >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4) {
+          runner.dialing = undefined
+          yield* Effect.ignore(store.abandonAttempt(dialing.lease, begun.attempt.id))
+          return
+        }
         runner.inFlight++
         yield* publishContact(runner, begun.contact, begun.attempt, now)
         const call = telephony.dial({
@@ -523,6 +543,9 @@ export const layer: Layer.Layer<
           Cause.hasInterruptsOnly(cause)
             ? Effect.failCause(cause)
             : Effect.logError("outdial: dispatcher step failed; retrying", cause).pipe(
+              // A write whose outcome is unknown (a connection cut at commit) may have begun an
+              // attempt: the next step takes the lease anew and reconciles open attempts.
+              Effect.andThen(Effect.sync(() => void (runner.dialing = undefined))),
               Effect.andThen(Effect.sleep(1_000)),
               Effect.as("continue" as const)
             )
@@ -582,6 +605,19 @@ export const layer: Layer.Layer<
       scope
     )
 
+    // Lifecycle changes other processes made (pause, cancel, a new batch) wake runners at once.
+    const changes = store.changes
+    if (changes !== undefined) {
+      yield* Effect.forkIn(
+        Stream.runForEach(changes, wake).pipe(
+          Effect.catchCause((cause) => Effect.logWarning("outdial: lost the store's change feed; listening again", cause)),
+          Effect.andThen(Effect.sleep(1_000)),
+          Effect.forever
+        ),
+        scope
+      )
+    }
+
     const settled: Effect.Effect<void> = Effect.suspend(() =>
       busy <= 0 ? Effect.void : Effect.andThen(Effect.yieldNow, settled)
     )
@@ -595,3 +631,5 @@ export const layer: Layer.Layer<
 )
 
 const noExclusions: ReadonlySet<string> = new Set()
+
+const recordRetries = Schedule.exponential(200, 2)
