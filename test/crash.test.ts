@@ -96,11 +96,11 @@ describe.skipIf(!reachable)("three processes, two killed, connections cut", () =
         return rows[0]!.done
       }
       const holder = async () => {
-        const rows = await query<{ lease_owner: string | null }>(
-          `SELECT lease_owner FROM outdial_progress WHERE batch_id = $1`,
+        const rows = await query<{ owner_id: string | null }>(
+          `SELECT owner_id FROM outdial_leases WHERE batch_id = $1`,
           [batchId]
         )
-        return workers.find((w) => w.ownerId === rows[0]?.lease_owner && w.alive)
+        return workers.find((w) => w.ownerId === rows[0]?.owner_id && w.alive)
       }
       const killHolderAfter = async (done: number) => {
         await waitFor(`${done} contacts done`, async () => ((await finals()) >= done ? true : undefined), 60_000)
@@ -133,9 +133,13 @@ describe.skipIf(!reachable)("three processes, two killed, connections cut", () =
       )
       const recount = Object.fromEntries(Contact.statuses.map((s) => [s, 0]))
       for (const row of byStatus) recount[row.status] = row.count
-      const counters = (await query<Record<string, number>>(`SELECT * FROM outdial_progress WHERE batch_id = $1`, [batchId]))[0]!
+      const counters = (await query<Record<string, number>>(
+        `SELECT ${Contact.statuses.map((s) => `coalesce(sum(n_${s}), 0)::int4 AS ${s}`).join(", ")}
+         FROM outdial_counters WHERE batch_id = $1`,
+        [batchId]
+      ))[0]!
       for (const status of Contact.statuses) {
-        assert.strictEqual(counters[`n_${status}`], recount[status], `counter of ${status} equals a recount`)
+        assert.strictEqual(counters[status], recount[status], `counter of ${status} equals a recount`)
       }
       assert.strictEqual(
         Contact.statuses.filter((s) => !Contact.isFinal(s)).reduce((n, s) => n + recount[s]!, 0),

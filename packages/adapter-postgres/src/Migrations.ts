@@ -11,12 +11,20 @@ import * as SqlClient from "effect/sql/SqlClient"
 import * as Contact from "@outdial/core/Contact"
 
 /**
- * The counter column of a contact status in `outdial_progress`.
+ * The counter column of a contact status in `outdial_counters`.
  *
  * @since 0.1.0
  * @category schema
  */
 export const counterColumn = (status: Contact.ContactStatus): string => `n_${status}`
+
+/**
+ * Rows of counters per batch.
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const counterShards = 16
 
 const initial = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -38,24 +46,32 @@ const initial = Effect.gen(function*() {
     CREATE INDEX outdial_batches_active ON outdial_batches (id)
     WHERE status IN ('pending', 'scheduled', 'running')`
 
-  // One row per batch holding its status counters and its dispatch lease.
-  // Every fenced write locks this row: that one lock both checks the epoch
-  // (a takeover waits for the write, or the write sees the new epoch) and
-  // orders the counter updates.
+  // The dispatch lease. Every dialing write holds this row FOR SHARE while it
+  // still carries the writer's epoch: writes of the holder run side by side,
+  // and a takeover (an UPDATE) waits for those in progress, or they see it.
+  yield* sql`
+    CREATE TABLE outdial_leases (
+      batch_id text PRIMARY KEY,
+      owner_id text,
+      epoch integer NOT NULL DEFAULT 0,
+      expires_at timestamptz
+    )`
+
+  // Status counters, split over a few rows per batch so that concurrent
+  // writes rarely wait for one another; a read sums them.
   const counters = Contact.statuses.map((status) => `${counterColumn(status)} integer NOT NULL DEFAULT 0`).join(",\n")
   yield* sql.unsafe(`
-    CREATE TABLE outdial_progress (
-      batch_id text PRIMARY KEY REFERENCES outdial_batches (id) ON DELETE CASCADE,
-      lease_owner text,
-      lease_epoch integer NOT NULL DEFAULT 0,
-      lease_expires_at timestamptz,
-      ${counters}
+    CREATE TABLE outdial_counters (
+      batch_id text NOT NULL,
+      shard smallint NOT NULL,
+      ${counters},
+      PRIMARY KEY (batch_id, shard)
     )`)
 
   // A contact's id is `c` and its position, which orders the batch's rows.
   yield* sql`
     CREATE TABLE outdial_contacts (
-      batch_id text NOT NULL REFERENCES outdial_batches (id) ON DELETE CASCADE,
+      batch_id text NOT NULL,
       position integer NOT NULL,
       row_number integer NOT NULL,
       phone text NOT NULL,
@@ -90,7 +106,7 @@ const initial = Effect.gen(function*() {
   yield* sql`
     CREATE TABLE outdial_attempts (
       id text PRIMARY KEY,
-      batch_id text NOT NULL REFERENCES outdial_batches (id) ON DELETE CASCADE,
+      batch_id text NOT NULL,
       contact_position integer NOT NULL,
       attempt_number integer NOT NULL,
       state text NOT NULL,

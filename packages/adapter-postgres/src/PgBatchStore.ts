@@ -3,12 +3,13 @@
  * the same queries serve a real server and embedded PGlite.
  *
  * Dialing writes (`beginAttempt`, `finishAttempt`, `abandonAttempt`,
- * `decide`) are single statements: each first locks the batch's
- * `outdial_progress` row while it still carries the writer's lease epoch,
- * then moves the contact, records the attempt and adjusts the counters, so a
- * write with a stale epoch changes nothing and a takeover waits for the write
- * in progress. Every write that changes contacts takes that row first, so
- * writes of one batch lock in one order and never deadlock.
+ * `decide`) are single statements: each holds the batch's lease row FOR SHARE
+ * while it still carries the writer's epoch, then moves the contact, records
+ * the attempt and adjusts one of the batch's counter rows. A write with a
+ * stale epoch changes nothing; a takeover (an UPDATE of the lease row) waits
+ * for the writes in progress; the holder's own writes run side by side.
+ * Every statement locks the lease row, then contacts, then one counter row,
+ * so concurrent writes of a batch never deadlock.
  *
  * @since 0.1.0
  */
@@ -35,7 +36,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import * as SqlClient from "effect/sql/SqlClient"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import * as Result from "effect/Result"
-import { counterColumn } from "./Migrations.ts"
+import { counterColumn, counterShards } from "./Migrations.ts"
 
 /**
  * @since 0.1.0
@@ -198,30 +199,34 @@ export const make = (options: Options = {}) =>
 
     // Applies the status moves in the `moved` CTE (columns `old_status` and
     // `status`, either null for a contact that appears or goes) to the counters.
+    const counterNames = sql.literal(Contact.statuses.map(counterColumn).join(", "))
     const counterUpdates = sql.literal(
-      Contact.statuses.map((s) => `${counterColumn(s)} = p.${counterColumn(s)} + d.${counterColumn(s)}`).join(", ")
+      Contact.statuses.map((s) => `${counterColumn(s)} = k.${counterColumn(s)} + excluded.${counterColumn(s)}`).join(", ")
+    )
+    const counterSums = sql.literal(
+      Contact.statuses.map((s) => `coalesce(sum(${counterColumn(s)}), 0)::int4 AS ${counterColumn(s)}`).join(", ")
     )
     const counterDeltas = sql.literal(
       Contact.statuses.map((s) =>
         `count(*) FILTER (WHERE status = '${s}') - count(*) FILTER (WHERE old_status = '${s}') AS ${counterColumn(s)}`
       ).join(", ")
     )
-    const counted = (batchId: string) =>
+    const counted = (batchId: string, shard: number) =>
       sql`counted AS (
-        UPDATE outdial_progress p SET ${counterUpdates}
-        FROM (SELECT ${counterDeltas} FROM moved) d
-        WHERE p.batch_id = ${batchId} AND EXISTS (SELECT 1 FROM moved))`
+        INSERT INTO outdial_counters AS k (batch_id, shard, ${counterNames})
+        SELECT ${batchId}, ${shard}, d.* FROM (SELECT ${counterDeltas} FROM moved) d
+        WHERE EXISTS (SELECT 1 FROM moved)
+        ON CONFLICT (batch_id, shard) DO UPDATE SET ${counterUpdates})`
+    const shardOf = (position: number) => position % counterShards
+    // An attempt id ends with its contact's id and number (`Attempt.makeId`).
+    const shardOfAttempt = (attemptId: string) => shardOf(Number(/_c(\d+)_\d+$/.exec(attemptId)?.[1] ?? 0))
 
     // The lease check every dialing write starts with.
     const leaseCte = (lease: Lease) =>
       sql`lease AS (
-        SELECT 1 FROM outdial_progress
-        WHERE batch_id = ${lease.batchId} AND lease_owner = ${lease.ownerId} AND lease_epoch = ${lease.epoch}
-        FOR NO KEY UPDATE)`
-
-    // Bulk writes take the counters row first, as the dialing writes do.
-    const lockCte = (batchId: string) =>
-      sql`lock AS (SELECT 1 FROM outdial_progress WHERE batch_id = ${batchId} FOR NO KEY UPDATE)`
+        SELECT 1 FROM outdial_leases
+        WHERE batch_id = ${lease.batchId} AND owner_id = ${lease.ownerId} AND epoch = ${lease.epoch}
+        FOR SHARE)`
 
     const notify = (batchId: string) =>
       pg._tag === "Some" ? Effect.ignore(pg.value.notify(channel, batchId)) : Effect.void
@@ -319,13 +324,13 @@ export const make = (options: Options = {}) =>
             INSERT INTO outdial_batches (id, organization_id, agent_id, status, created_at, settings)
             VALUES (${batch.id}, ${batch.organizationId}, ${batch.agentId}, ${batch.status},
                     ${DateTime.toDateUtc(batch.createdAt)}, ${jsonText(encodeBatch(batch))}::jsonb)`
-          yield* sql`INSERT INTO outdial_progress (batch_id) VALUES (${batch.id})`
+          yield* sql`INSERT INTO outdial_leases (batch_id) VALUES (${batch.id})`
           const added = yield* ingest(batch.id, 0, contacts, batch.retryPolicy.maxAttempts)
           yield* sql`UPDATE outdial_batches SET total_contacts = ${added}, next_position = ${contacts.length}
                      WHERE id = ${batch.id}`
           yield* sql.unsafe(
-            `UPDATE outdial_progress SET ${counterColumn("pending")} = $1 WHERE batch_id = $2`,
-            [added, batch.id]
+            `INSERT INTO outdial_counters (batch_id, shard, ${counterColumn("pending")}) VALUES ($1, 0, $2)`,
+            [batch.id, added]
           )
           yield* appendEvent({ ...batch, totalContacts: added }, "created")
         }).pipe(
@@ -382,6 +387,11 @@ export const make = (options: Options = {}) =>
           const row = yield* batchForUpdate(batchId)
           yield* expectStatus(row.status, expected, "delete")
           yield* appendEvent(toBatch(row), "deleted")
+          // No foreign keys: they would take a lock on the batch row for every attempt written.
+          yield* sql`DELETE FROM outdial_attempts WHERE batch_id = ${batchId}`
+          yield* sql`DELETE FROM outdial_contacts WHERE batch_id = ${batchId}`
+          yield* sql`DELETE FROM outdial_counters WHERE batch_id = ${batchId}`
+          yield* sql`DELETE FROM outdial_leases WHERE batch_id = ${batchId}`
           yield* sql`DELETE FROM outdial_batches WHERE id = ${batchId}`
         }).pipe(
           sql.withTransaction,
@@ -400,8 +410,8 @@ export const make = (options: Options = {}) =>
                        settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb
                      WHERE id = ${batchId}`
           yield* sql.unsafe(
-            `UPDATE outdial_progress SET ${counterColumn("pending")} = ${counterColumn("pending")} + $1
-             WHERE batch_id = $2`,
+            `UPDATE outdial_counters SET ${counterColumn("pending")} = ${counterColumn("pending")} + $1
+             WHERE batch_id = $2 AND shard = 0`,
             [added, batchId]
           )
           return { added, skipped: contacts.length - added }
@@ -412,12 +422,10 @@ export const make = (options: Options = {}) =>
           yield* expectStatus(row.status, ["draft"], "remove contacts from")
           const position = positionOf(contactId)
           const removed = position === undefined ? [] : yield* sql<{ count: number }>`
-            WITH ${lockCte(batchId)},
-            moved AS (
+            WITH moved AS (
               DELETE FROM outdial_contacts WHERE batch_id = ${batchId} AND position = ${position}
-                AND EXISTS (SELECT 1 FROM lock)
               RETURNING status AS old_status, NULL::text AS status),
-            ${counted(batchId)}
+            ${counted(batchId, 0)}
             SELECT count(*)::int4 AS count FROM moved`
           if (removed[0]?.count !== 1) return yield* new ContactNotFound({ batchId, contactId })
           const batch = toBatch(row)
@@ -426,7 +434,7 @@ export const make = (options: Options = {}) =>
                      WHERE id = ${batchId}`
         }).pipe(sql.withTransaction, Effect.catchTag("SqlError", (e) => Effect.fail(storeError("removeContact")(e)))),
       statusBreakdown: (batchId) =>
-        sql<Record<string, number>>`SELECT * FROM outdial_progress WHERE batch_id = ${batchId}`.pipe(
+        sql<Record<string, number>>`SELECT ${counterSums} FROM outdial_counters WHERE batch_id = ${batchId}`.pipe(
           Effect.map((rows) =>
             Object.fromEntries(Contact.statuses.map((s) => [s, rows[0]?.[counterColumn(s)] ?? 0])) as StatusBreakdown
           ),
@@ -436,8 +444,8 @@ export const make = (options: Options = {}) =>
         Effect.gen(function*() {
           const total = status === undefined
             ? sql<{ total: number }>`SELECT total_contacts AS total FROM outdial_batches WHERE id = ${batchId}`
-            : sql<{ total: number }>`SELECT ${sql(counterColumn(status))} AS total FROM outdial_progress
-                                     WHERE batch_id = ${batchId}`
+            : sql<{ total: number }>`SELECT coalesce(sum(${sql(counterColumn(status))}), 0)::int4 AS total
+                                     FROM outdial_counters WHERE batch_id = ${batchId}`
           const items = sql<ContactRow>`
             SELECT ${contactColumns} FROM outdial_contacts c
             WHERE c.batch_id = ${batchId} ${status === undefined ? sql.literal("") : sql`AND c.status = ${status}`}
@@ -463,14 +471,14 @@ export const make = (options: Options = {}) =>
         ),
       acquireLease: (batchId, ownerId, now, ttlMillis) => {
         const expiresAt = DateTime.addDuration(now, ttlMillis)
-        return sql<{ lease_epoch: number }>`
-          UPDATE outdial_progress SET lease_owner = ${ownerId}, lease_epoch = lease_epoch + 1,
-                 lease_expires_at = ${DateTime.toDateUtc(expiresAt)}
+        return sql<{ epoch: number }>`
+          UPDATE outdial_leases SET owner_id = ${ownerId}, epoch = epoch + 1,
+                 expires_at = ${DateTime.toDateUtc(expiresAt)}
           WHERE batch_id = ${batchId}
-            AND (lease_owner IS NULL OR lease_owner = ${ownerId} OR lease_expires_at <= ${DateTime.toDateUtc(now)})
-          RETURNING lease_epoch`.pipe(
+            AND (owner_id IS NULL OR owner_id = ${ownerId} OR expires_at <= ${DateTime.toDateUtc(now)})
+          RETURNING epoch`.pipe(
           Effect.map((rows) =>
-            rows.length === 0 ? undefined : { batchId, ownerId, epoch: rows[0]!.lease_epoch, expiresAt }
+            rows.length === 0 ? undefined : { batchId, ownerId, epoch: rows[0]!.epoch, expiresAt }
           ),
           Effect.mapError(storeError("acquireLease"))
         )
@@ -478,16 +486,16 @@ export const make = (options: Options = {}) =>
       renewLease: (lease, now, ttlMillis) => {
         const expiresAt = DateTime.addDuration(now, ttlMillis)
         return sql`
-          UPDATE outdial_progress SET lease_expires_at = ${DateTime.toDateUtc(expiresAt)}
-          WHERE batch_id = ${lease.batchId} AND lease_owner = ${lease.ownerId} AND lease_epoch = ${lease.epoch}
+          UPDATE outdial_leases SET expires_at = ${DateTime.toDateUtc(expiresAt)}
+          WHERE batch_id = ${lease.batchId} AND owner_id = ${lease.ownerId} AND epoch = ${lease.epoch}
           RETURNING 1`.pipe(
           Effect.map((rows) => rows.length === 0 ? undefined : { ...lease, expiresAt }),
           Effect.mapError(storeError("renewLease"))
         )
       },
       releaseLease: (lease) =>
-        sql`UPDATE outdial_progress SET lease_owner = NULL, lease_expires_at = NULL
-            WHERE batch_id = ${lease.batchId} AND lease_owner = ${lease.ownerId} AND lease_epoch = ${lease.epoch}`.pipe(
+        sql`UPDATE outdial_leases SET owner_id = NULL, expires_at = NULL
+            WHERE batch_id = ${lease.batchId} AND owner_id = ${lease.ownerId} AND epoch = ${lease.epoch}`.pipe(
           Effect.asVoid,
           Effect.mapError(storeError("releaseLease"))
         ),
@@ -550,7 +558,7 @@ export const make = (options: Options = {}) =>
                      ${attempt.callerNumberId}, ${attempt.localDate}, ${startedAt}, old.status, old.next_retry_at,
                      old.last_attempt_at, old.last_decision
               FROM old WHERE EXISTS (SELECT 1 FROM moved)),
-            ${counted(lease.batchId)}
+            ${counted(lease.batchId, shardOf(position))}
             SELECT (SELECT count(*)::int4 FROM lease) AS leased, old.status AS prior_status,
                    old.attempt_count AS prior_count, ${contactColumns}
             FROM (SELECT 1) one LEFT JOIN old ON true LEFT JOIN moved c ON true`
@@ -624,7 +632,7 @@ export const make = (options: Options = {}) =>
                 last_decision = coalesce(${decision}::jsonb, old.last_decision)
               FROM old WHERE c.batch_id = old.batch_id AND c.position = old.position
               RETURNING c.*, old.status AS old_status),
-            ${counted(lease.batchId)}
+            ${counted(lease.batchId, shardOfAttempt(end.attemptId))}
             SELECT (SELECT count(*)::int4 FROM lease) AS leased, (SELECT count(*)::int4 FROM a) AS known,
                    a.contact_position AS a_position, ${contactColumns},
                    coalesce(fin.state, a.state) AS state, coalesce(fin.ended_at, a.ended_at) AS ended_at,
@@ -672,7 +680,7 @@ export const make = (options: Options = {}) =>
                 last_decision = gone.previous_last_decision
               FROM old, gone WHERE c.batch_id = old.batch_id AND c.position = old.position
               RETURNING c.*, old.status AS old_status),
-            ${counted(lease.batchId)}
+            ${counted(lease.batchId, shardOfAttempt(attemptId))}
             SELECT (SELECT count(*)::int4 FROM lease) AS leased, a.state AS prior_state, ${contactColumns}
             FROM (SELECT 1) one LEFT JOIN a ON true LEFT JOIN moved c ON true`
           const row = yield* fenced(lease, rows)
@@ -712,7 +720,7 @@ export const make = (options: Options = {}) =>
               FROM old WHERE c.batch_id = old.batch_id AND c.position = old.position
                 AND old.status IN ('pending', 'queued')
               RETURNING c.*, old.status AS old_status),
-            ${counted(lease.batchId)}
+            ${counted(lease.batchId, shardOf(position))}
             SELECT (SELECT count(*)::int4 FROM lease) AS leased, old.status AS prior_status, ${contactColumns}
             FROM (SELECT 1) one LEFT JOIN old ON true LEFT JOIN moved c ON true`
           const row = yield* fenced(lease, rows)
@@ -724,17 +732,16 @@ export const make = (options: Options = {}) =>
         }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storeError("decide")(e)))),
       cancelContacts: (batchId, at) =>
         sql<{ count: number }>`
-          WITH ${lockCte(batchId)},
-          old AS (
+          WITH old AS (
             SELECT position, status FROM outdial_contacts
-            WHERE batch_id = ${batchId} AND status IN ('pending', 'queued') AND EXISTS (SELECT 1 FROM lock)
+            WHERE batch_id = ${batchId} AND status IN ('pending', 'queued')
             FOR UPDATE),
           moved AS (
             UPDATE outdial_contacts c SET status = 'cancelled', completed_at = ${DateTime.toDateUtc(at)},
                    next_retry_at = NULL
             FROM old WHERE c.batch_id = ${batchId} AND c.position = old.position
             RETURNING c.status, old.status AS old_status),
-          ${counted(batchId)}
+          ${counted(batchId, 0)}
           SELECT count(*)::int4 AS count FROM moved`.pipe(
           Effect.map((rows) => rows[0]!.count),
           Effect.mapError(storeError("cancelContacts"))
@@ -744,17 +751,16 @@ export const make = (options: Options = {}) =>
         const ended = statuses.filter(Contact.isFinal)
         if (ended.length === 0) return Effect.succeed(0)
         return sql<{ count: number }>`
-          WITH ${lockCte(batchId)},
-          old AS (
+          WITH old AS (
             SELECT position, status FROM outdial_contacts
-            WHERE batch_id = ${batchId} AND status = ANY(${textArray(ended)}) AND EXISTS (SELECT 1 FROM lock)
+            WHERE batch_id = ${batchId} AND status = ANY(${textArray(ended)})
             FOR UPDATE),
           moved AS (
             UPDATE outdial_contacts c SET status = 'queued', max_attempts = c.attempt_count + ${extraAttempts},
                    next_retry_at = ${DateTime.toDateUtc(at)}, completed_at = NULL
             FROM old WHERE c.batch_id = ${batchId} AND c.position = old.position
             RETURNING c.status, old.status AS old_status),
-          ${counted(batchId)}
+          ${counted(batchId, 0)}
           SELECT count(*)::int4 AS count FROM moved`.pipe(
           Effect.map((rows) => rows[0]!.count),
           Effect.mapError(storeError("requeueContacts"))

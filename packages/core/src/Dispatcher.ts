@@ -477,18 +477,21 @@ export const layer: Layer.Layer<
         let dialed = 0
         if (budget > 0) {
           const contacts = yield* store.dialable(batch.id, DateTime.makeUnsafe(now), budget, noExclusions)
-          for (const contact of contacts) {
-            const decision = dialing.contactPolicies
-              ? yield* Eligibility.decideContact(dialing.policies, view, contact, dialing.dialReason)
-              : { kind: "dial" as const, policy: "eligibility", reason: dialing.dialReason, at: DateTime.makeUnsafe(now) }
-            if (decision.kind === "dial") {
-              yield* dial(runner, dialing, contact, decision, now)
-              dialed++
-            } else {
-              const decided = yield* store.decide(dialing.lease, contact.id, decision)
-              yield* publishContact(runner, decided, null, now)
-            }
-          }
+          // A database store writes the attempts side by side: one after another, a step's
+          // round trips would bound the whole batch's dial rate.
+          yield* Effect.forEach(contacts, (contact) =>
+            Effect.gen(function*() {
+              const decision = dialing.contactPolicies
+                ? yield* Eligibility.decideContact(dialing.policies, view, contact, dialing.dialReason)
+                : { kind: "dial" as const, policy: "eligibility", reason: dialing.dialReason, at: DateTime.makeUnsafe(now) }
+              if (decision.kind === "dial") {
+                yield* dial(runner, dialing, contact, decision, now)
+                dialed++
+              } else {
+                const decided = yield* store.decide(dialing.lease, contact.id, decision)
+                yield* publishContact(runner, decided, null, now)
+              }
+            }), { discard: true, concurrency: store.processLocal === true ? 1 : "unbounded" })
           if (contacts.length === budget) return "continue" as const
         }
         if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(runner, now))) return "continue" as const
