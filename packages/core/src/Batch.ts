@@ -105,6 +105,12 @@ export const PhoneRotationStrategy = Schema.Literals(["random", "sequential", "r
 export type PhoneRotationStrategy = typeof PhoneRotationStrategy.Type
 
 /**
+ * @since 0.1.0
+ * @category models
+ */
+export const phoneRotationStrategies: ReadonlyArray<PhoneRotationStrategy> = PhoneRotationStrategy.literals
+
+/**
  * A batch as stored.
  *
  * @since 0.1.0

@@ -216,7 +216,8 @@ class RowValidator {
           if (value.trim() !== "") externalId = value.trim()
           break
         case "ignore":
-          ignore = truthy(value)
+          // As for the phone, rows may spell the key differently: a blank column says nothing.
+          if (value.trim() !== "") ignore = truthy(value)
           break
         default:
           if (value !== "") customFields[column.name] = value

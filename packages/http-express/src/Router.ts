@@ -1,0 +1,308 @@
+/**
+ * The batch API as an Express router a host mounts anywhere. Every route is
+ * scoped to the organization `resolveOrganization` finds on the request (the
+ * host's own auth): another tenant's batch does not exist.
+ *
+ * ```ts
+ * const runtime = ManagedRuntime.make(engineLayer)
+ * app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: (req) => req.user.orgId }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Engine } from "@outdial/core"
+import type * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import express, { type Request, type Response } from "express"
+import * as ErrorResponse from "./ErrorResponse.ts"
+import * as EventStream from "./EventStream.ts"
+import * as OpenApi from "./OpenApi.ts"
+import * as Uploads from "./Uploads.ts"
+
+/**
+ * What runs the engine's effects: a `ManagedRuntime` of a layer providing
+ * `Engine` fits.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EngineRuntime {
+  readonly runPromiseExit: <A, E>(effect: Effect.Effect<A, E, Engine.Engine>) => Promise<Exit.Exit<A, unknown>>
+  readonly runFork: <A, E>(effect: Effect.Effect<A, E, Engine.Engine>) => Fiber.Fiber<A, unknown>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The organization the request acts for, from the host's own auth;
+   * `undefined` (or a throw) answers 401.
+   */
+  readonly resolveOrganization: (request: Request) => string | undefined | Promise<string | undefined>
+  /** Bytes a contact file may have; 50 MB unless set. Keep it at the engine's `maxFileBytes`. */
+  readonly maxFileBytes?: number | undefined
+  /** Bytes a JSON body may have; 50 MB unless set. */
+  readonly maxJsonBytes?: number | undefined
+}
+
+const idempotencyHeaders = ["idempotency-key", "x-idempotency-key"] as const
+
+const idempotencyOf = (request: Request, fingerprint: string): Engine.Idempotency | undefined => {
+  for (const header of idempotencyHeaders) {
+    const key = request.get(header)
+    if (key !== undefined && key.trim() !== "") {
+      // The key covers this route and body: the same key on another route is another request.
+      return { key: key.trim(), fingerprint: `${request.method} ${request.route?.path ?? ""} ${fingerprint}` }
+    }
+  }
+  return undefined
+}
+
+/** The contacts of a request: its file, or its JSON rows. */
+const contactsOf = (incoming: Uploads.Incoming): Engine.ContactsInput | undefined => {
+  if (incoming.file !== undefined) {
+    return {
+      _tag: "File",
+      file: { content: incoming.file.open(), filename: incoming.file.filename, contentType: incoming.file.contentType }
+    }
+  }
+  const rows = incoming.fields.contacts
+  return Array.isArray(rows) ? { _tag: "Rows", rows: rows as ReadonlyArray<Record<string, unknown>> } : undefined
+}
+
+const param = (request: Request, name: string): string => {
+  const value = request.params[name]
+  return Array.isArray(value) ? value.join("/") : value ?? ""
+}
+
+const stringParam = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
+// Anything else than text or null is still handed over as text, for the engine to refuse with a reason.
+const textOrNull = (value: unknown): string | null | undefined =>
+  value === undefined || value === null || typeof value === "string" ? value : JSON.stringify(value)
+
+/**
+ * The router. Routes (relative to where it is mounted):
+ * `POST /batches`, `POST /batches/validate`, `GET /batches`,
+ * `GET|PATCH|DELETE /batches/:id`, `POST /batches/:id/contacts`,
+ * `DELETE /batches/:id/contacts/:contactId`,
+ * `POST /batches/:id/{schedule,pause,resume,cancel,retry}`,
+ * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeRouter = (runtime: EngineRuntime, options: Options): express.Router => {
+  const limits: Uploads.Limits = {
+    maxFileBytes: options.maxFileBytes ?? 50 * 1024 * 1024,
+    maxJsonBytes: options.maxJsonBytes ?? 50 * 1024 * 1024
+  }
+  const router = express.Router()
+
+  const organizationOf = async (request: Request): Promise<string> => {
+    const organizationId = await Promise.resolve()
+      .then(() => options.resolveOrganization(request))
+      .catch(() => undefined)
+    if (organizationId === undefined || organizationId === "") {
+      throw new ErrorResponse.HttpFailure(401, "unauthorized", "The request does not name an organization")
+    }
+    return organizationId
+  }
+
+  /** Runs an engine call and answers with its result or its error. */
+  const handle = (
+    status: number,
+    program: (
+      organizationId: string,
+      request: Request,
+      response: Response
+    ) => Promise<Effect.Effect<unknown, unknown, Engine.Engine>> | Effect.Effect<unknown, unknown, Engine.Engine>
+  ) =>
+  async (request: Request, response: Response) => {
+    try {
+      const organizationId = await organizationOf(request)
+      const exit = await runtime.runPromiseExit(await program(organizationId, request, response))
+      if (Exit.isFailure(exit)) return ErrorResponse.send(response, ErrorResponse.fromCause(exit.cause))
+      if (exit.value === undefined) return void response.status(204).end()
+      response.status(status).json(exit.value)
+    } catch (error) {
+      ErrorResponse.send(response, ErrorResponse.fromUnknown(error))
+    }
+  }
+
+  /** As `handle`, for routes with a body; a spooled file is removed once the engine is done with it. */
+  const withBody = (
+    status: number,
+    program: (
+      organizationId: string,
+      incoming: Uploads.Incoming,
+      request: Request
+    ) => Effect.Effect<unknown, unknown, Engine.Engine>
+  ) =>
+  async (request: Request, response: Response) => {
+    let incoming: Uploads.Incoming | undefined
+    try {
+      const organizationId = await organizationOf(request)
+      incoming = await Uploads.read(request, limits)
+      const exit = await runtime.runPromiseExit(program(organizationId, incoming, request))
+      if (Exit.isFailure(exit)) {
+        const failure = ErrorResponse.fromCause(exit.cause)
+        // The rest of an upload the engine refused is not worth reading.
+        if (failure.status === 413) response.set("connection", "close")
+        return ErrorResponse.send(response, failure)
+      }
+      if (exit.value === undefined) return void response.status(204).end()
+      response.status(status).json(exit.value)
+    } catch (error) {
+      const failure = ErrorResponse.fromUnknown(error)
+      if (failure.status === 413 || failure.status === 415) response.set("connection", "close")
+      ErrorResponse.send(response, failure)
+    } finally {
+      await incoming?.cleanup()
+    }
+  }
+
+  router.get("/openapi.json", (_request, response) => void response.json(OpenApi.document))
+
+  router.post(
+    "/batches/validate",
+    withBody(200, (organizationId, incoming) => {
+      const contacts = contactsOf(incoming)
+      return Engine.Engine.use((engine) =>
+        engine.validateContacts(organizationId, contacts ?? { _tag: "Rows", rows: [] }, {
+          defaultCountry: stringParam(incoming.fields.defaultCountry) ?? null,
+          dropDuplicates: incoming.fields.dropDuplicates === true,
+          phoneNumberIds: Array.isArray(incoming.fields.phoneNumberIds)
+            ? incoming.fields.phoneNumberIds.filter((id): id is string => typeof id === "string")
+            : undefined
+        })
+      )
+    })
+  )
+
+  router.post(
+    "/batches",
+    withBody(201, (organizationId, incoming, request) => {
+      const { contacts: _, ...settings } = incoming.fields
+      const contacts = contactsOf(incoming)
+      return Engine.Engine.use((engine) =>
+        engine.createBatch(
+          organizationId,
+          contacts?._tag === "Rows" ? incoming.fields : settings,
+          contacts?._tag === "File" ? contacts : undefined,
+          idempotencyOf(request, incoming.fingerprint)
+        )
+      )
+    })
+  )
+
+  router.get(
+    "/batches",
+    handle(200, (organizationId, request) =>
+      Engine.Engine.use((engine) =>
+        engine.listBatches(organizationId, {
+          agentId: stringParam(request.query.agentId),
+          status: stringParam(request.query.status),
+          limit: stringParam(request.query.limit),
+          offset: stringParam(request.query.offset)
+        })
+      ))
+  )
+
+  router.get(
+    "/batches/:id",
+    handle(200, (organizationId, request) =>
+      Engine.Engine.use((engine) =>
+        engine.getBatch(organizationId, param(request, "id"), {
+          contactStatus: stringParam(request.query.contactStatus),
+          contactsPage: stringParam(request.query.contactsPage),
+          contactsPageSize: stringParam(request.query.contactsPageSize)
+        })
+      ))
+  )
+
+  router.patch(
+    "/batches/:id",
+    withBody(200, (organizationId, incoming, request) =>
+      Engine.Engine.use((engine) => engine.updateDraft(organizationId, param(request, "id"), incoming.fields)))
+  )
+
+  router.delete(
+    "/batches/:id",
+    handle(204, (organizationId, request) =>
+      Engine.Engine.use((engine) => engine.deleteBatch(organizationId, param(request, "id"))))
+  )
+
+  router.post(
+    "/batches/:id/contacts",
+    withBody(200, (organizationId, incoming, request) =>
+      Engine.Engine.use((engine) =>
+        engine.addContacts(organizationId, param(request, "id"), contactsOf(incoming) ?? { _tag: "Rows", rows: [] }, {
+          dropDuplicates: incoming.fields.dropDuplicates === true,
+          idempotency: idempotencyOf(request, incoming.fingerprint)
+        })
+      ))
+  )
+
+  router.delete(
+    "/batches/:id/contacts/:contactId",
+    handle(204, (organizationId, request) =>
+      Engine.Engine.use((engine) =>
+        engine.removeContact(organizationId, param(request, "id"), param(request, "contactId"))
+      ))
+  )
+
+  router.post(
+    "/batches/:id/schedule",
+    withBody(200, (organizationId, incoming, request) =>
+      Engine.Engine.use((engine) =>
+        engine.schedule(organizationId, param(request, "id"), {
+          scheduledStartTime: textOrNull(incoming.fields.scheduledStartTime)
+        })
+      ))
+  )
+  for (const action of ["pause", "resume", "cancel"] as const) {
+    router.post(
+      `/batches/:id/${action}`,
+      handle(200, (organizationId, request) =>
+        Engine.Engine.use((engine) => engine[action](organizationId, param(request, "id"))))
+    )
+  }
+  router.post(
+    "/batches/:id/retry",
+    withBody(200, (organizationId, incoming, request) =>
+      Engine.Engine.use((engine) =>
+        engine.retry(organizationId, param(request, "id"), {
+          extraAttempts: incoming.fields.extraAttempts as number | undefined
+        })
+      ))
+  )
+
+  router.get("/batches/:id/events", async (request, response) => {
+    try {
+      const organizationId = await organizationOf(request)
+      const fiber = runtime.runFork(EventStream.serve(organizationId, param(request, "id"), response))
+      const stop = () => void runtime.runFork(Fiber.interrupt(fiber) as Effect.Effect<void, never, never>)
+      request.on("close", stop)
+      const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
+      request.off("close", stop)
+      const ended = Exit.isSuccess(exit) ? exit.value : exit
+      if (Exit.isFailure(ended) && !response.headersSent) {
+        return ErrorResponse.send(response, ErrorResponse.fromCause(ended.cause))
+      }
+      response.end()
+    } catch (error) {
+      ErrorResponse.send(response, ErrorResponse.fromUnknown(error))
+    }
+  })
+
+  router.use((_request: Request, response: Response) =>
+    ErrorResponse.send(
+      response,
+      ErrorResponse.fromUnknown(new ErrorResponse.HttpFailure(404, "not_found", "No such route"))
+    )
+  )
+  return router
+}

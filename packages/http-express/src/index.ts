@@ -1,0 +1,9 @@
+/**
+ * @since 0.1.0
+ */
+export * as ErrorResponse from "./ErrorResponse.ts"
+export * as EventStream from "./EventStream.ts"
+export * as OpenApi from "./OpenApi.ts"
+export * as Router from "./Router.ts"
+export * as Uploads from "./Uploads.ts"
+export * as Webhooks from "./Webhooks.ts"

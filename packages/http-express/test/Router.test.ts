@@ -1,0 +1,435 @@
+/**
+ * The batch API over real HTTP on loopback, the router mounted under
+ * `/api/v1` inside a host app, against the in-memory store and PostgreSQL.
+ */
+import { PgStorage } from "@outdial/adapter-postgres"
+import { BatchStore, OutdialError } from "@outdial/core"
+import { Validator } from "@seriousme/openapi-schema-validator"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
+import * as Server from "./server.ts"
+import { brokeOrganizationId, maxContacts, maxFileBytes, organizationId, otherOrganizationId } from "./server.ts"
+
+const fixturesDir = fileURLToPath(new URL("../../core/test/fixtures/contacts/", import.meta.url))
+const fixture = (name: string) => readFileSync(fixturesDir + name)
+
+const phones = (count: number, offset = 0) =>
+  Array.from({ length: count }, (_, i) => `+49151${String(30_000_000 + offset + i)}`)
+const rows = (count: number, offset = 0) => phones(count, offset).map((phone, i) => ({ phone, name: `Contact ${i + 1}` }))
+
+interface Reply {
+  readonly status: number
+  readonly body: any
+  readonly headers: Headers
+}
+
+const quickRetry = { maxAttempts: 1, timezone: "UTC" }
+
+const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unknown>) =>
+  describe(name, () => {
+    let server: Server.TestServer
+    beforeAll(async () => {
+      server = await Server.start(store())
+    }, 60_000)
+    afterAll(async () => {
+      await server?.close()
+    })
+
+    const call = async (
+      method: string,
+      path: string,
+      options: {
+        readonly org?: string | null
+        readonly json?: unknown
+        readonly body?: string | FormData
+        readonly headers?: Record<string, string>
+      } = {}
+    ): Promise<Reply> => {
+      const org = options.org === undefined ? organizationId : options.org
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          ...(org === null ? {} : { "x-organization-id": org }),
+          ...(options.json === undefined ? {} : { "content-type": "application/json" }),
+          ...options.headers
+        },
+        body: options.json === undefined ? options.body : JSON.stringify(options.json)
+      })
+      const text = await response.text()
+      let body: unknown = text
+      try {
+        body = text === "" ? undefined : JSON.parse(text)
+      } catch {
+        // not JSON: kept as text
+      }
+      return { status: response.status, body, headers: response.headers }
+    }
+
+    const form = (fields: Record<string, string>, file?: { readonly name: string; readonly bytes: Uint8Array; readonly type?: string }) => {
+      const data = new FormData()
+      for (const [key, value] of Object.entries(fields)) data.append(key, value)
+      if (file !== undefined) data.append("file", new Blob([file.bytes], { type: file.type ?? "text/csv" }), file.name)
+      return data
+    }
+
+    const expectError = (reply: Reply, status: number, code: string) => {
+      expect({ status: reply.status, code: reply.body?.error?.code }).toEqual({ status, code })
+      expect(typeof reply.body.error.message).toBe("string")
+      expect(reply.body.error).toHaveProperty("details")
+    }
+
+    const create = async (input: Record<string, unknown>, org = organizationId) => {
+      const reply = await call("POST", "/batches", { org, json: { name: "Test batch", agentId: "agent_sales", ...input } })
+      expect(reply.status, JSON.stringify(reply.body)).toBe(201)
+      return reply.body.batchJobId as string
+    }
+    const draft = (count = 3, org = organizationId) =>
+      create({ draft: true, contacts: rows(count), ...(org === otherOrganizationId ? { agentId: "agent_other" } : {}) }, org)
+
+    const waitForStatus = async (batchId: string, status: string) => {
+      for (let i = 0; i < 400; i++) {
+        const reply = await call("GET", `/batches/${batchId}`)
+        if (reply.body.status === status) return reply.body
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      throw new Error(`batch ${batchId} never became ${status}`)
+    }
+
+    describe("documents", () => {
+      it("serves a valid OpenAPI 3.1 document of every route", async () => {
+        const reply = await call("GET", "/openapi.json", { org: null })
+        expect(reply.status).toBe(200)
+        const validator = new Validator()
+        const result = await validator.validate(reply.body)
+        expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([])
+        expect(result.valid).toBe(true)
+        expect(Object.keys(reply.body.paths)).toEqual(expect.arrayContaining([
+          "/batches",
+          "/batches/validate",
+          "/batches/{id}",
+          "/batches/{id}/contacts",
+          "/batches/{id}/contacts/{contactId}",
+          "/batches/{id}/schedule",
+          "/batches/{id}/pause",
+          "/batches/{id}/resume",
+          "/batches/{id}/cancel",
+          "/batches/{id}/retry",
+          "/batches/{id}/events"
+        ]))
+      })
+    })
+
+    describe("create", () => {
+      it("creates from JSON contacts and runs the batch to completion", async () => {
+        const reply = await call("POST", "/batches", {
+          json: { name: "JSON batch", fromPhoneNumberId: "num_1", contacts: rows(5), ...quickRetry }
+        })
+        expect(reply.status).toBe(201)
+        expect(reply.body).toMatchObject({ status: "pending", totalContacts: 5, acceptedContacts: 5, rejectedContacts: 0 })
+        expect(reply.body.estimatedCost).toMatch(/^\$?\d/)
+        const done = await waitForStatus(reply.body.batchJobId, "completed")
+        expect(done.progress.contactsProcessed).toBe(5)
+        expect(done.contacts).toHaveLength(5)
+      })
+
+      it("takes a TalkifAI-style CSV with a `phone` column as multipart with form fields", async () => {
+        const reply = await call("POST", "/batches", {
+          body: form(
+            { name: "TalkifAI CSV", fromPhoneNumberId: "num_1", concurrentCallLimit: "5", maxAttempts: "3", timezone: "UTC", draft: "true" },
+            { name: "contacts.csv", bytes: fixture("talkifai.csv") }
+          )
+        })
+        expect(reply.status, JSON.stringify(reply.body)).toBe(201)
+        expect(reply.body).toMatchObject({ status: "draft", acceptedContacts: 2 })
+        const batch = await call("GET", `/batches/${reply.body.batchJobId}`)
+        expect(batch.body.concurrentCallLimit).toBe(5)
+        expect(batch.body.contacts.map((c: any) => c.customFields)).toEqual([{ company: "Acme" }, { company: "Globex" }])
+      })
+
+      it("keeps the other columns of a `phone_number` file as dynamic variables", async () => {
+        const reply = await call("POST", "/batches", {
+          body: form(
+            { name: "Loans", agentId: "agent_sales", defaultCountry: "IN", draft: "true" },
+            { name: "loans.xlsx", bytes: fixture("loans.xlsx"), type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" }
+          )
+        })
+        expect(reply.status, JSON.stringify(reply.body)).toBe(201)
+        const batch = await call("GET", `/batches/${reply.body.batchJobId}`)
+        const first = batch.body.contacts[0]
+        expect(first.phoneNumber).toBe("+919876543210")
+        expect(first.customFields).toMatchObject({ customer_name: "Priya Sharma", loan_amount: "500000", product: "home_loan" })
+      })
+
+      it("reads both spellings of the ignore flag", async () => {
+        for (const file of ["dashboard.csv", "ignore-camel.csv"]) {
+          const reply = await call("POST", "/batches/validate", { body: form({}, { name: file, bytes: fixture(file) }) })
+          expect(reply.status).toBe(200)
+          expect(reply.body.acceptedContacts).toBeGreaterThan(0)
+        }
+        const camel = await call("POST", "/batches/validate", { body: form({}, { name: "x.csv", bytes: fixture("ignore-camel.csv") }) })
+        // `+999…` is no country's number: accepted only where the row says to ignore validation.
+        expect(camel.body.accepted.map((c: any) => c.phone)).toEqual(["+99912345678"])
+        const json = await call("POST", "/batches/validate", {
+          json: { contacts: [{ phone: "+99912345670", ignore_e164_validation: true }, { phoneNumber: "+99912345671", ignoreE164Validation: "true" }] }
+        })
+        expect(json.body.acceptedContacts).toBe(2)
+      })
+
+      it("validates without storing anything", async () => {
+        const before = await call("GET", "/batches", { org: otherOrganizationId })
+        const reply = await call("POST", "/batches/validate", {
+          org: otherOrganizationId,
+          json: { contacts: [{ phone: "+12025550101" }, { phone: "not a number" }, { phone: "+12025550101" }] }
+        })
+        expect(reply.status).toBe(200)
+        expect(reply.body).toMatchObject({ totalContacts: 3, acceptedContacts: 2, rejectedContacts: 1 })
+        expect(reply.body.rejected[0]).toMatchObject({ row: 2, code: "invalid_phone_format" })
+        expect(reply.body.duplicates).toEqual([{ phone: "+12025550101", rows: [1, 3] }])
+        const after = await call("GET", "/batches", { org: otherOrganizationId })
+        expect(after.body.pagination.total).toBe(before.body.pagination.total)
+      })
+
+      it("replays an idempotent create, refuses the key with another body, and answers 409 while it runs", async () => {
+        const key = `key-${Math.random()}`
+        const body = { name: "Idempotent", agentId: "agent_sales", draft: true, contacts: rows(2) }
+        const first = await call("POST", "/batches", { json: body, headers: { "Idempotency-Key": key } })
+        const again = await call("POST", "/batches", { json: body, headers: { "X-Idempotency-Key": key } })
+        expect(first.status).toBe(201)
+        expect(again.status).toBe(201)
+        expect(again.body).toEqual(first.body)
+        const list = await call("GET", "/batches?limit=100")
+        expect(list.body.batches.filter((b: any) => b.name === "Idempotent")).toHaveLength(1)
+        expectError(
+          await call("POST", "/batches", { json: { ...body, name: "Other" }, headers: { "Idempotency-Key": key } }),
+          422,
+          "idempotency_key_reused"
+        )
+        // A request holding the key (the first of two sent together) makes the second a 409.
+        const running = `running-${Math.random()}`
+        const raw = JSON.stringify(body)
+        const fingerprint = `POST /batches ${createHash("sha256").update(raw).digest("hex")}`
+        await server.runtime.runPromise(
+          BatchStore.BatchStore.use((s) => s.reserveIdempotencyKey(`${organizationId}:create`, running, fingerprint))
+        )
+        expectError(await call("POST", "/batches", { json: body, headers: { "Idempotency-Key": running } }), 409, "idempotency_request_in_progress")
+      })
+    })
+
+    describe("every error code", () => {
+      it("400 validation_error: bad settings, malformed JSON, a body that is not an object", async () => {
+        expectError(await call("POST", "/batches", { json: { contacts: rows(1) } }), 400, "validation_error")
+        expectError(await call("POST", "/batches", { json: { name: "x", concurrentCallLimit: 500, contacts: rows(1) } }), 400, "validation_error")
+        expectError(await call("POST", "/batches", { body: "{not json", headers: { "content-type": "application/json" } }), 400, "validation_error")
+        expectError(await call("POST", "/batches", { json: "text" }), 400, "validation_error")
+      })
+
+      it("400 file errors: invalid_csv, missing_phone_column, no_valid_contacts with grouped rows, too_many_contacts", async () => {
+        const upload = (name: string, bytes: Uint8Array) =>
+          call("POST", "/batches", { body: form({ name: "File", agentId: "agent_sales" }, { name, bytes }) })
+        const unterminated = await upload("bad.csv", fixture("unterminated.csv"))
+        expectError(unterminated, 400, "invalid_csv")
+        expectError(await upload("no-phone.csv", new TextEncoder().encode("name,company\nJohn,Acme\n")), 400, "missing_phone_column")
+        const none = await upload("none.csv", new TextEncoder().encode("phone\nabc\n12\n"))
+        expectError(none, 400, "no_valid_contacts")
+        expect(JSON.stringify(none.body.error.details)).toContain("invalid_phone_format")
+        expectError(await call("POST", "/batches", { json: { name: "Big", agentId: "agent_sales", contacts: rows(maxContacts + 1) } }), 400, "too_many_contacts")
+      })
+
+      it("413 file_too_large and 415 unsupported_file_type", async () => {
+        const big = new TextEncoder().encode(`phone\n${"+12025550101\n".repeat(Math.ceil((maxFileBytes * 2) / 13))}`)
+        const tooLarge = await call("POST", "/batches", { body: form({ name: "Big", agentId: "agent_sales" }, { name: "big.csv", bytes: big }) })
+        expectError(tooLarge, 413, "file_too_large")
+        const png = await call("POST", "/batches", {
+          body: form({ name: "Picture", agentId: "agent_sales" }, { name: "garbage.png", bytes: fixture("garbage.png"), type: "image/png" })
+        })
+        expectError(png, 415, "unsupported_file_type")
+        expectError(await call("POST", "/batches", { body: "phone\n+12025550101", headers: { "content-type": "text/plain" } }), 415, "unsupported_file_type")
+      })
+
+      it("400 invalid_timezone, past_scheduled_time, invalid_calling_window, no_outbound_agent, no_caller_number", async () => {
+        const base = { name: "Settings", agentId: "agent_sales", contacts: rows(1) }
+        expectError(await call("POST", "/batches", { json: { ...base, timezone: "Mars/Olympus" } }), 400, "invalid_timezone")
+        expectError(await call("POST", "/batches", { json: { ...base, scheduledStartTime: "2001-01-01T00:00:00Z" } }), 400, "past_scheduled_time")
+        expectError(await call("POST", "/batches", { json: { ...base, workingDays: [6], callingWindow: { start: "09:00", end: "09:00" } } }), 400, "invalid_calling_window")
+        expectError(await call("POST", "/batches", { json: { ...base, agentId: "agent_draft" } }), 400, "no_outbound_agent")
+        expectError(await call("POST", "/batches", { json: { ...base, agentId: "agent_bare" } }), 400, "no_caller_number")
+      })
+
+      it("400 invalid_contact_status, invalid_page, invalid_page_size; 404 batch_not_found, contact_not_found", async () => {
+        const batchId = await draft()
+        expectError(await call("GET", `/batches/${batchId}?contactStatus=bogus`), 400, "invalid_contact_status")
+        expectError(await call("GET", `/batches/${batchId}?contactsPage=0`), 400, "invalid_page")
+        expectError(await call("GET", `/batches/${batchId}?contactsPageSize=501`), 400, "invalid_page_size")
+        expectError(await call("GET", "/batches/batch_missing"), 404, "batch_not_found")
+        expectError(await call("DELETE", `/batches/${batchId}/contacts/c999999`), 404, "contact_not_found")
+      })
+
+      it("402 insufficient_credits", async () => {
+        const reply = await call("POST", "/batches", {
+          org: brokeOrganizationId,
+          json: { name: "Broke", agentId: "agent_broke", contacts: rows(1) }
+        })
+        expectError(reply, 402, "insufficient_credits")
+        expect((await call("GET", "/batches", { org: brokeOrganizationId })).body.pagination.total).toBe(0)
+      })
+
+      it("422 invalid_state_transition names the state the batch is in", async () => {
+        const batchId = await draft()
+        const reply = await call("POST", `/batches/${batchId}/resume`)
+        expectError(reply, 422, "invalid_state_transition")
+        expect(reply.body.error.message).toContain("draft")
+      })
+
+      it("401 without an organization; 404 for an unknown route", async () => {
+        expectError(await call("GET", "/batches", { org: null }), 401, "unauthorized")
+        expectError(await call("GET", "/nothing-here"), 404, "not_found")
+      })
+    })
+
+    describe("drafts and the lifecycle", () => {
+      it("edits a draft, adds and removes contacts, schedules, pauses, resumes, cancels, deletes", async () => {
+        const batchId = await draft(2)
+        const patched = await call("PATCH", `/batches/${batchId}`, { json: { name: "Renamed", concurrentCallLimit: 2 } })
+        expect(patched.status).toBe(200)
+        expect(patched.body).toMatchObject({ name: "Renamed", concurrentCallLimit: 2 })
+
+        const key = `add-${Math.random()}`
+        const added = await call("POST", `/batches/${batchId}/contacts`, {
+          json: { contacts: [{ phone: phones(1, 500)[0], externalId: "crm-1" }] },
+          headers: { "Idempotency-Key": key }
+        })
+        expect(added.status).toBe(200)
+        expect(added.body).toMatchObject({ added: 1, skipped: 0, totalContacts: 3 })
+        const replayed = await call("POST", `/batches/${batchId}/contacts`, {
+          json: { contacts: [{ phone: phones(1, 500)[0], externalId: "crm-1" }] },
+          headers: { "Idempotency-Key": key }
+        })
+        expect(replayed.body).toEqual(added.body)
+        const fromFile = await call("POST", `/batches/${batchId}/contacts`, {
+          body: form({}, { name: "more.csv", bytes: fixture("talkifai.csv") })
+        })
+        expect(fromFile.body).toMatchObject({ added: 2, totalContacts: 5 })
+
+        const page = await call("GET", `/batches/${batchId}?contactsPageSize=2&contactsPage=2`)
+        expect(page.body).toMatchObject({ contactsTotal: 5, contactsPage: 2, contactsPageSize: 2, contactsHasMore: true })
+        const removed = await call("DELETE", `/batches/${batchId}/contacts/${page.body.contacts[0].contactId}`)
+        expect(removed.status).toBe(204)
+        expect((await call("GET", `/batches/${batchId}`)).body.totalContacts).toBe(4)
+
+        const later = new Date(Date.now() + 3_600_000).toISOString()
+        const scheduled = await call("POST", `/batches/${batchId}/schedule`, { json: { scheduledStartTime: later } })
+        expect(scheduled.body).toMatchObject({ status: "scheduled" })
+        expectError(await call("PATCH", `/batches/${batchId}`, { json: { name: "Too late" } }), 422, "invalid_state_transition")
+        expect((await call("POST", `/batches/${batchId}/pause`)).body.status).toBe("paused")
+        expect((await call("POST", `/batches/${batchId}/resume`)).body.status).toBe("scheduled")
+        const cancelled = await call("POST", `/batches/${batchId}/cancel`)
+        expect(cancelled.body.status).toBe("cancelled")
+        const final = await call("GET", `/batches/${batchId}?contactStatus=cancelled`)
+        expect(final.body.contactsTotal).toBe(4)
+        expect((await call("DELETE", `/batches/${batchId}`)).status).toBe(204)
+        expectError(await call("GET", `/batches/${batchId}`), 404, "batch_not_found")
+      })
+
+      it("retries the failures of a completed batch", async () => {
+        const [busy, fine] = phones(2, 900)
+        const batchId = await create({ contacts: [{ phone: busy }, { phone: fine }], ...quickRetry })
+        await waitForStatus(batchId, "completed")
+        const retried = await call("POST", `/batches/${batchId}/retry`, { json: { extraAttempts: 1 } })
+        expect(retried.status).toBe(200)
+        expect(retried.body.status).toBe("running")
+        await waitForStatus(batchId, "completed")
+      })
+
+      it("lists batches with filters and pagination", async () => {
+        await draft(1)
+        const list = await call("GET", "/batches?status=draft&limit=1&offset=0")
+        expect(list.status).toBe(200)
+        expect(list.body.batches).toHaveLength(1)
+        expect(list.body.batches[0].status).toBe("draft")
+        expect(list.body.pagination).toMatchObject({ limit: 1, offset: 0, hasMore: true })
+        expectError(await call("GET", "/batches?limit=1000"), 400, "validation_error")
+      })
+    })
+
+    describe("live progress", () => {
+      it("streams progress as Server-Sent Events until the batch is final", async () => {
+        const batchId = await create({ contacts: rows(8, 200), concurrentCallLimit: 2, ...quickRetry })
+        const response = await fetch(`${server.url}/batches/${batchId}/events`, { headers: { "x-organization-id": organizationId } })
+        expect(response.status).toBe(200)
+        expect(response.headers.get("content-type")).toContain("text/event-stream")
+        const text = await response.text()
+        const events = text.trim().split("\n\n").map((block) => {
+          const [eventLine, dataLine] = block.split("\n")
+          return { name: eventLine!.slice("event: ".length), data: JSON.parse(dataLine!.slice("data: ".length)) }
+        })
+        expect(events[0]!.name).toBe("progress")
+        expect(events.at(-1)).toEqual({ name: "end", data: { status: "completed" } })
+        const lastProgress = events.filter((e) => e.name === "progress").at(-1)!
+        expect(lastProgress.data.progress.contactsProcessed).toBe(8)
+        expect(events.some((e) => e.name === "contact")).toBe(true)
+      })
+    })
+
+    describe("tenancy", () => {
+      it("answers 404 to another organization on every route", async () => {
+        const batchId = await draft(2)
+        const contactId = (await call("GET", `/batches/${batchId}`)).body.contacts[0].contactId
+        const other = { org: otherOrganizationId }
+        const routes: Array<[string, string, unknown?]> = [
+          ["GET", `/batches/${batchId}`],
+          ["PATCH", `/batches/${batchId}`, { name: "Mine now" }],
+          ["DELETE", `/batches/${batchId}`],
+          ["POST", `/batches/${batchId}/contacts`, { contacts: rows(1, 700) }],
+          ["DELETE", `/batches/${batchId}/contacts/${contactId}`],
+          ["POST", `/batches/${batchId}/schedule`, {}],
+          ["POST", `/batches/${batchId}/pause`],
+          ["POST", `/batches/${batchId}/resume`],
+          ["POST", `/batches/${batchId}/cancel`],
+          ["POST", `/batches/${batchId}/retry`, {}],
+          ["GET", `/batches/${batchId}/events`]
+        ]
+        for (const [method, path, json] of routes) {
+          expectError(await call(method, path, { ...other, json }), 404, "batch_not_found")
+        }
+        const list = await call("GET", "/batches?limit=100", other)
+        expect(list.body.batches.map((b: any) => b.batchJobId)).not.toContain(batchId)
+        // Untouched for its owner.
+        expect((await call("GET", `/batches/${batchId}`)).body).toMatchObject({ status: "draft", totalContacts: 2, name: "Test batch" })
+      })
+    })
+  })
+
+suite("router on the in-memory store", () => BatchStore.layerMemory)
+
+const reachable = await isReachable()
+suite(
+  reachable ? "router on PostgreSQL" : "router on PostgreSQL (embedded PGlite: no server reachable)",
+  () =>
+    reachable
+      ? Layer.unwrap(Effect.map(freshDatabase("outdial_http"), ({ url }) => PgStorage.layer({ url: Redacted.make(url) })))
+      : PgStorage.layerEmbedded()
+)
+
+describe("a store that fails", () => {
+  it("answers 500 store_error and keeps the cause out of the response", async () => {
+    const failing = Layer.effect(BatchStore.BatchStore)(Effect.sync(() => ({
+      ...BatchStore.makeMemory(),
+      listBatches: () => Effect.fail(new OutdialError.StoreError({ message: "connection refused by db.internal:5432" }))
+    })))
+    const server = await Server.start(failing)
+    try {
+      const response = await fetch(`${server.url}/batches`, { headers: { "x-organization-id": organizationId } })
+      const body = await response.json() as any
+      expect(response.status).toBe(500)
+      expect(body.error).toMatchObject({ code: "store_error", details: null })
+    } finally {
+      await server.close()
+    }
+  })
+})

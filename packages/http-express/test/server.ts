@@ -1,0 +1,85 @@
+/**
+ * A host app for the router tests: Express with the router mounted under
+ * `/api/v1`, an engine on the given store with quick simulated calls, two
+ * tenants plus one out of credits, listening on loopback.
+ */
+import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import express from "express"
+import type { AddressInfo } from "node:net"
+import { Router } from "../src/index.ts"
+
+export const organizationId = "org_acme"
+export const otherOrganizationId = "org_other"
+export const brokeOrganizationId = "org_broke"
+
+export const directory = Directory.layerStatic({
+  agents: [
+    { id: "agent_sales", organizationId, ready: true, phoneNumberIds: ["num_1", "num_2"] },
+    { id: "agent_draft", organizationId, ready: false, phoneNumberIds: ["num_1"] },
+    { id: "agent_bare", organizationId, ready: true, phoneNumberIds: ["num_inbound"] },
+    { id: "agent_other", organizationId: otherOrganizationId, ready: true, phoneNumberIds: ["num_other"] },
+    { id: "agent_broke", organizationId: brokeOrganizationId, ready: true, phoneNumberIds: ["num_broke"] }
+  ],
+  callerNumbers: [
+    { id: "num_1", organizationId, number: "+12025550100", outboundEnabled: true, agentId: "agent_sales" },
+    { id: "num_2", organizationId, number: "+12025550101", outboundEnabled: true, agentId: "agent_sales" },
+    { id: "num_inbound", organizationId, number: "+12025550102", outboundEnabled: false, agentId: "agent_bare" },
+    { id: "num_other", organizationId: otherOrganizationId, number: "+12025550199", outboundEnabled: true, agentId: "agent_other" },
+    { id: "num_broke", organizationId: brokeOrganizationId, number: "+12025550198", outboundEnabled: true, agentId: "agent_broke" }
+  ]
+})
+
+const credits = Layer.succeed(Credits.Credits)({
+  pricePerMinute: () => Effect.succeed(Credits.defaultPricePerMinute),
+  balance: (org) => Effect.succeed(org === brokeOrganizationId ? 0 : Number.POSITIVE_INFINITY)
+})
+
+export const maxFileBytes = 256 * 1024
+export const maxContacts = 200
+
+export interface TestServer {
+  readonly url: string
+  readonly runtime: ManagedRuntime.ManagedRuntime<Engine.Engine | BatchStore.BatchStore, unknown>
+  readonly close: () => Promise<void>
+}
+
+export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> = BatchStore.layerMemory): Promise<TestServer> => {
+  const engine = Engine.layer.pipe(
+    Layer.provideMerge(Dispatcher.layer),
+    Layer.provide(EngineConfig.layer({ maxContacts, maxFileBytes })),
+    Layer.provideMerge(Layer.mergeAll(
+      store,
+      SimulatedTelephony.layer({
+        ringSeconds: { min: 0, max: 0.02 },
+        talkSeconds: { min: 0.01, max: 0.03 },
+        rejectSeconds: { min: 0, max: 0.01 }
+      }),
+      directory,
+      credits,
+      EngineEvents.layer()
+    ))
+  )
+  const runtime = ManagedRuntime.make(engine)
+  await runtime.runPromise(Effect.void)
+  const app = express()
+  app.get("/health", (_request, response) => void response.send("ok"))
+  app.use("/api/v1", Router.makeRouter(runtime, {
+    resolveOrganization: (request) => request.get("x-organization-id"),
+    maxFileBytes
+  }))
+  const server = app.listen(0, "127.0.0.1")
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/api/v1`,
+    runtime,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await runtime.dispose()
+    }
+  }
+}
