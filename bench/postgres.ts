@@ -16,66 +16,33 @@
  */
 import { PgStorage } from "@outdial/adapter-postgres"
 import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, Telephony } from "@outdial/core"
-import * as BatchStoreSuite from "@outdial/core/BatchStoreSuite"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as SqlClient from "effect/sql/SqlClient"
 import PgBoss from "pg-boss"
-import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
+import { benchDatabase, contactStatuses, largeBatch, latencies, round } from "./largeBatch.ts"
 
 const ingestContacts = Number(process.env.BENCH_CONTACTS ?? 1_000_000)
 const dispatchContacts = 10_000
 const limit = 100
 const organizationId = "org_bench"
 
-const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits
-
 const ingestAndRead = Effect.gen(function*() {
-    const store = yield* BatchStore.BatchStore
-    const sql = yield* SqlClient.SqlClient
-    const batch = BatchStoreSuite.makeBatch({ status: "running", organizationId })
-    const contacts = BatchStoreSuite.newContacts(ingestContacts)
-    const started = performance.now()
-    yield* store.createBatch(batch, contacts)
-    const ingestSeconds = (performance.now() - started) / 1000
-    const ingestRowsPerSec = Math.round(ingestContacts / ingestSeconds)
-    console.log(`(a) ingest: ${ingestContacts.toLocaleString()} contacts in ${ingestSeconds.toFixed(2)} s = ${ingestRowsPerSec.toLocaleString()} rows/s`)
+  const store = yield* BatchStore.BatchStore
+  const { batchId, ingestSeconds } = yield* largeBatch(organizationId, ingestContacts)
+  const ingestRowsPerSec = Math.round(ingestContacts / ingestSeconds)
+  console.log(`(a) ingest: ${ingestContacts.toLocaleString()} contacts in ${ingestSeconds.toFixed(2)} s = ${ingestRowsPerSec.toLocaleString()} rows/s`)
 
-    // Spread statuses as a half-done batch would have them, and keep the counters true.
-    yield* sql`UPDATE outdial_contacts SET status = CASE
-                 WHEN position % 10 < 3 THEN 'completed' WHEN position % 10 = 3 THEN 'no_answer'
-                 WHEN position % 10 = 4 THEN 'queued' WHEN position % 20 = 5 THEN 'busy' ELSE status END
-               WHERE batch_id = ${batch.id}`
-    yield* sql`DELETE FROM outdial_counters WHERE batch_id = ${batch.id}`
-    yield* sql`INSERT INTO outdial_counters (batch_id, shard, n_pending, n_completed, n_no_answer, n_queued, n_busy)
-               SELECT ${batch.id}, 0, count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'completed'),
-                      count(*) FILTER (WHERE status = 'no_answer'), count(*) FILTER (WHERE status = 'queued'),
-                      count(*) FILTER (WHERE status = 'busy')
-               FROM outdial_contacts WHERE batch_id = ${batch.id}`
-    yield* sql`VACUUM ANALYZE outdial_contacts`.pipe(Effect.ignore)
-
-    const statuses = ["completed", "no_answer", "busy", "pending", "queued"] as const
-    const read = (i: number) =>
-      Effect.all([
-        store.getBatch(organizationId, batch.id),
-        store.statusBreakdown(batch.id),
-        store.listContacts(batch.id, { status: statuses[i % statuses.length], page: 1 + ((i * 7919) % 200), pageSize: 50 })
-      ], { concurrency: "unbounded" })
-    for (let i = 0; i < 50; i++) yield* read(i) // warm up
-    const times: Array<number> = []
-    for (let i = 0; i < 400; i++) {
-      const t = performance.now()
-      yield* read(i)
-      times.push(performance.now() - t)
-    }
-    times.sort((a, b) => a - b)
-    const readP50Ms = round(percentile(times, 0.5))
-    const readP95Ms = round(percentile(times, 0.95))
-    console.log(`(b) batch read at ${ingestContacts.toLocaleString()} contacts: p50 ${readP50Ms} ms, p95 ${readP95Ms} ms`)
-    return { ingestRowsPerSec, readP50Ms, readP95Ms }
-  })
+  const read = (i: number) =>
+    Effect.runPromise(Effect.all([
+      store.getBatch(organizationId, batchId),
+      store.statusBreakdown(batchId),
+      store.listContacts(batchId, { status: contactStatuses[i % contactStatuses.length], page: 1 + ((i * 7919) % 200), pageSize: 50 })
+    ], { concurrency: "unbounded" }))
+  const { p50: readP50Ms, p95: readP95Ms } = yield* Effect.promise(() => latencies(read))
+  console.log(`(b) batch read at ${ingestContacts.toLocaleString()} contacts: p50 ${readP50Ms} ms, p95 ${readP95Ms} ms`)
+  return { ingestRowsPerSec, readP50Ms, readP95Ms }
+})
 
 const instant: Telephony.CallResult = { outcome: "completed", sipCode: null, duration: 1, roomName: null, failureReason: null }
 const instantTelephony = Layer.succeed(Telephony.Telephony)({
@@ -138,11 +105,7 @@ const pgBoss = async (url: string, workers: number) => {
 }
 
 const main = async () => {
-  if (!(await isReachable())) {
-    console.log(`bench:postgres needs a PostgreSQL server; none reachable at ${serverUrl}`)
-    process.exit(1)
-  }
-  const database = await createDatabase("outdial_bench")
+  const database = await benchDatabase("outdial_bench")
   try {
     const storage = PgStorage.layer({ url: Redacted.make(database.url), maxConnections: 10 })
     // Dispatch first, so that neither side runs behind the vacuum of a million fresh rows.

@@ -1,20 +1,28 @@
 /**
- * Outdial quickstart: a host app's first batch, end to end, with nothing to
- * set up. It imports `contacts.csv` (some rows are broken on purpose, to show
- * the validation report), creates a batch on the in-process store, dials it
- * through the simulated telephony provider in real time, draws live
- * progress from the engine's event stream, and prints the final breakdown.
+ * Outdial quickstart: a host app with nothing to set up. Express serves the
+ * batch API (the `@outdial/http-express` router under `/api/v1`) over an
+ * engine on embedded PostgreSQL (PGlite, in this process) that dials through
+ * the simulated telephony provider. The demo then acts as a client: it
+ * uploads `contacts.csv` (some rows broken on purpose, to show the
+ * validation report), follows the batch's Server-Sent Events with a progress
+ * bar, prints the final breakdown, and keeps serving with curl commands to
+ * try. `--once` exits instead.
  *
- *   npx pnpm@10 demo
+ *   npx pnpm@10 demo            # PORT=3000 unless set
+ *   npx pnpm@10 demo -- --once
  */
-import { readFile } from "node:fs/promises"
-import { fileURLToPath } from "node:url"
-import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineEvents, SimulatedTelephony } from "@outdial/core"
-import * as Effect from "effect/Effect"
+import { PgStorage } from "@outdial/adapter-postgres"
+import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import { Router } from "@outdial/http-express"
 import * as Layer from "effect/Layer"
-import * as Stream from "effect/Stream"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import express from "express"
+import { readFile } from "node:fs/promises"
+import type { AddressInfo } from "node:net"
+import { fileURLToPath } from "node:url"
 
 const organizationId = "org_demo"
+const once = process.argv.includes("--once")
 
 // The host's own agents and numbers, as its Directory would report them.
 const directory = Directory.layerStatic({
@@ -27,8 +35,9 @@ const directory = Directory.layerStatic({
 
 const engine = Engine.layer.pipe(
   Layer.provideMerge(Dispatcher.layer),
+  Layer.provide(EngineConfig.layer({})),
   Layer.provideMerge(Layer.mergeAll(
-    BatchStore.layerMemory,
+    PgStorage.layerEmbedded(),
     // Calls ring up to a second and talk one to three: the demo finishes in seconds.
     SimulatedTelephony.layer({ ringSeconds: { min: 0, max: 1 }, talkSeconds: { min: 1, max: 3 }, rejectSeconds: { min: 0, max: 1 } }),
     directory,
@@ -45,22 +54,60 @@ const bar = (done: number, total: number, width = 32): string => {
 const counts = (breakdown: Readonly<Record<string, number>>): string =>
   Object.entries(breakdown).filter(([, n]) => n > 0).map(([status, n]) => `${status} ${n}`).join(" · ")
 
-const main = Effect.gen(function*() {
-  const outdial = yield* Engine.Engine
-  const path = fileURLToPath(new URL("./contacts.csv", import.meta.url))
-  const bytes = new Uint8Array(yield* Effect.promise(() => readFile(path)))
+const listen = (app: express.Express, port: number) =>
+  new Promise<ReturnType<express.Express["listen"]>>((resolve, reject) => {
+    const server = app.listen(port, "127.0.0.1")
+    server.once("listening", () => resolve(server))
+    server.once("error", reject)
+  })
 
-  const created = yield* outdial.createBatch(organizationId, {
-    name: "Plan renewals — quickstart",
-    agentId: "agent_renewals",
-    concurrentCallLimit: 25,
-    maxAttempts: 2,
-    retryDelay: "PT2S",
-    phoneRotationStrategy: "round_robin",
-    dropDuplicates: true
-  }, { _tag: "File", file: { content: bytes, filename: "contacts.csv", contentType: "text/csv" } })
+/** Reads Server-Sent Events from a response body, one `{ event, data }` at a time. */
+async function* serverSentEvents(body: ReadableStream<Uint8Array>) {
+  const decoder = new TextDecoder()
+  let buffer = ""
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true })
+    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message"
+      const data = /^data: (.*)$/m.exec(block)?.[1]
+      if (data !== undefined) yield { event, data: JSON.parse(data) }
+    }
+  }
+}
 
-  console.log(`\n${created.message} (batch ${created.batchJobId})`)
+const main = async () => {
+  console.log("Starting embedded PostgreSQL (PGlite) and the engine…")
+  const runtime = ManagedRuntime.make(engine)
+  await runtime.context()
+
+  const app = express()
+  app.use("/api/v1", Router.makeRouter(runtime, {
+    // A real host resolves the organization from its own auth; the demo has one tenant.
+    resolveOrganization: (request) => request.get("x-organization-id") ?? organizationId
+  }))
+  const wanted = Number(process.env.PORT ?? 3000)
+  const server = await listen(app, wanted).catch(() => listen(app, 0))
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`
+  console.log(`Batch API on ${api} (OpenAPI at ${api}/openapi.json)\n`)
+
+  // The client side: upload the contact file as a browser form would.
+  const csv = await readFile(fileURLToPath(new URL("./contacts.csv", import.meta.url)))
+  const form = new FormData()
+  form.append("name", "Plan renewals — quickstart")
+  form.append("agentId", "agent_renewals")
+  form.append("concurrentCallLimit", "25")
+  form.append("maxAttempts", "2")
+  form.append("retryDelay", "PT2S")
+  form.append("phoneRotationStrategy", "round_robin")
+  form.append("dropDuplicates", "true")
+  form.append("file", new Blob([csv], { type: "text/csv" }), "contacts.csv")
+  const createdResponse = await fetch(`${api}/batches`, { method: "POST", body: form })
+  const created = await createdResponse.json() as any
+  if (createdResponse.status !== 201) throw new Error(`create failed: ${JSON.stringify(created)}`)
+
+  console.log(`POST /batches → ${createdResponse.status}: ${created.message} (batch ${created.batchJobId})`)
   console.log(`  estimated duration ${created.estimatedDuration}, estimated cost ${created.estimatedCost}`)
   for (const group of created.errorGroups) {
     console.log(`  rejected: ${group.count} × ${group.code} (rows ${group.rows.join(", ")}) — ${group.message}`)
@@ -68,33 +115,49 @@ const main = Effect.gen(function*() {
   for (const duplicate of created.duplicates) {
     console.log(`  duplicate: ${duplicate.phone} on rows ${duplicate.rows.join(", ")} (kept the first)`)
   }
-  console.log("")
+  console.log(`\nGET /batches/${created.batchJobId}/events (Server-Sent Events):`)
 
-  // Redraw on every change the engine publishes, until the batch is done.
-  const draw = Effect.gen(function*() {
-    const batch = yield* outdial.getBatch(organizationId, created.batchJobId, { contactsPageSize: 1 })
-    const { progress } = batch
-    process.stdout.write(`\r${bar(progress.contactsProcessed, progress.totalContacts)}  ${counts(progress.statusBreakdown)}\u001b[K`)
-    return batch.status
-  })
-  yield* outdial.events(organizationId, created.batchJobId).pipe(
-    Stream.groupedWithin(10_000, "100 millis"),
-    Stream.mapEffect(() => draw),
-    Stream.takeUntil((status) => status === "completed" || status === "cancelled" || status === "failed"),
-    Stream.runDrain
-  )
-  const final = yield* outdial.getBatch(organizationId, created.batchJobId)
+  const events = await fetch(`${api}/batches/${created.batchJobId}/events`)
+  for await (const { event, data } of serverSentEvents(events.body!)) {
+    if (event === "progress") {
+      const { progress } = data
+      process.stdout.write(`\r${bar(progress.contactsProcessed, progress.totalContacts)}  ${counts(progress.statusBreakdown)}\u001b[K`)
+    }
+    if (event === "end") break
+  }
+
+  const final = await (await fetch(`${api}/batches/${created.batchJobId}?contactsPageSize=3`)).json() as any
   process.stdout.write(`\r${bar(final.progress.contactsProcessed, final.progress.totalContacts)}\u001b[K\n\n`)
   console.log(`Batch ${final.status} at ${final.timing.completedAt}`)
   console.log(`  successful calls ${final.progress.successfulCalls}, failed calls ${final.progress.failedCalls}`)
   console.log(`  ${counts(final.progress.statusBreakdown)}`)
-  const sample = final.contacts.slice(0, 3)
-  for (const contact of sample) {
+  for (const contact of final.contacts) {
     console.log(`  ${contact.phoneNumber} ${contact.name}: ${contact.status} after ${contact.attemptCount} attempt(s), room ${contact.roomName}`)
   }
-})
 
-Effect.runPromise(Effect.provide(main, engine)).catch((error) => {
+  if (once) {
+    server.close()
+    await runtime.dispose()
+    return
+  }
+  console.log(`\nStill serving. Try:
+  curl -s ${api}/batches | head -c 600; echo
+  curl -s "${api}/batches/${created.batchJobId}?contactStatus=no_answer&contactsPageSize=5"
+  curl -s -X POST ${api}/batches -H 'content-type: application/json' \\
+    -d '{"name":"JSON batch","agentId":"agent_renewals","contacts":[{"phone":"+12025550123","name":"Ada","plan":"pro"}]}'
+  curl -s -F name="From a file" -F agentId=agent_renewals -F file=@examples/quickstart/contacts.csv ${api}/batches
+  curl -N ${api}/batches/<batchJobId>/events
+Press Ctrl-C to stop.`)
+  const stop = async () => {
+    server.close()
+    await runtime.dispose()
+    process.exit(0)
+  }
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+}
+
+main().catch((error) => {
   console.error(error)
   process.exit(1)
 })
