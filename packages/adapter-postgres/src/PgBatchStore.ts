@@ -34,6 +34,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { SqlError } from "effect/sql/SqlError"
 import * as SqlClient from "effect/sql/SqlClient"
+import type { Fragment } from "effect/sql/Statement"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import * as Result from "effect/Result"
 import { counterColumn, counterShards } from "./Migrations.ts"
@@ -57,6 +58,8 @@ export interface Options {
   /** Contacts per bulk `INSERT … unnest(…)`; 5,000 unless set. */
   readonly ingestChunkSize?: number | undefined
 }
+
+const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = ["pending", "queued"]
 
 /** The NOTIFY channel of lifecycle changes; the payload is the batch id. */
 const channel = "outdial_batch_changes"
@@ -279,6 +282,28 @@ export const make = (options: Options = {}) =>
       rows[0] === undefined || Number(rows[0].leased) === 0
         ? Effect.fail(new LeaseLost({ batchId: lease.batchId, epoch: lease.epoch }))
         : Effect.succeed(rows[0])
+
+    /**
+     * Applies `set` to every contact of the batch in one of `from`, counting
+     * the moves. One plain UPDATE per status (each knows the status it moves
+     * from) rather than a join with the rows it read: a join's plan, prepared
+     * while a batch was small, can turn quadratic on a big one.
+     */
+    const moveAll = (batchId: string, from: ReadonlyArray<Contact.ContactStatus>, set: Fragment) => {
+      const statuses = [...new Set(from)].filter((status) => Contact.statuses.includes(status))
+      if (statuses.length === 0) return Effect.succeed(0)
+      const updates = statuses.map((status, i) =>
+        sql`${sql.literal(`u${i}`)} AS (
+          UPDATE outdial_contacts SET ${set} WHERE batch_id = ${batchId} AND status = ${sql.literal(`'${status}'`)}
+          RETURNING status, ${sql.literal(`'${status}'`)}::text AS old_status)`
+      )
+      const union = sql.literal(statuses.map((_, i) => `SELECT status, old_status FROM u${i}`).join(" UNION ALL "))
+      return sql<{ count: number }>`
+        WITH ${sql.csv(updates)},
+        moved AS (${union}),
+        ${counted(batchId, 0)}
+        SELECT count(*)::int4 AS count FROM moved`.pipe(Effect.map((rows) => rows[0]!.count))
+    }
 
     const contactStatement = (batchId: string, position: number) =>
       sql<ContactRow>`SELECT ${contactColumns} FROM outdial_contacts c WHERE c.batch_id = ${batchId} AND c.position = ${position}`
@@ -731,41 +756,16 @@ export const make = (options: Options = {}) =>
           return toContact(row)
         }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storeError("decide")(e)))),
       cancelContacts: (batchId, at) =>
-        sql<{ count: number }>`
-          WITH old AS (
-            SELECT position, status FROM outdial_contacts
-            WHERE batch_id = ${batchId} AND status IN ('pending', 'queued')
-            FOR UPDATE),
-          moved AS (
-            UPDATE outdial_contacts c SET status = 'cancelled', completed_at = ${DateTime.toDateUtc(at)},
-                   next_retry_at = NULL
-            FROM old WHERE c.batch_id = ${batchId} AND c.position = old.position
-            RETURNING c.status, old.status AS old_status),
-          ${counted(batchId, 0)}
-          SELECT count(*)::int4 AS count FROM moved`.pipe(
-          Effect.map((rows) => rows[0]!.count),
-          Effect.mapError(storeError("cancelContacts"))
-        ),
-      requeueContacts: (batchId, statuses, extraAttempts, at) => {
+        moveAll(batchId, waitingStatuses, sql`status = 'cancelled', completed_at = ${DateTime.toDateUtc(at)}, next_retry_at = NULL`)
+          .pipe(Effect.mapError(storeError("cancelContacts"))),
+      requeueContacts: (batchId, statuses, extraAttempts, at) =>
         // Only contacts that have ended: a waiting or dialing one must never gain a second entry point.
-        const ended = statuses.filter(Contact.isFinal)
-        if (ended.length === 0) return Effect.succeed(0)
-        return sql<{ count: number }>`
-          WITH old AS (
-            SELECT position, status FROM outdial_contacts
-            WHERE batch_id = ${batchId} AND status = ANY(${textArray(ended)})
-            FOR UPDATE),
-          moved AS (
-            UPDATE outdial_contacts c SET status = 'queued', max_attempts = c.attempt_count + ${extraAttempts},
-                   next_retry_at = ${DateTime.toDateUtc(at)}, completed_at = NULL
-            FROM old WHERE c.batch_id = ${batchId} AND c.position = old.position
-            RETURNING c.status, old.status AS old_status),
-          ${counted(batchId, 0)}
-          SELECT count(*)::int4 AS count FROM moved`.pipe(
-          Effect.map((rows) => rows[0]!.count),
-          Effect.mapError(storeError("requeueContacts"))
-        )
-      }
+        moveAll(
+          batchId,
+          statuses.filter(Contact.isFinal),
+          sql`status = 'queued', max_attempts = attempt_count + ${extraAttempts},
+              next_retry_at = ${DateTime.toDateUtc(at)}, completed_at = NULL`
+        ).pipe(Effect.mapError(storeError("requeueContacts")))
     })
   })
 
