@@ -195,6 +195,30 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expect(after.body.pagination.total).toBe(before.body.pagination.total)
       })
 
+      it("names each rejected row's reason, the tenant's destination policy included", async () => {
+        const reply = await call("POST", "/batches/validate", {
+          org: otherOrganizationId,
+          json: {
+            contacts: [
+              { phone: "+4915123000001" },
+              { phone: "(202) 555-01x4" },
+              { phone: "+1 202 000 0000" },
+              { phone: "+442071838750" },
+              { phone: "+49 900 1234567" },
+              { name: "No phone" }
+            ]
+          }
+        })
+        expect(reply.status).toBe(200)
+        expect(reply.body.rejected.map((r: any) => [r.row, r.code])).toEqual([
+          [2, "invalid_phone_format"],
+          [3, "invalid_number"],
+          [4, "unsupported_country"],
+          [5, "blocked_prefix"],
+          [6, "missing_phone"]
+        ])
+      })
+
       it("replays an idempotent create, refuses the key with another body, and answers 409 while it runs", async () => {
         const key = `key-${Math.random()}`
         const body = { name: "Idempotent", agentId: "agent_sales", draft: true, contacts: rows(2) }

@@ -29,7 +29,9 @@ export const directory = Directory.layerStatic({
     { id: "num_inbound", organizationId, number: "+12025550102", outboundEnabled: false, agentId: "agent_bare" },
     { id: "num_other", organizationId: otherOrganizationId, number: "+12025550199", outboundEnabled: true, agentId: "agent_other" },
     { id: "num_broke", organizationId: brokeOrganizationId, number: "+12025550198", outboundEnabled: true, agentId: "agent_broke" }
-  ]
+  ],
+  // The other tenant only calls Germany and the US, and never German premium-rate 0900 numbers.
+  destinationPolicies: { [otherOrganizationId]: { allowedCountries: ["DE", "US"], blockedPrefixes: ["+49900"] } }
 })
 
 const credits = Layer.succeed(Credits.Credits)({
