@@ -1,0 +1,81 @@
+/**
+ * The quickstart host, calling for real through a LiveKit project: the batch
+ * API under `/api/v1`, LiveKit's webhooks on `/livekit/webhook`, batches in
+ * PostgreSQL (`DATABASE_URL`) or, without one, embedded PGlite in
+ * `.pglite/`. Every setting comes from the environment when the layers are
+ * built; see README.md beside this file.
+ *
+ *   LIVEKIT_URL=wss://my-project.livekit.cloud LIVEKIT_API_KEY=… LIVEKIT_API_SECRET=… \
+ *   LIVEKIT_SIP_TRUNK_ID=ST_… LIVEKIT_AGENT_NAME=outbound-caller \
+ *   OUTDIAL_CALLER_NUMBER=+12025550100 npx pnpm@10 --filter @outdial/example-livekit start
+ */
+import { LiveKitTelephony } from "@outdial/adapter-livekit"
+import { PgStorage } from "@outdial/adapter-postgres"
+import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents } from "@outdial/core"
+import { Router, Webhooks } from "@outdial/http-express"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import express from "express"
+
+const organizationId = process.env.OUTDIAL_ORGANIZATION_ID ?? "org_demo"
+const callerNumber = process.env.OUTDIAL_CALLER_NUMBER
+if (callerNumber === undefined) {
+  console.error("Set OUTDIAL_CALLER_NUMBER to a number of your outbound trunk (E.164), and the LIVEKIT_* variables.")
+  process.exit(1)
+}
+
+// One agent and one caller number; a real host's Directory reads its own tables.
+const directory = Directory.layerStatic({
+  agents: [{ id: "agent_livekit", organizationId, ready: true, phoneNumberIds: ["num_trunk"] }],
+  callerNumbers: [{ id: "num_trunk", organizationId, number: callerNumber, outboundEnabled: true, agentId: "agent_livekit" }]
+})
+
+const storage = process.env.DATABASE_URL === undefined
+  ? PgStorage.layerEmbedded({ dataDir: ".pglite/livekit-example" })
+  : PgStorage.layerConfig()
+
+const engine = Engine.layer.pipe(
+  Layer.provideMerge(Dispatcher.layer),
+  Layer.provide(EngineConfig.layer({})),
+  Layer.provideMerge(Layer.mergeAll(
+    storage,
+    LiveKitTelephony.layerConfig(),
+    directory,
+    Credits.layerUnlimited(),
+    EngineEvents.layer()
+  ))
+)
+
+const main = async () => {
+  const runtime = ManagedRuntime.make(engine)
+  await runtime.context()
+  const app = express()
+  app.post(
+    "/livekit/webhook",
+    ...Webhooks.webhookRoute(async (rawBody, headers) => {
+      const exit = await runtime.runPromiseExit(
+        LiveKitTelephony.LiveKitWebhooks.use((webhooks) => webhooks.handle(rawBody, headers.authorization))
+      )
+      return exit._tag === "Success" ? "accepted" : "rejected"
+    })
+  )
+  app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: () => organizationId }))
+  const port = Number(process.env.PORT ?? 3000)
+  app.listen(port, () => {
+    console.log(`Batch API on http://localhost:${port}/api/v1, LiveKit webhooks on http://localhost:${port}/livekit/webhook`)
+    console.log(`Create a batch:
+  curl -s -F name="First LiveKit batch" -F agentId=agent_livekit -F file=@examples/quickstart/contacts.csv \\
+    http://localhost:${port}/api/v1/batches`)
+  })
+  const stop = async () => {
+    await runtime.dispose()
+    process.exit(0)
+  }
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

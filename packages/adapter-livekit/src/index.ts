@@ -1,0 +1,5 @@
+/**
+ * @since 0.1.0
+ */
+export * as LiveKitTelephony from "./LiveKitTelephony.ts"
+export * as SipOutcome from "./SipOutcome.ts"
