@@ -74,12 +74,7 @@ it("runs a batch through LiveKit: every outcome in its contact, webhooks signed"
   const app = express()
   app.post(
     "/livekit/webhook",
-    ...Webhooks.webhookRoute(async (rawBody, headers) => {
-      const exit = await runtime.runPromiseExit(
-        LiveKitTelephony.LiveKitWebhooks.use((webhooks) => webhooks.handle(rawBody, headers.authorization))
-      )
-      return exit._tag === "Success" ? "accepted" : "rejected"
-    })
+    ...Webhooks.webhookRoute(LiveKitTelephony.webhookHandler(runtime))
   )
   app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: () => organizationId }))
   const server = app.listen(0, "127.0.0.1")

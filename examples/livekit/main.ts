@@ -52,12 +52,7 @@ const main = async () => {
   const app = express()
   app.post(
     "/livekit/webhook",
-    ...Webhooks.webhookRoute(async (rawBody, headers) => {
-      const exit = await runtime.runPromiseExit(
-        LiveKitTelephony.LiveKitWebhooks.use((webhooks) => webhooks.handle(rawBody, headers.authorization))
-      )
-      return exit._tag === "Success" ? "accepted" : "rejected"
-    })
+    ...Webhooks.webhookRoute(LiveKitTelephony.webhookHandler(runtime))
   )
   app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: () => organizationId }))
   const port = Number(process.env.PORT ?? 3000)

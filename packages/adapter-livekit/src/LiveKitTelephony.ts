@@ -22,6 +22,7 @@ import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -339,6 +340,22 @@ export const make = (options: Options) =>
       webhooks: LiveKitWebhooks.of({ handle })
     }
   })
+
+/**
+ * The webhook handler for a host's route (`Webhooks.webhookRoute` of
+ * `@outdial/http-express`), running on the host's runtime: `accepted`, or
+ * `rejected` for a request LiveKit did not sign.
+ *
+ * @since 0.1.0
+ * @category webhooks
+ */
+export const webhookHandler = (runtime: {
+  readonly runPromiseExit: <A, E>(effect: Effect.Effect<A, E, LiveKitWebhooks>) => Promise<Exit.Exit<A, unknown>>
+}) =>
+async (rawBody: string, headers: { readonly authorization?: string | undefined }): Promise<"accepted" | "rejected"> => {
+  const exit = await runtime.runPromiseExit(LiveKitWebhooks.use((webhooks) => webhooks.handle(rawBody, headers.authorization)))
+  return Exit.isSuccess(exit) ? "accepted" : "rejected"
+}
 
 /**
  * `Telephony` and `LiveKitWebhooks` on LiveKit.

@@ -47,10 +47,8 @@ const webhookEndpoint = async (runtime: ManagedRuntime.ManagedRuntime<LiveKitTel
     const chunks: Array<Buffer> = []
     req.on("data", (c: Buffer) => chunks.push(c))
     req.on("end", async () => {
-      const exit = await runtime.runPromiseExit(
-        LiveKitTelephony.LiveKitWebhooks.use((w) => w.handle(Buffer.concat(chunks).toString("utf8"), req.headers.authorization))
-      )
-      const status = exit._tag === "Success" ? 200 : 401
+      const verdict = await LiveKitTelephony.webhookHandler(runtime)(Buffer.concat(chunks).toString("utf8"), req.headers)
+      const status = verdict === "accepted" ? 200 : 401
       verdicts.push(status)
       res.writeHead(status).end()
     })

@@ -231,6 +231,13 @@ export const make = (options: Options = {}) =>
         WHERE batch_id = ${lease.batchId} AND owner_id = ${lease.ownerId} AND epoch = ${lease.epoch}
         FOR SHARE)`
 
+    // The contact a dialing write moves, locked once the lease is held.
+    const leasedContact = (lease: Lease, position: number) =>
+      sql`old AS (
+        SELECT c.* FROM outdial_contacts c
+        WHERE c.batch_id = ${lease.batchId} AND c.position = ${position} AND EXISTS (SELECT 1 FROM lease)
+        FOR UPDATE)`
+
     const notify = (batchId: string) =>
       pg._tag === "Some" ? Effect.ignore(pg.value.notify(channel, batchId)) : Effect.void
 
@@ -563,10 +570,7 @@ export const make = (options: Options = {}) =>
           const decision = attempt.decision === null ? null : jsonText(encodeDecision(attempt.decision))
           const rows = yield* sql<ContactRow & { leased: number; prior_status: string | null; prior_count: number | null }>`
             WITH ${leaseCte(lease)},
-            old AS (
-              SELECT c.* FROM outdial_contacts c
-              WHERE c.batch_id = ${lease.batchId} AND c.position = ${position} AND EXISTS (SELECT 1 FROM lease)
-              FOR UPDATE),
+            ${leasedContact(lease, position)},
             moved AS (
               UPDATE outdial_contacts c SET status = 'dialing', attempt_count = ${attempt.attemptNumber},
                      last_attempt_at = ${startedAt}, next_retry_at = NULL,
@@ -601,21 +605,14 @@ export const make = (options: Options = {}) =>
           const contact = toContact(row)
           return {
             contact,
-            attempt: {
+            attempt: Attempt.begun({
               id,
               batchId: lease.batchId,
               contactId: contact.id,
               attemptNumber: attempt.attemptNumber,
-              state: "dialing" as const,
               callerNumberId: attempt.callerNumberId,
-              startedAt: attempt.startedAt,
-              endedAt: null,
-              outcome: null,
-              sipCode: null,
-              duration: null,
-              roomName: null,
-              failureReason: null
-            }
+              startedAt: attempt.startedAt
+            })
           }
         }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storeError("beginAttempt")(e)))),
       finishAttempt: (lease, end) =>
@@ -736,10 +733,7 @@ export const make = (options: Options = {}) =>
             : sql`next_retry_at = ${DateTime.toDateUtc(decision.until ?? decision.at)}`
           const rows = yield* sql<ContactRow & { leased: number; prior_status: Contact.ContactStatus | null }>`
             WITH ${leaseCte(lease)},
-            old AS (
-              SELECT c.* FROM outdial_contacts c
-              WHERE c.batch_id = ${lease.batchId} AND c.position = ${position} AND EXISTS (SELECT 1 FROM lease)
-              FOR UPDATE),
+            ${leasedContact(lease, position)},
             moved AS (
               UPDATE outdial_contacts c SET ${set}, last_decision = ${jsonText(encodeDecision(decision))}::jsonb
               FROM old WHERE c.batch_id = old.batch_id AND c.position = old.position

@@ -45,3 +45,27 @@ export const Attempt = Schema.Struct({
   failureReason: Schema.NullOr(Schema.String)
 })
 export type Attempt = typeof Attempt.Type
+
+/**
+ * An attempt as it is begun: dialing, nothing known of its end yet.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const begun = (fields: {
+  readonly id: string
+  readonly batchId: string
+  readonly contactId: string
+  readonly attemptNumber: number
+  readonly callerNumberId: string
+  readonly startedAt: Attempt["startedAt"]
+}): Attempt => ({
+  ...fields,
+  state: "dialing",
+  endedAt: null,
+  outcome: null,
+  sipCode: null,
+  duration: null,
+  roomName: null,
+  failureReason: null
+})

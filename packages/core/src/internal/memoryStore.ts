@@ -383,21 +383,14 @@ export const make = (): BatchStore["Service"] => {
             new Error(`Attempt ${attempt.attemptNumber} of contact ${contact.id} follows ${contact.attemptCount} attempts`)
           )
         }
-        const record: Attempt.Attempt = {
+        const record = Attempt.begun({
           id: Attempt.makeId(entry.batch.id, contact.id, attempt.attemptNumber),
           batchId: entry.batch.id,
           contactId: contact.id,
           attemptNumber: attempt.attemptNumber,
-          state: "dialing",
           callerNumberId: attempt.callerNumberId,
-          startedAt: attempt.startedAt,
-          endedAt: null,
-          outcome: null,
-          sipCode: null,
-          duration: null,
-          roomName: null,
-          failureReason: null
-        }
+          startedAt: attempt.startedAt
+        })
         entry.attempts.set(record.id, record)
         entry.opened.set(record.id, {
           status: contact.status,
