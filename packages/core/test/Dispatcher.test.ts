@@ -376,6 +376,48 @@ describe("Dispatcher", () => {
     }))
   })
 
+  it.effect("a process whose write outlived most of its lease does not place the call, and dials it later exactly once", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(monday)
+      // A shared store whose first beginAttempt hangs (a GC pause, a stalled connection) past 3/4 of the lease.
+      let stalled = false
+      let begun = 0
+      const slowStore = Layer.effect(BatchStore.BatchStore)(Effect.gen(function*() {
+        const inner = yield* BatchStore.BatchStore
+        return {
+          ...inner,
+          beginAttempt: (lease, attempt) =>
+            Effect.gen(function*() {
+              const result = yield* inner.beginAttempt(lease, attempt)
+              begun++
+              if (!stalled) {
+                stalled = true
+                yield* Effect.sleep("25 seconds")
+              }
+              return result
+            })
+        } satisfies BatchStore.BatchStore["Service"]
+      })).pipe(Layer.provide(sharedMemoryStore))
+      const shared = yield* Layer.build(ports({ store: slowStore, telephony: minuteCalls }))
+      const live = yield* Layer.build(engineOnly({ ownerId: "process-a", leaseTtlMillis: 30_000 })).pipe(Effect.provideContext(shared))
+      // Not `create`: settling would wait for the stalled write.
+      const created = yield* Engine.Engine.use((engine) =>
+        engine.createBatch(organizationId, { name: "Test batch", agentId: "agent_sales", concurrentCallLimit: 1, contacts: rows(3) })
+      ).pipe(Effect.provideContext(live))
+      for (let second = 0; second < 30; second++) yield* TestClock.adjust("1 second")
+      const telephony = Context.get(shared, SimulatedTelephony.SimulatedTelephony)
+      yield* TestClock.adjust("10 minutes")
+      const batch = yield* Effect.provideContext(statusOf(created.batchJobId), live)
+      assert.strictEqual(batch.status, "completed")
+      const calls = yield* telephony.calls
+      // The stalled attempt was undone, not dialed: the first call went out after the stall, as attempt 1.
+      assert.deepStrictEqual(calls.map((c) => c.request.attemptNumber), [1, 1, 1])
+      assert.isAtLeast(calls[0]!.startedAt, monday + 25_000)
+      assert.strictEqual(begun, 4, "one attempt begun, undone, and begun again")
+      assert.strictEqual(new Set(calls.map((c) => c.request.contactId)).size, 3)
+      assert.strictEqual(yield* telephony.duplicateDials, 0)
+    }).pipe(Effect.scoped))
+
   it.effect("a process taking over a batch asks the provider about open attempts and never dials one twice", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(monday)
