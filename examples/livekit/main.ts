@@ -10,7 +10,7 @@
  *   OUTDIAL_CALLER_NUMBER=+12025550100 npx pnpm@10 --filter @outdial/example-livekit start
  */
 import { LiveKitTelephony } from "@outdial/adapter-livekit"
-import { PgStorage } from "@outdial/adapter-postgres"
+import { PgEventRelay, PgStorage } from "@outdial/adapter-postgres"
 import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents } from "@outdial/core"
 import { Router, Webhooks } from "@outdial/http-express"
 import * as Layer from "effect/Layer"
@@ -34,16 +34,19 @@ const storage = process.env.DATABASE_URL === undefined
   ? PgStorage.layerEmbedded({ dataDir: ".pglite/livekit-example" })
   : PgStorage.layerConfig()
 
+// Several processes may serve one database: the relay shows each the others' lifecycle changes.
+const ports = PgEventRelay.layer().pipe(Layer.provideMerge(Layer.mergeAll(
+  storage,
+  LiveKitTelephony.layerConfig(),
+  directory,
+  Credits.layerUnlimited(),
+  EngineEvents.layer()
+)))
+
 const engine = Engine.layer.pipe(
   Layer.provideMerge(Dispatcher.layer),
   Layer.provide(EngineConfig.layer({})),
-  Layer.provideMerge(Layer.mergeAll(
-    storage,
-    LiveKitTelephony.layerConfig(),
-    directory,
-    Credits.layerUnlimited(),
-    EngineEvents.layer()
-  ))
+  Layer.provideMerge(ports)
 )
 
 const main = async () => {

@@ -149,6 +149,7 @@ const initial = Effect.gen(function*() {
       organization_id text NOT NULL,
       type text NOT NULL,
       status text,
+      origin text NOT NULL,
       payload jsonb NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now()
     )`

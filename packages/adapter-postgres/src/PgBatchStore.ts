@@ -27,6 +27,7 @@ import {
   InvalidTransition,
   StoreError
 } from "@outdial/core/OutdialError"
+import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -58,6 +59,37 @@ export interface Options {
   /** Contacts per bulk `INSERT … unnest(…)`; 5,000 unless set. */
   readonly ingestChunkSize?: number | undefined
 }
+
+/**
+ * A lifecycle change as the outbox keeps it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OutboxEvent {
+  readonly id: number
+  /** The store (process) that made the change. */
+  readonly origin: string
+  readonly type: "created" | "status_changed" | "deleted"
+  readonly batch: Batch
+  readonly at: DateTime.Utc
+}
+
+/**
+ * The event outbox of this store: lifecycle changes in commit order, each
+ * written in the transaction that made it.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Outbox extends Context.Service<Outbox, {
+  /** Names the changes this store writes. */
+  readonly origin: string
+  /** The id of the newest event; 0 when there is none. */
+  readonly latestId: Effect.Effect<number, StoreError>
+  /** Events after `afterId`, oldest first. */
+  readonly read: (afterId: number, limit: number) => Effect.Effect<ReadonlyArray<OutboxEvent>, StoreError>
+}>()("@outdial/adapter-postgres/Outbox") {}
 
 const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = ["pending", "queued"]
 
@@ -192,6 +224,7 @@ export const make = (options: Options = {}) =>
     const sql = yield* SqlClient.SqlClient
     const pg = yield* Effect.serviceOption(PgClient.PgClient)
     const chunkSize = options.ingestChunkSize ?? 5_000
+    const origin = globalThis.crypto.randomUUID()
 
     const contactColumns = sql.literal(
       "c.batch_id, c.position, c.row_number, c.phone, c.name, c.external_id, c.custom_fields, c.status, " +
@@ -241,9 +274,9 @@ export const make = (options: Options = {}) =>
     const notify = (batchId: string) =>
       pg._tag === "Some" ? Effect.ignore(pg.value.notify(channel, batchId)) : Effect.void
 
-    const appendEvent = (batch: Batch, type: string) =>
-      sql`INSERT INTO outdial_events (batch_id, organization_id, type, status, payload)
-          VALUES (${batch.id}, ${batch.organizationId}, ${type}, ${batch.status}, ${
+    const appendEvent = (batch: Batch, type: OutboxEvent["type"]) =>
+      sql`INSERT INTO outdial_events (batch_id, organization_id, type, status, origin, payload)
+          VALUES (${batch.id}, ${batch.organizationId}, ${type}, ${batch.status}, ${origin}, ${
         jsonText(encodeBatch(batch))
       }::jsonb)`
 
@@ -322,7 +355,30 @@ export const make = (options: Options = {}) =>
       )
       : undefined
 
-    return BatchStore.of({
+    const outbox = Outbox.of({
+      origin,
+      latestId: sql<{ id: string | null }>`SELECT max(id)::text AS id FROM outdial_events`.pipe(
+        Effect.map((rows) => Number(rows[0]?.id ?? 0)),
+        Effect.mapError(storeError("outbox"))
+      ),
+      read: (afterId, limit) =>
+        sql<{ id: string; origin: string; type: OutboxEvent["type"]; payload: unknown; created_at: Date }>`
+          SELECT id::text AS id, origin, type, payload, created_at FROM outdial_events
+          WHERE id > ${afterId} ORDER BY id LIMIT ${limit}`.pipe(
+          Effect.map((rows) =>
+            rows.map((row) => ({
+              id: Number(row.id),
+              origin: row.origin,
+              type: row.type,
+              batch: decodeBatch(row.payload),
+              at: DateTime.makeUnsafe(row.created_at)
+            }))
+          ),
+          Effect.mapError(storeError("outbox"))
+        )
+    })
+
+    const store = BatchStore.of({
       processLocal: options.processLocal === true,
       changes,
 
@@ -761,6 +817,7 @@ export const make = (options: Options = {}) =>
               next_retry_at = ${DateTime.toDateUtc(at)}, completed_at = NULL`
         ).pipe(Effect.mapError(storeError("requeueContacts")))
     })
+    return { store, outbox }
   })
 
 /**
@@ -769,6 +826,8 @@ export const make = (options: Options = {}) =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<BatchStore, never, SqlClient.SqlClient> =>
-  Layer.effect(BatchStore)(make(options))
+export const layer = (options: Options = {}): Layer.Layer<BatchStore | Outbox, never, SqlClient.SqlClient> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ outbox, store }) => Context.make(BatchStore, store).pipe(Context.add(Outbox, outbox)))
+  )
 

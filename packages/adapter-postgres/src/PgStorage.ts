@@ -23,7 +23,7 @@ import * as PgBatchStore from "./PgBatchStore.ts"
  * @since 0.1.0
  * @category models
  */
-export type Storage = BatchStore | SqlClient.SqlClient | PgClient.PgClient
+export type Storage = BatchStore | PgBatchStore.Outbox | SqlClient.SqlClient | PgClient.PgClient
 
 /**
  * Connection settings the store is tuned for: its statements are the same

@@ -4,4 +4,5 @@
 export * as EmbeddedPostgres from "./EmbeddedPostgres.ts"
 export * as Migrations from "./Migrations.ts"
 export * as PgBatchStore from "./PgBatchStore.ts"
+export * as PgEventRelay from "./PgEventRelay.ts"
 export * as PgStorage from "./PgStorage.ts"

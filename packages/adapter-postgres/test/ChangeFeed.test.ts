@@ -4,8 +4,9 @@
  * turns into an immediate look at the batch. Needs a real server: embedded
  * PGlite belongs to one process and does not listen.
  */
-import { PgStorage } from "@outdial/adapter-postgres"
-import { BatchStore } from "@outdial/core"
+import { PgEventRelay, PgStorage } from "@outdial/adapter-postgres"
+import { BatchStore, EngineEvents } from "@outdial/core"
+import * as Context from "effect/Context"
 import * as BatchStoreSuite from "@outdial/core/BatchStoreSuite"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -43,6 +44,36 @@ describe.skipIf(!reachable)("the change feed", () => {
       yield* Effect.sleep(300) // time for a notification that should not come
       yield* Fiber.interrupt(listening)
       expect(received).toEqual([batch.id, batch.id, batch.id])
+    })
+    await Effect.runPromise(Effect.scoped(program))
+  })
+
+  it("relays other processes' lifecycle changes into this one's events, not its own", async () => {
+    const program = Effect.gen(function*() {
+      const { url } = yield* freshDatabase("outdial_relay")
+      const here = yield* Layer.build(
+        PgEventRelay.layer({ pollIntervalMillis: 5_000 }).pipe(
+          Layer.provideMerge(Layer.merge(PgStorage.layer({ url: Redacted.make(url) }), EngineEvents.layer()))
+        )
+      )
+      const there = yield* Layer.build(PgStorage.layer({ url: Redacted.make(url) }))
+      const events = Context.get(here, EngineEvents.EngineEvents)
+      const seen: Array<string> = []
+      yield* Stream.runForEach(events.stream, (event) =>
+        Effect.sync(() => event._tag === "BatchChanged" && seen.push(`${event.batch.name}:${event.batch.status}`))
+      ).pipe(Effect.forkScoped)
+      yield* Effect.sleep(300)
+
+      const remote = Context.get(there, BatchStore.BatchStore)
+      const local = Context.get(here, BatchStore.BatchStore)
+      const theirs = BatchStoreSuite.makeBatch({ status: "pending", name: "theirs" })
+      const ours = BatchStoreSuite.makeBatch({ status: "pending", name: "ours" })
+      yield* remote.createBatch(theirs, BatchStoreSuite.newContacts(1))
+      yield* local.createBatch(ours, BatchStoreSuite.newContacts(1))
+      yield* remote.updateBatch(theirs.id, ["pending"], "pause", { status: "paused" })
+      for (let i = 0; i < 100 && seen.length < 2; i++) yield* Effect.sleep(50)
+      yield* Effect.sleep(300)
+      expect(seen).toEqual(["theirs:pending", "theirs:paused"])
     })
     await Effect.runPromise(Effect.scoped(program))
   })
