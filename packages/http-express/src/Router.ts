@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { Engine } from "@outdial/core"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import express, { type Request, type Response } from "express"
@@ -111,28 +111,33 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     return organizationId
   }
 
-  /** Runs an engine call and answers with its result or its error. */
+  const fail = (response: Response, failure: ReturnType<typeof ErrorResponse.fromUnknown>) => {
+    // The rest of an upload refused for its size or type is not worth reading.
+    if (failure.status === 413 || failure.status === 415) response.set("connection", "close")
+    ErrorResponse.send(response, failure)
+  }
+
+  /** Runs an engine call and answers with its result (204 for none) or its error. */
   const handle = (
     status: number,
     program: (
       organizationId: string,
-      request: Request,
-      response: Response
+      request: Request
     ) => Promise<Effect.Effect<unknown, unknown, Engine.Engine>> | Effect.Effect<unknown, unknown, Engine.Engine>
   ) =>
   async (request: Request, response: Response) => {
     try {
       const organizationId = await organizationOf(request)
-      const exit = await runtime.runPromiseExit(await program(organizationId, request, response))
-      if (Exit.isFailure(exit)) return ErrorResponse.send(response, ErrorResponse.fromCause(exit.cause))
+      const exit = await runtime.runPromiseExit(await program(organizationId, request))
+      if (Exit.isFailure(exit)) return fail(response, ErrorResponse.fromCause(exit.cause))
       if (exit.value === undefined) return void response.status(204).end()
       response.status(status).json(exit.value)
     } catch (error) {
-      ErrorResponse.send(response, ErrorResponse.fromUnknown(error))
+      fail(response, ErrorResponse.fromUnknown(error))
     }
   }
 
-  /** As `handle`, for routes with a body; a spooled file is removed once the engine is done with it. */
+  /** As `handle`, for routes with a body; a spooled file is removed before the answer goes out. */
   const withBody = (
     status: number,
     program: (
@@ -141,28 +146,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       request: Request
     ) => Effect.Effect<unknown, unknown, Engine.Engine>
   ) =>
-  async (request: Request, response: Response) => {
-    let incoming: Uploads.Incoming | undefined
-    try {
-      const organizationId = await organizationOf(request)
-      incoming = await Uploads.read(request, limits)
-      const exit = await runtime.runPromiseExit(program(organizationId, incoming, request))
-      if (Exit.isFailure(exit)) {
-        const failure = ErrorResponse.fromCause(exit.cause)
-        // The rest of an upload the engine refused is not worth reading.
-        if (failure.status === 413) response.set("connection", "close")
-        return ErrorResponse.send(response, failure)
-      }
-      if (exit.value === undefined) return void response.status(204).end()
-      response.status(status).json(exit.value)
-    } catch (error) {
-      const failure = ErrorResponse.fromUnknown(error)
-      if (failure.status === 413 || failure.status === 415) response.set("connection", "close")
-      ErrorResponse.send(response, failure)
-    } finally {
-      await incoming?.cleanup()
-    }
-  }
+    handle(status, async (organizationId, request) => {
+      const incoming = await Uploads.read(request, limits)
+      return program(organizationId, incoming, request).pipe(Effect.ensuring(Effect.promise(incoming.cleanup)))
+    })
 
   router.get("/openapi.json", (_request, response) => void response.json(OpenApi.document))
 

@@ -9,7 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
@@ -150,6 +151,16 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         const batch = await call("GET", `/batches/${reply.body.batchJobId}`)
         expect(batch.body.concurrentCallLimit).toBe(5)
         expect(batch.body.contacts.map((c: any) => c.customFields)).toEqual([{ company: "Acme" }, { company: "Globex" }])
+      })
+
+      it("spools an upload to a temporary file and removes it once answered, accepted or refused", async () => {
+        const spooled = () => readdirSync(tmpdir()).filter((name) => name.startsWith("outdial-upload-")).length
+        const before = spooled()
+        const ok = await call("POST", "/batches/validate", { body: form({}, { name: "contacts.csv", bytes: fixture("talkifai.csv") }) })
+        expect(ok.status).toBe(200)
+        const refused = await call("POST", "/batches/validate", { body: form({}, { name: "garbage.png", bytes: fixture("garbage.png") }) })
+        expect(refused.status).toBe(415)
+        expect(spooled()).toBe(before)
       })
 
       it("keeps the other columns of a `phone_number` file as dynamic variables", async () => {
