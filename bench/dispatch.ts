@@ -11,7 +11,7 @@
  *
  * The last line is JSON: {"dialsPerSec","cpuMicrosPerDial","simulatedWeekSeconds"}.
  */
-import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, MemoryBatchStore, SimulatedTelephony } from "@outdial/core"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -35,7 +35,7 @@ const engineLayer = (telephony: SimulatedTelephony.Options, maxContacts: number)
     Layer.provideMerge(Dispatcher.layer),
     Layer.provideMerge(
       Layer.mergeAll(
-        BatchStore.layerMemory,
+        MemoryBatchStore.layer,
         SimulatedTelephony.layer({ ...telephony, record: false }),
         directory,
         Credits.layerUnlimited(),

@@ -16,12 +16,10 @@
 import * as Context from "effect/Context"
 import type * as DateTime from "effect/DateTime"
 import type * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
 import type { Batch, BatchStatus } from "./Batch.ts"
-import * as memoryStore from "./internal/memoryStore.ts"
 import type { CallResult } from "./Telephony.ts"
 import type { Contact, ContactStatus, Decision } from "./Contact.ts"
 import type {
@@ -347,20 +345,3 @@ export class BatchStore extends Context.Service<BatchStore, {
     at: DateTime.Utc
   ) => Effect.Effect<number, StoreError>
 }>()("@outdial/core/BatchStore") {}
-
-/**
- * A store in this process's memory: the reference implementation, for tests,
- * benches and hosts that need no durability.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerMemory: Layer.Layer<BatchStore> = Layer.sync(BatchStore)(() => memoryStore.make())
-
-/**
- * A new in-memory store, for composing one by hand.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const makeMemory = (): BatchStore["Service"] => memoryStore.make()

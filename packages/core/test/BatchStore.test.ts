@@ -1,4 +1,4 @@
-import * as BatchStore from "../src/BatchStore.ts"
 import * as BatchStoreSuite from "../src/BatchStoreSuite.ts"
+import * as MemoryBatchStore from "../src/MemoryBatchStore.ts"
 
-BatchStoreSuite.run("BatchStore.layerMemory", BatchStore.layerMemory)
+BatchStoreSuite.run("MemoryBatchStore.layer", MemoryBatchStore.layer)

@@ -11,6 +11,7 @@ import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Engine from "../src/Engine.ts"
 import * as EngineConfig from "../src/EngineConfig.ts"
 import * as EngineEvents from "../src/EngineEvents.ts"
+import * as MemoryBatchStore from "../src/MemoryBatchStore.ts"
 import * as SimulatedTelephony from "../src/SimulatedTelephony.ts"
 
 export const organizationId = "org_acme"
@@ -52,14 +53,12 @@ export interface HarnessOptions {
  * for a database: not process-local, so engines renew leases and look for
  * batches whose holder died.
  */
-export const sharedMemoryStore: Layer.Layer<BatchStore.BatchStore> = Layer.effect(BatchStore.BatchStore)(
-  Effect.map(Effect.sync(() => BatchStore.makeMemory()), (store) => ({ ...store, processLocal: false }))
-)
+export const sharedMemoryStore: Layer.Layer<BatchStore.BatchStore> = MemoryBatchStore.layerShared
 
 /** The ports an engine needs, without the engine itself. */
 export const ports = (options: HarnessOptions = {}) =>
   Layer.mergeAll(
-    options.store ?? BatchStore.layerMemory,
+    options.store ?? MemoryBatchStore.layer,
     SimulatedTelephony.layer(options.telephony),
     options.directory ?? directory,
     options.credits ?? Credits.layerUnlimited(),

@@ -3,7 +3,7 @@
  * `/api/v1` inside a host app, against the in-memory store and PostgreSQL.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { BatchStore, OutdialError } from "@outdial/core"
+import { BatchStore, MemoryBatchStore, OutdialError } from "@outdial/core"
 import { Validator } from "@seriousme/openapi-schema-validator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -440,7 +440,7 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
     })
   })
 
-suite("router on the in-memory store", () => BatchStore.layerMemory)
+suite("router on the in-memory store", () => MemoryBatchStore.layer)
 
 const reachable = await isReachable()
 suite(
@@ -454,7 +454,7 @@ suite(
 describe("a store that fails", () => {
   it("answers 500 store_error and keeps the cause out of the response", async () => {
     const failing = Layer.effect(BatchStore.BatchStore)(Effect.sync(() => ({
-      ...BatchStore.makeMemory(),
+      ...MemoryBatchStore.make(),
       listBatches: () => Effect.fail(new OutdialError.StoreError({ message: "connection refused by db.internal:5432" }))
     })))
     const server = await Server.start(failing)

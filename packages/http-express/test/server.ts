@@ -3,7 +3,7 @@
  * `/api/v1`, an engine on the given store with quick simulated calls, two
  * tenants plus one out of credits, listening on loopback.
  */
-import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, MemoryBatchStore, SimulatedTelephony } from "@outdial/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -48,7 +48,7 @@ export interface TestServer {
   readonly close: () => Promise<void>
 }
 
-export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> = BatchStore.layerMemory): Promise<TestServer> => {
+export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> = MemoryBatchStore.layer): Promise<TestServer> => {
   const engine = Engine.layer.pipe(
     Layer.provideMerge(Dispatcher.layer),
     Layer.provide(EngineConfig.layer({ maxContacts, maxFileBytes })),

@@ -8,23 +8,29 @@
  * in a heap keyed by that time. Heap entries are never removed in place; an
  * entry whose contact has moved on is stale and skipped.
  *
- * @internal
+ * Longer than ~400 lines because `make` is one closure over one map of
+ * entries: every write keeps the counters and the waiting indexes in step
+ * through `put`, and splitting the writes from those indexes would spread
+ * that invariant over modules.
+ *
+ * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Attempt from "../Attempt.ts"
-import type { Batch, BatchStatus } from "../Batch.ts"
-import type { Lease, NewContact, StatusBreakdown } from "../BatchStore.ts"
-import { BatchStore, LeaseLost } from "../BatchStore.ts"
-import * as Contact from "../Contact.ts"
+import * as Layer from "effect/Layer"
+import * as Attempt from "./Attempt.ts"
+import type { Batch, BatchStatus } from "./Batch.ts"
+import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
+import { BatchStore, LeaseLost } from "./BatchStore.ts"
+import * as Contact from "./Contact.ts"
 import {
   BatchNotFound,
   ContactNotFound,
   IdempotencyKeyReused,
   IdempotencyRequestInProgress,
   InvalidTransition
-} from "../OutdialError.ts"
-import { Heap } from "./heap.ts"
+} from "./OutdialError.ts"
+import { Heap } from "./internal/heap.ts"
 
 interface Timed {
   readonly due: number
@@ -71,6 +77,12 @@ const isWaiting = (status: Contact.ContactStatus) => status === "pending" || sta
 
 const millis = (time: DateTime.Utc) => DateTime.toEpochMillis(time)
 
+/**
+ * A new in-memory store, for composing one by hand.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (): BatchStore["Service"] => {
   const batches = new Map<string, Entry>()
   const idempotency = new Map<string, { fingerprint: string; response?: unknown; done: boolean }>()
@@ -535,3 +547,22 @@ export const make = (): BatchStore["Service"] => {
       })
   })
 }
+
+/**
+ * A store in this process's memory: the reference implementation, for tests,
+ * benches and hosts that need no durability.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<BatchStore> = Layer.sync(BatchStore)(make)
+
+/**
+ * The in-memory store as several engines in one test share it, standing in
+ * for a database: not process-local, so engines renew leases and look for
+ * batches whose holder died.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerShared: Layer.Layer<BatchStore> = Layer.sync(BatchStore)(() => ({ ...make(), processLocal: false }))
