@@ -4,9 +4,12 @@
  *
  * @since 0.1.0
  */
+import * as DateTime from "effect/DateTime"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as StateMachine from "./internal/stateMachine.ts"
+import * as RetryPolicyModel from "./RetryPolicy.ts"
 import { RetryDelayInput, RetryPolicy } from "./RetryPolicy.ts"
 
 /**
@@ -82,6 +85,25 @@ export const machine = StateMachine.make<BatchStatus, BatchAction>("batch", [
 export const transition = machine.transition
 
 /**
+ * The statuses `action` may leave, from the machine: what a store write of
+ * that action expects the batch to be in.
+ *
+ * @since 0.1.0
+ * @category transitions
+ */
+export const sourcesOf = (action: BatchAction): ReadonlyArray<BatchStatus> =>
+  machine.edges.filter((edge) => edge.action === action).flatMap((edge) => edge.from)
+
+/**
+ * The statuses in which the dispatcher has work: a batch waiting to start or
+ * running. Stores list these as active batches.
+ *
+ * @since 0.1.0
+ * @category transitions
+ */
+export const dispatchable: ReadonlyArray<BatchStatus> = [...new Set([...sourcesOf("start"), ...sourcesOf("complete")])]
+
+/**
  * @since 0.1.0
  * @category predicates
  */
@@ -154,6 +176,26 @@ const Country = Schema.String.check(Schema.isPattern(/^[A-Za-z]{2}$/))
 const LocalOrInstant = Schema.String.check(
   Schema.isPattern(/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?$/i)
 )
+const localStart = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/i
+
+/**
+ * The instant of a `scheduledStartTime`: with an offset or `Z` as written,
+ * without one as wall-clock time in `timeZone`; `None` when it is none.
+ * It sits beside the Schema pattern that admits both forms.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseStartTime = (value: string, timeZone: string): Option.Option<DateTime.Utc> => {
+  const local = localStart.exec(value.trim())
+  if (local === null) {
+    const millis = Date.parse(value)
+    return Number.isNaN(millis) ? Option.none() : Option.some(DateTime.makeUnsafe(millis))
+  }
+  const [, y, mo, d, h, mi, s, frac] = local
+  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), Number((frac ?? "0").padEnd(3, "0").slice(0, 3)))
+  return Option.map(DateTime.makeZoned(wall, { timeZone, adjustForTimeZone: true }), DateTime.toUtc)
+}
 
 /**
  * Settings shared by a create and a draft update; every one is optional and
@@ -205,3 +247,134 @@ export type CreateBatchInput = typeof CreateBatchInput.Type
  */
 export const UpdateBatchInput = BatchSettingsInput
 export type UpdateBatchInput = typeof UpdateBatchInput.Type
+
+/**
+ * The settings of a batch: what a create sets and a draft update changes.
+ *
+ * @since 0.1.0
+ * @category settings
+ */
+export type Settings = Pick<
+  Batch,
+  | "name"
+  | "description"
+  | "agentId"
+  | "phoneNumberIds"
+  | "phoneRotationStrategy"
+  | "concurrentCallLimit"
+  | "retryPolicy"
+  | "defaultCountry"
+  | "timezone"
+  | "callingWindows"
+  | "workingDays"
+  | "maxCallsPerDay"
+  | "scheduledStartTime"
+>
+
+/**
+ * The settings a request cannot give by itself: dialing checked against the
+ * directory, the retry policy and scheduling validated, the start time read
+ * in the batch's zone. Only those present are applied.
+ *
+ * @since 0.1.0
+ * @category settings
+ */
+export type Resolved = Partial<
+  Pick<Settings, "agentId" | "phoneNumberIds" | "retryPolicy" | "timezone" | "callingWindows" | "workingDays" | "scheduledStartTime">
+>
+
+/**
+ * The spec's defaults, which a create starts from.
+ *
+ * @since 0.1.0
+ * @category settings
+ */
+export const defaultSettings: Settings = {
+  name: "",
+  description: null,
+  agentId: "",
+  phoneNumberIds: [],
+  phoneRotationStrategy: "random",
+  concurrentCallLimit: 5,
+  retryPolicy: RetryPolicyModel.defaults,
+  defaultCountry: null,
+  timezone: "UTC",
+  callingWindows: [],
+  workingDays: CallingWindow.allDays,
+  maxCallsPerDay: null,
+  scheduledStartTime: null
+}
+
+/**
+ * The settings of `base` with those a request gives: the plain ones taken
+ * from `input`, the others from `resolved`. The one place a setting is
+ * copied from a request onto a batch, for a create and a draft update alike.
+ *
+ * @since 0.1.0
+ * @category settings
+ */
+export const applySettings = (base: Settings, input: BatchSettingsInput, resolved: Resolved): Settings => {
+  const settings: { -readonly [K in keyof Settings]: Settings[K] } = { ...base }
+  if (input.name !== undefined) settings.name = input.name
+  if (input.description !== undefined) settings.description = input.description
+  if (input.phoneRotationStrategy !== undefined) settings.phoneRotationStrategy = input.phoneRotationStrategy
+  if (input.concurrentCallLimit !== undefined) settings.concurrentCallLimit = input.concurrentCallLimit
+  if (input.defaultCountry !== undefined) settings.defaultCountry = input.defaultCountry?.toUpperCase() ?? null
+  if (input.maxCallsPerDay !== undefined) settings.maxCallsPerDay = input.maxCallsPerDay
+  for (const key of Object.keys(resolved) as Array<keyof Resolved>) {
+    if (resolved[key] !== undefined) Object.assign(settings, { [key]: resolved[key] })
+  }
+  return settings
+}
+
+/**
+ * The settings of a stored batch.
+ *
+ * @since 0.1.0
+ * @category settings
+ */
+export const settingsOf = (batch: Batch): Settings => ({
+  name: batch.name,
+  description: batch.description,
+  agentId: batch.agentId,
+  phoneNumberIds: batch.phoneNumberIds,
+  phoneRotationStrategy: batch.phoneRotationStrategy,
+  concurrentCallLimit: batch.concurrentCallLimit,
+  retryPolicy: batch.retryPolicy,
+  defaultCountry: batch.defaultCountry,
+  timezone: batch.timezone,
+  callingWindows: batch.callingWindows,
+  workingDays: batch.workingDays,
+  maxCallsPerDay: batch.maxCallsPerDay,
+  scheduledStartTime: batch.scheduledStartTime
+})
+
+/**
+ * A new batch: the one place its record is spelled out.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: {
+  readonly id: string
+  readonly organizationId: string
+  readonly status: BatchStatus
+  readonly settings: Settings
+  readonly totalContacts: number
+  readonly estimate: { readonly estimatedDuration: string; readonly estimatedCost: string }
+  readonly at: DateTime.Utc
+}): Batch => ({
+  id: options.id,
+  organizationId: options.organizationId,
+  ...options.settings,
+  status: options.status,
+  statusReason: null,
+  actualStartTime: null,
+  completedAt: null,
+  estimatedCompletionTime: null,
+  createdAt: options.at,
+  updatedAt: options.at,
+  totalContacts: options.totalContacts,
+  estimatedDuration: options.estimate.estimatedDuration,
+  estimatedCost: options.estimate.estimatedCost
+})

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { TestClock } from "effect/testing"
+import * as BatchQueries from "../src/BatchQueries.ts"
 import * as CallerRotation from "../src/CallerRotation.ts"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Engine from "../src/Engine.ts"
@@ -92,7 +93,10 @@ describe("Engine", () => {
       const created = yield* outdial.createBatch(organizationId, { name: "Reads", agentId: "agent_sales", contacts: rows(120) })
       yield* (yield* Dispatcher.Dispatcher).settled
       yield* TestClock.adjust("5 minutes")
-      const page = yield* outdial.getBatch(organizationId, created.batchJobId, { contactsPage: "2", contactsPageSize: "50" })
+      // A query string is decoded at the edge, with the same Schema the engine checks typed queries with.
+      const fromUrl = (query: Record<string, string>) =>
+        Effect.flatMap(BatchQueries.decodeContactsQuery(query), (decoded) => outdial.getBatch(organizationId, created.batchJobId, decoded))
+      const page = yield* fromUrl({ contactsPage: "2", contactsPageSize: "50" })
       assert.strictEqual(page.contacts.length, 50)
       assert.strictEqual(page.contacts[0]!.row, 51)
       assert.strictEqual(page.contactsTotal, 120)
@@ -107,18 +111,20 @@ describe("Engine", () => {
       assert.strictEqual(completed.contactsTotal, completed.progress.successfulCalls)
 
       const errors = yield* Effect.all([
-        Effect.flip(outdial.getBatch(organizationId, created.batchJobId, { contactStatus: "happy" })),
+        Effect.flip(fromUrl({ contactStatus: "happy" })),
         Effect.flip(outdial.getBatch(organizationId, created.batchJobId, { contactsPage: 0 })),
-        Effect.flip(outdial.getBatch(organizationId, created.batchJobId, { contactsPage: "two" })),
+        Effect.flip(fromUrl({ contactsPage: "two" })),
         Effect.flip(outdial.getBatch(organizationId, created.batchJobId, { contactsPageSize: 501 })),
-        Effect.flip(outdial.getBatch(organizationId, created.batchJobId, { contactsPageSize: "0" }))
+        Effect.flip(fromUrl({ contactsPageSize: "0" })),
+        Effect.flip(outdial.getBatch(organizationId, created.batchJobId, { contactStatus: "happy" as never }))
       ])
       assert.deepStrictEqual(errors.map(codeOf), [
         "invalid_contact_status",
         "invalid_page",
         "invalid_page",
         "invalid_page_size",
-        "invalid_page_size"
+        "invalid_page_size",
+        "invalid_contact_status"
       ])
       yield* TestClock.adjust("1 hour")
       const done = yield* outdial.getBatch(organizationId, created.batchJobId)
@@ -137,12 +143,12 @@ describe("Engine", () => {
       const all = yield* outdial.listBatches(organizationId, { limit: 2 })
       assert.deepStrictEqual(all.batches.map((b) => b.name), ["Live", "Draft 2"])
       assert.deepStrictEqual(all.pagination, { total: 4, limit: 2, offset: 0, hasMore: true })
-      const drafts = yield* outdial.listBatches(organizationId, { status: "draft", offset: "1" })
+      const drafts = yield* Effect.flatMap(BatchQueries.decodeListQuery({ status: "draft", offset: "1" }), (query) => outdial.listBatches(organizationId, query))
       assert.deepStrictEqual(drafts.batches.map((b) => b.name), ["Draft 1", "Draft 0"])
       const byAgent = yield* outdial.listBatches(organizationId, { agentId: "agent_bare" })
       assert.strictEqual(byAgent.pagination.total, 0)
       const errors = yield* Effect.all([
-        Effect.flip(outdial.listBatches(organizationId, { status: "sleeping" })),
+        Effect.flip(BatchQueries.decodeListQuery({ status: "sleeping" })),
         Effect.flip(outdial.listBatches(organizationId, { limit: 101 })),
         Effect.flip(outdial.listBatches(organizationId, { offset: -1 }))
       ])

@@ -7,27 +7,21 @@
  *
  * @since 0.1.0
  */
-import { Batch, Engine, type EngineEvents } from "@outdial/core"
+import { Batch, BatchView, Engine, type EngineEvents } from "@outdial/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { Response } from "express"
 
 /**
- * The `progress` event.
+ * The `progress` event; every event's shape is a Schema of `BatchView`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ProgressEvent {
-  readonly batchJobId: string
-  readonly status: Batch.BatchStatus
-  readonly statusReason: string | null
-  readonly progress: Engine.Progress
-  readonly estimatedCompletionTime: string | null
-}
+export type ProgressEvent = BatchView.ProgressEvent
 
-const snapshotOf = (details: Engine.BatchDetails): ProgressEvent => ({
+const snapshotOf = (details: BatchView.BatchDetails): ProgressEvent => ({
   batchJobId: details.batchJobId,
   status: details.status,
   statusReason: details.statusReason,
@@ -39,20 +33,20 @@ const snapshotOf = (details: Engine.BatchDetails): ProgressEvent => ({
 const encode = (event: EngineEvents.EngineEvent): readonly [string, unknown] => {
   switch (event._tag) {
     case "BatchChanged":
-      return ["batch", { ...Engine.summaryOf(event.batch), at: DateTime.formatIso(event.at) }]
+      return ["batch", { ...BatchView.summaryOf(event.batch), at: DateTime.formatIso(event.at) } satisfies typeof BatchView.BatchEvent.Type]
     case "ContactChanged":
       return ["contact", {
-        ...Engine.contactView(event.contact),
+        ...BatchView.contactView(event.contact),
         attemptId: event.attempt?.id ?? null,
         at: DateTime.formatIso(event.at)
-      }]
+      } satisfies typeof BatchView.ContactEvent.Type]
     case "BatchDeferred":
       return ["deferred", {
         policy: event.policy,
         reason: event.reason,
         until: event.until === null ? null : DateTime.formatIso(event.until),
         at: DateTime.formatIso(event.at)
-      }]
+      } satisfies typeof BatchView.DeferredEvent.Type]
   }
 }
 

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Engine } from "@outdial/core"
+import { BatchQueries, Engine } from "@outdial/core"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -188,26 +188,24 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   router.get(
     "/batches",
     handle(200, (organizationId, request) =>
-      Engine.Engine.use((engine) =>
-        engine.listBatches(organizationId, {
-          agentId: stringParam(request.query.agentId),
-          status: stringParam(request.query.status),
-          limit: stringParam(request.query.limit),
-          offset: stringParam(request.query.offset)
-        })
-      ))
+      BatchQueries.decodeListQuery({
+        agentId: stringParam(request.query.agentId),
+        status: stringParam(request.query.status),
+        limit: stringParam(request.query.limit),
+        offset: stringParam(request.query.offset)
+      }).pipe(Effect.flatMap((query) => Engine.Engine.use((engine) => engine.listBatches(organizationId, query)))))
   )
 
   router.get(
     "/batches/:id",
     handle(200, (organizationId, request) =>
-      Engine.Engine.use((engine) =>
-        engine.getBatch(organizationId, param(request, "id"), {
-          contactStatus: stringParam(request.query.contactStatus),
-          contactsPage: stringParam(request.query.contactsPage),
-          contactsPageSize: stringParam(request.query.contactsPageSize)
-        })
-      ))
+      BatchQueries.decodeContactsQuery({
+        contactStatus: stringParam(request.query.contactStatus),
+        contactsPage: stringParam(request.query.contactsPage),
+        contactsPageSize: stringParam(request.query.contactsPageSize)
+      }).pipe(Effect.flatMap((query) =>
+        Engine.Engine.use((engine) => engine.getBatch(organizationId, param(request, "id"), query))
+      )))
   )
 
   router.patch(

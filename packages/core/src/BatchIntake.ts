@@ -1,0 +1,258 @@
+/**
+ * How contacts come in: create a batch (decode → resolve dialing → import →
+ * estimate → credits → store), validate contacts without storing them, and
+ * add contacts to or remove one from a draft.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Batch from "./Batch.ts"
+import type { NewContact } from "./BatchStore.ts"
+import * as BatchView from "./BatchView.ts"
+import * as ContactImport from "./ContactImport.ts"
+import * as Dialing from "./Dialing.ts"
+import * as Idempotency from "./Idempotency.ts"
+import { decodeInput } from "./internal/decodeInput.ts"
+import {
+  checkCredits,
+  type EngineContext,
+  estimateOf,
+  invalid,
+  now,
+  publishBatch,
+  schedulingOf,
+  startTimeOf
+} from "./internal/engineContext.ts"
+import type {
+  BatchNotFound,
+  ContactNotFound,
+  IdempotencyKeyReused,
+  IdempotencyRequestInProgress,
+  InsufficientCredits,
+  InvalidInput,
+  InvalidTransition,
+  StoreError
+} from "./OutdialError.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
+
+/**
+ * Contacts arrive as a file (CSV, XLSX, XLS) or as JSON rows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ContactsInput =
+  | { readonly _tag: "File"; readonly file: ContactImport.FileSource }
+  | { readonly _tag: "Rows"; readonly rows: ReadonlyArray<Readonly<Record<string, unknown>>> }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CreateError =
+  | InvalidInput
+  | InsufficientCredits
+  | IdempotencyKeyReused
+  | IdempotencyRequestInProgress
+  | StoreError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ValidateOptions {
+  readonly defaultCountry?: string | null | undefined
+  readonly dropDuplicates?: boolean | undefined
+  readonly phoneNumberIds?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AddContactsOptions {
+  readonly dropDuplicates?: boolean | undefined
+  readonly idempotency?: Idempotency.Idempotency | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchIntake {
+  readonly createBatch: (
+    organizationId: string,
+    input: unknown,
+    contacts?: ContactsInput | undefined,
+    idempotency?: Idempotency.Idempotency | undefined
+  ) => Effect.Effect<BatchView.CreateBatchResponse, CreateError>
+  readonly validateContacts: (
+    organizationId: string,
+    contacts: ContactsInput,
+    options?: ValidateOptions
+  ) => Effect.Effect<BatchView.ValidationReport, InvalidInput | StoreError>
+  readonly addContacts: (
+    organizationId: string,
+    batchId: string,
+    contacts: ContactsInput,
+    options?: AddContactsOptions
+  ) => Effect.Effect<
+    BatchView.AddContactsResponse,
+    InvalidInput | BatchNotFound | InvalidTransition | StoreError | IdempotencyKeyReused | IdempotencyRequestInProgress
+  >
+  readonly removeContact: (
+    organizationId: string,
+    batchId: string,
+    contactId: string
+  ) => Effect.Effect<void, InvalidInput | BatchNotFound | InvalidTransition | StoreError | ContactNotFound>
+}
+
+const importContacts = (
+  contacts: ContactsInput,
+  options: ContactImport.Options
+): Effect.Effect<ContactImport.Report & { readonly accepted: ReadonlyArray<NewContact> }, InvalidInput> =>
+  contacts._tag === "File"
+    ? ContactImport.validate(contacts.file, options)
+    : ContactImport.validateRows(contacts.rows, options)
+
+const createdMessage = (status: Batch.BatchStatus, accepted: number, rejected: number): string => {
+  const contacts = `${accepted} contact${accepted === 1 ? "" : "s"} accepted` +
+    (rejected > 0 ? `, ${rejected} rejected` : "")
+  switch (status) {
+    case "draft":
+      return `Draft created with ${contacts}`
+    case "scheduled":
+      return `Batch scheduled with ${contacts}`
+    default:
+      return `Batch created with ${contacts}; calling starts now`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (context: EngineContext): BatchIntake => {
+  const { config, directory, dispatcher, events, store } = context
+  const decodeCreate = decodeInput(Batch.CreateBatchInput)
+
+  const createBatch: BatchIntake["createBatch"] = (organizationId, raw, contacts, idempotency) =>
+    Idempotency.run(
+      store,
+      `${organizationId}:create`,
+      idempotency,
+      Effect.gen(function*() {
+        const input = yield* decodeCreate(raw)
+        const at = yield* now
+        const { callingWindows, schedule, timezone, workingDays } = yield* schedulingOf(input, Batch.defaultSettings)
+        const scheduledStartTime = yield* Effect.fromResult(startTimeOf(input.scheduledStartTime, timezone, at))
+        const retryPolicy = yield* Effect.fromResult(RetryPolicy.fromInput(input))
+        const dialing = yield* Dialing.resolve(directory, organizationId, input)
+        const source: ContactsInput | undefined = contacts ??
+          (input.contacts === undefined ? undefined : { _tag: "Rows", rows: input.contacts })
+        const draft = input.draft ?? false
+        if (source === undefined && !draft) {
+          return yield* invalid("no_valid_contacts", "contacts", "A batch needs contacts: upload a file or send `contacts`")
+        }
+        const report = source === undefined ? undefined : yield* importContacts(source, {
+          defaultCountry: input.defaultCountry ?? null,
+          destinationPolicy: dialing.destinationPolicy,
+          dropDuplicates: input.dropDuplicates ?? false,
+          maxContacts: config.maxContacts,
+          maxFileBytes: config.maxFileBytes
+        })
+        const accepted = report?.accepted ?? []
+        const settings = Batch.applySettings(Batch.defaultSettings, input, {
+          agentId: dialing.agentId,
+          phoneNumberIds: dialing.phoneNumberIds,
+          retryPolicy,
+          timezone,
+          callingWindows,
+          workingDays,
+          scheduledStartTime
+        })
+        const estimate = yield* estimateOf(context, organizationId, accepted.length, settings.concurrentCallLimit, schedule)
+        if (!draft) yield* checkCredits(context, organizationId, estimate)
+        const status: Batch.BatchStatus = draft ? "draft" : scheduledStartTime === null ? "pending" : "scheduled"
+        const batch = Batch.make({
+          id: `batch_${globalThis.crypto.randomUUID().replaceAll("-", "")}`,
+          organizationId,
+          status,
+          settings,
+          totalContacts: accepted.length,
+          estimate,
+          at
+        })
+        yield* store.createBatch(batch, accepted)
+        yield* events.publish({ _tag: "BatchChanged", organizationId, batchId: batch.id, batch, at })
+        if (!draft) yield* dispatcher.wake(batch.id)
+        const summary = report === undefined ? BatchView.emptyValidation : BatchView.validationSummaryOf(report)
+        const response: BatchView.CreateBatchResponse = {
+          batchJobId: batch.id,
+          status,
+          ...summary,
+          estimatedDuration: estimate.estimatedDuration,
+          estimatedCost: estimate.estimatedCost,
+          scheduledStartTime: BatchView.summaryOf(batch).scheduledStartTime,
+          message: createdMessage(status, accepted.length, summary.rejectedContacts)
+        }
+        return response
+      })
+    )
+
+  const validateContacts: BatchIntake["validateContacts"] = (organizationId, contacts, options) =>
+    Effect.gen(function*() {
+      const destinationPolicy = options?.phoneNumberIds === undefined
+        ? yield* directory.destinationPolicy(organizationId)
+        : yield* Dialing.destinationPolicy(
+          directory,
+          organizationId,
+          yield* Effect.forEach(options.phoneNumberIds, (id) => directory.callerNumber(organizationId, id))
+        )
+      const report = yield* importContacts(contacts, {
+        defaultCountry: options?.defaultCountry ?? null,
+        destinationPolicy,
+        dropDuplicates: options?.dropDuplicates ?? false,
+        maxContacts: config.maxContacts,
+        maxFileBytes: config.maxFileBytes
+      })
+      return { ...BatchView.validationSummaryOf(report), accepted: report.accepted }
+    })
+
+  const addContacts: BatchIntake["addContacts"] = (organizationId, batchId, contacts, options) =>
+    Idempotency.run(
+      store,
+      `${organizationId}:${batchId}:contacts`,
+      options?.idempotency,
+      Effect.gen(function*() {
+        const batch = yield* store.getBatch(organizationId, batchId)
+        yield* Effect.fromResult(Batch.transition(batch.status, "update"))
+        const dialing = yield* Dialing.resolve(directory, organizationId, {
+          agentId: batch.agentId,
+          phoneNumberIds: batch.phoneNumberIds
+        })
+        const report = yield* importContacts(contacts, {
+          defaultCountry: batch.defaultCountry,
+          destinationPolicy: dialing.destinationPolicy,
+          dropDuplicates: options?.dropDuplicates ?? false,
+          maxContacts: Math.max(0, config.maxContacts - batch.totalContacts),
+          maxFileBytes: config.maxFileBytes
+        })
+        const at = yield* now
+        const { added, skipped } = yield* store.addContacts(batchId, report.accepted, at)
+        const updated = yield* store.getBatch(organizationId, batchId)
+        yield* publishBatch(context, updated)
+        return { ...BatchView.validationSummaryOf(report), added, skipped, totalContacts: updated.totalContacts }
+      })
+    )
+
+  const removeContact: BatchIntake["removeContact"] = (organizationId, batchId, contactId) =>
+    Effect.gen(function*() {
+      const batch = yield* store.getBatch(organizationId, batchId)
+      yield* Effect.fromResult(Batch.transition(batch.status, "update"))
+      yield* store.removeContact(batchId, contactId, yield* now)
+      yield* publishBatch(context, yield* store.getBatch(organizationId, batchId))
+    })
+
+  return { createBatch, validateContacts, addContacts, removeContact }
+}

@@ -1,0 +1,170 @@
+/**
+ * Reading batches back: one batch with progress and a page of its contacts,
+ * and a page of the organization's batches. The query parameters are
+ * Schemas, bounds and defaults included: a transport decodes its query
+ * string with them at the edge, and the engine checks a host's typed query
+ * with their type side, so both refuse the same values with the same codes.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import * as Batch from "./Batch.ts"
+import type { BatchStore } from "./BatchStore.ts"
+import * as BatchView from "./BatchView.ts"
+import * as Contact from "./Contact.ts"
+import { invalid } from "./internal/engineContext.ts"
+import type { BatchNotFound, InvalidInput, StoreError } from "./OutdialError.ts"
+
+/**
+ * An integer as a query string or a form field writes it, decoded to an
+ * integer that passes `bounds`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const IntFromString = (bounds: SchemaAST.Check<number>) =>
+  Schema.String.check(Schema.isPattern(/^\s*-?\d+\s*$/)).pipe(
+    Schema.decodeTo(
+      Schema.Int.check(bounds),
+      SchemaTransformation.transform({ decode: (s: string) => Number(s.trim()), encode: String })
+    )
+  )
+
+/**
+ * The query of a batch read as a URL carries it.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ContactsQuery = Schema.Struct({
+  contactStatus: Schema.optionalKey(Contact.ContactStatus),
+  contactsPage: Schema.optionalKey(IntFromString(Schema.isGreaterThanOrEqualTo(1)).annotate({ default: 1 })),
+  contactsPageSize: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: 500 })).annotate({ default: 50 }))
+})
+export type ContactsQuery = typeof ContactsQuery.Type
+
+/**
+ * The query of a batch list as a URL carries it.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ListQuery = Schema.Struct({
+  agentId: Schema.optionalKey(Schema.String),
+  status: Schema.optionalKey(Batch.BatchStatus),
+  limit: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: 100 })).annotate({ default: 50 })),
+  offset: Schema.optionalKey(IntFromString(Schema.isGreaterThanOrEqualTo(0)).annotate({ default: 0 }))
+})
+export type ListQuery = typeof ListQuery.Type
+
+/** The code and message a refused parameter answers with. */
+const refusals: Record<string, readonly [InvalidInput["code"], string]> = {
+  contactStatus: ["invalid_contact_status", `contactStatus must be one of ${Contact.statuses.join(", ")}`],
+  contactsPage: ["invalid_page", "contactsPage must be an integer of at least 1"],
+  contactsPageSize: ["invalid_page_size", "contactsPageSize must be an integer from 1 to 500"],
+  status: ["validation_error", `status must be one of ${Batch.statuses.join(", ")}`],
+  limit: ["validation_error", "limit must be an integer from 1 to 100"],
+  offset: ["validation_error", "offset must be an integer of at least 0"],
+  extraAttempts: ["validation_error", "extraAttempts must be an integer from 1 to 10"]
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * A decoder of parameters: an empty value counts as absent, and the first
+ * parameter refused answers with its own code and message.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return (input: Readonly<Record<string, unknown>> | undefined): Effect.Effect<S["Type"], InvalidInput> =>
+    decode(
+      Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value !== undefined && value !== "")),
+      { errors: "first" }
+    ).pipe(
+      Effect.mapError((error) => {
+        const issue = formatter(error.issue).issues[0]
+        const key = issue?.path?.[0]
+        const field = key === undefined ? "" : String(typeof key === "object" ? key.key : key)
+        const [code, message] = refusals[field] ?? ["validation_error", issue?.message ?? "invalid query"]
+        return invalid(code, field, message)
+      })
+    )
+}
+
+/**
+ * Decodes a batch read's query string.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeContactsQuery = decoder(ContactsQuery)
+
+/**
+ * Decodes a batch list's query string.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeListQuery = decoder(ListQuery)
+
+const checkContactsQuery = decoder(Schema.toType(ContactsQuery))
+const checkListQuery = decoder(Schema.toType(ListQuery))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchQueries {
+  readonly getBatch: (
+    organizationId: string,
+    batchId: string,
+    query?: ContactsQuery | undefined
+  ) => Effect.Effect<BatchView.BatchDetails, InvalidInput | BatchNotFound | StoreError>
+  readonly listBatches: (
+    organizationId: string,
+    query?: ListQuery | undefined
+  ) => Effect.Effect<BatchView.BatchList, InvalidInput | StoreError>
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (store: BatchStore["Service"]): BatchQueries => ({
+  getBatch: (organizationId, batchId, raw) =>
+    Effect.gen(function*() {
+      const query = yield* checkContactsQuery(raw)
+      const page = query.contactsPage ?? 1
+      const pageSize = query.contactsPageSize ?? 50
+      const batch = yield* store.getBatch(organizationId, batchId)
+      const breakdown = yield* store.statusBreakdown(batchId)
+      const contacts = yield* store.listContacts(batchId, { status: query.contactStatus, page, pageSize })
+      return {
+        ...BatchView.summaryOf(batch),
+        progress: BatchView.progressOf(batch.totalContacts, breakdown),
+        contacts: contacts.items.map(BatchView.contactView),
+        contactsPage: page,
+        contactsPageSize: pageSize,
+        contactsTotal: contacts.total,
+        contactsHasMore: page * pageSize < contacts.total
+      }
+    }),
+  listBatches: (organizationId, raw) =>
+    Effect.gen(function*() {
+      const query = yield* checkListQuery(raw)
+      const limit = query.limit ?? 50
+      const offset = query.offset ?? 0
+      const page = yield* store.listBatches(organizationId, { agentId: query.agentId, status: query.status, limit, offset })
+      return {
+        batches: page.items.map(BatchView.summaryOf),
+        pagination: { total: page.total, limit, offset, hasMore: offset + page.items.length < page.total }
+      }
+    })
+})
