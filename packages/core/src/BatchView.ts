@@ -154,8 +154,8 @@ export const BatchSummary = Schema.Struct({
     maxAttempts: Schema.Int,
     retryableOutcomes: Schema.Array(CallOutcome.CallOutcome),
     /** Seconds before each retry; the last repeats. */
-    retryDelaySeconds: Schema.Array(Schema.Number),
-    retryDelayByOutcome: Schema.Record(Schema.String, Schema.Number)
+    retryDelaySeconds: Schema.Array(Schema.Finite),
+    retryDelayByOutcome: Schema.Record(Schema.String, Schema.Finite)
   }),
   estimatedDuration: Schema.String,
   estimatedCost: Schema.String,
@@ -214,7 +214,7 @@ export const ContactView = Schema.Struct({
   completedAt: NullableInstant,
   errorCode: Schema.NullOr(Schema.Int),
   failureReason: Schema.NullOr(Schema.String),
-  callDuration: Schema.NullOr(Schema.Number),
+  callDuration: Schema.NullOr(Schema.Finite),
   roomName: Schema.NullOr(Schema.String),
   lastDecision: Schema.NullOr(DecisionView)
 })

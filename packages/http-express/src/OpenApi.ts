@@ -1,14 +1,17 @@
 /**
  * The OpenAPI 3.1 description of the router, served at `/openapi.json`.
+ * This module writes the paths only: every request and response body is a
+ * component derived from the Schema the engine decodes or answers with
+ * (effect's Schema → JSON Schema), so the document cannot drift from them.
  *
  * @since 0.1.0
  */
-import { Batch, CallOutcome, Contact, OutdialError } from "@outdial/core"
+import { Batch, BatchLifecycle, BatchQueries, BatchView, CallingWindow, OutdialError } from "@outdial/core"
+import * as Schema from "effect/Schema"
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: unknown) => ({ "application/json": { schema } })
 const errorResponse = (description: string) => ({ description, content: json(ref("Error")) })
-const nullable = (type: string, extra: Record<string, unknown> = {}) => ({ type: [type, "null"], ...extra })
 
 const batchId = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "The batch id (`batchJobId`)" }
 const idempotencyKey = {
@@ -28,31 +31,58 @@ const lifecycle = {
   "422": errorResponse("Not allowed in the batch's current state (`invalid_state_transition`)")
 }
 
-const settings = {
-  name: { type: "string", minLength: 1, maxLength: 200 },
-  description: nullable("string", { maxLength: 1000 }),
-  agentId: { type: "string" },
-  fromPhoneNumberId: { type: "string" },
-  phoneNumberIds: { type: "array", items: { type: "string" }, minItems: 1 },
-  phoneRotationStrategy: { type: "string", enum: Batch.phoneRotationStrategies },
-  concurrentCallLimit: { type: "integer", minimum: 1, maximum: 100, default: 5 },
-  maxAttempts: { type: "integer", minimum: 1, maximum: 10, default: 3 },
-  retryDelay: {
-    description: "ISO 8601 duration or seconds, or a delay per outcome",
-    oneOf: [
-      { type: "string" },
-      { type: "number", minimum: 0 },
-      { type: "object", additionalProperties: { oneOf: [{ type: "string" }, { type: "number", minimum: 0 }] } }
-    ]
-  },
-  defaultCountry: nullable("string", { pattern: "^[A-Za-z]{2}$" }),
-  scheduledStartTime: nullable("string", { description: "ISO 8601; without an offset, local time in `timezone`" }),
-  timezone: { type: "string", default: "UTC" },
-  callingWindow: { oneOf: [ref("Window"), { type: "null" }] },
-  callingWindows: { type: "array", items: ref("Window") },
-  workingDays: { type: "array", items: { type: "integer", minimum: 1, maximum: 7 }, uniqueItems: true },
-  maxCallsPerDay: nullable("integer", { minimum: 1 })
+/** A Schema as a JSON Schema of this document: its definitions become components too. */
+const definitions: Record<string, unknown> = {}
+const jsonSchemaOf = (schema: Schema.Top): Record<string, any> => {
+  const document = Schema.toJsonSchemaDocument(schema)
+  const rewrite = (json: unknown): any =>
+    typeof json === "string" && json.startsWith("#/$defs/")
+      ? `#/components/schemas/${json.slice("#/$defs/".length)}`
+      : Array.isArray(json)
+      ? json.map(rewrite)
+      : typeof json === "object" && json !== null
+      ? Object.fromEntries(Object.entries(json).map(([key, value]) => [key, rewrite(value)]))
+      : json
+  for (const [name, definition] of Object.entries(document.definitions ?? {})) definitions[name] = rewrite(definition)
+  return rewrite(document.schema)
 }
+
+/**
+ * Each component and the Schema it is derived from; the drift test holds
+ * every one to what its Schema accepts.
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export const schemas = {
+  Window: CallingWindow.Window,
+  BatchSettings: Batch.UpdateBatchInput,
+  CreateBatch: Batch.CreateBatchInput,
+  RowError: OutdialError.RowError,
+  RowErrorGroup: OutdialError.RowErrorGroup,
+  ValidationReport: BatchView.ValidationReport,
+  CreateBatchResponse: BatchView.CreateBatchResponse,
+  AddContactsResponse: BatchView.AddContactsResponse,
+  BatchSummary: BatchView.BatchSummary,
+  RetryResponse: BatchView.RetryResponse,
+  Progress: BatchView.Progress,
+  Contact: BatchView.ContactView,
+  BatchDetails: BatchView.BatchDetails,
+  BatchList: BatchView.BatchList,
+  ProgressEvent: BatchView.ProgressEvent,
+  BatchEvent: BatchView.BatchEvent,
+  ContactEvent: BatchView.ContactEvent,
+  DeferredEvent: BatchView.DeferredEvent,
+  RetryRequest: BatchLifecycle.RetryInput
+} as const
+
+const derived = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, jsonSchemaOf(schema)]))
+
+const settings = derived.BatchSettings!.properties as Record<string, unknown>
+
+const queryParameters = (schema: Schema.Top) =>
+  Object.entries(jsonSchemaOf(Schema.toType(schema as Schema.Struct<Schema.Struct.Fields>)).properties as Record<string, unknown>)
+    .map(([name, schema]) => ({ name, in: "query", schema }))
 
 const contactRows = {
   type: "array",
@@ -110,12 +140,7 @@ export const document = {
       get: {
         operationId: "listBatches",
         summary: "List the organization's batches, newest first",
-        parameters: [
-          { name: "agentId", in: "query", schema: { type: "string" } },
-          { name: "status", in: "query", schema: { type: "string", enum: Batch.statuses } },
-          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 50 } },
-          { name: "offset", in: "query", schema: { type: "integer", minimum: 0, default: 0 } }
-        ],
+        parameters: queryParameters(BatchQueries.ListQuery),
         responses: {
           "200": { description: "A page of batches", content: json(ref("BatchList")) },
           "400": errorResponse("Invalid filter or pagination"),
@@ -151,11 +176,7 @@ export const document = {
       get: {
         operationId: "getBatch",
         summary: "A batch with progress, timing and a page of contacts",
-        parameters: [
-          { name: "contactStatus", in: "query", schema: { type: "string", enum: Contact.statuses } },
-          { name: "contactsPage", in: "query", schema: { type: "integer", minimum: 1, default: 1 } },
-          { name: "contactsPageSize", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } }
-        ],
+        parameters: queryParameters(BatchQueries.ContactsQuery),
         responses: {
           "200": { description: "The batch", content: json(ref("BatchDetails")) },
           "400": errorResponse("`invalid_contact_status`, `invalid_page`, `invalid_page_size`"),
@@ -238,13 +259,13 @@ export const document = {
                   type: "object",
                   properties: action === "schedule"
                     ? { scheduledStartTime: settings.scheduledStartTime }
-                    : { extraAttempts: { type: "integer", minimum: 1, maximum: 10, default: 1 } }
+                    : derived.RetryRequest!.properties
                 })
               }
             }
             : {}),
           responses: {
-            "200": { description: "The batch", content: json(ref("BatchSummary")) },
+            "200": { description: "The batch", content: json(ref(action === "retry" ? "RetryResponse" : "BatchSummary")) },
             ...(action === "schedule"
               ? { "400": errorResponse("`past_scheduled_time` or invalid input"), "402": errorResponse("Not enough credits") }
               : {}),
@@ -261,7 +282,10 @@ export const document = {
         summary: "Live progress as Server-Sent Events",
         description: "Events: `progress` (counts by status; on change, at most 4/s, at least 1/s), `batch`, `contact`, `deferred`, and `end` once the batch is final.",
         responses: {
-          "200": { description: "An event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+          "200": {
+            description: "An event stream; each event's data is the component of its name: `progress` a ProgressEvent, `batch` a BatchEvent, `contact` a ContactEvent, `deferred` a DeferredEvent",
+            content: { "text/event-stream": { schema: { type: "string" } } }
+          },
           "404": lifecycle["404"],
           ...common
         }
@@ -292,167 +316,8 @@ export const document = {
           }
         }
       },
-      Window: {
-        type: "object",
-        required: ["start", "end"],
-        properties: { start: { type: "string", pattern: "^\\d{2}:\\d{2}$" }, end: { type: "string", pattern: "^\\d{2}:\\d{2}$" } }
-      },
-      BatchSettings: { type: "object", properties: settings },
-      CreateBatch: {
-        type: "object",
-        required: ["name"],
-        properties: { ...settings, draft: { type: "boolean", default: false }, dropDuplicates: { type: "boolean" }, contacts: contactRows }
-      },
-      RowError: {
-        type: "object",
-        properties: { row: { type: "integer" }, field: { type: "string" }, code: { type: "string" }, message: { type: "string" }, value: {} }
-      },
-      Validation: {
-        type: "object",
-        properties: {
-          totalContacts: { type: "integer" },
-          acceptedContacts: { type: "integer" },
-          rejectedContacts: { type: "integer" },
-          rejected: { type: "array", items: ref("RowError") },
-          errorGroups: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: { code: { type: "string" }, message: { type: "string" }, count: { type: "integer" }, rows: { type: "array", items: { type: "integer" } } }
-            }
-          },
-          duplicates: {
-            type: "array",
-            items: { type: "object", properties: { phone: { type: "string" }, rows: { type: "array", items: { type: "integer" } } } }
-          }
-        }
-      },
-      ValidationReport: {
-        allOf: [ref("Validation"), { type: "object", properties: { accepted: { type: "array", items: { type: "object" } } } }]
-      },
-      CreateBatchResponse: {
-        allOf: [
-          ref("Validation"),
-          {
-            type: "object",
-            properties: {
-              batchJobId: { type: "string" },
-              status: { type: "string", enum: Batch.statuses },
-              estimatedDuration: { type: "string" },
-              estimatedCost: { type: "string" },
-              scheduledStartTime: nullable("string"),
-              message: { type: "string" }
-            }
-          }
-        ]
-      },
-      AddContactsResponse: {
-        allOf: [
-          ref("Validation"),
-          { type: "object", properties: { added: { type: "integer" }, skipped: { type: "integer" } } }
-        ]
-      },
-      BatchSummary: {
-        type: "object",
-        properties: {
-          batchJobId: { type: "string" },
-          organizationId: { type: "string" },
-          name: { type: "string" },
-          description: nullable("string"),
-          status: { type: "string", enum: Batch.statuses },
-          statusReason: nullable("string"),
-          agentId: { type: "string" },
-          phoneNumberIds: { type: "array", items: { type: "string" } },
-          phoneRotationStrategy: { type: "string", enum: Batch.phoneRotationStrategies },
-          totalContacts: { type: "integer" },
-          concurrentCallLimit: { type: "integer" },
-          maxCallsPerDay: nullable("integer"),
-          defaultCountry: nullable("string"),
-          timezone: { type: "string" },
-          callingWindows: { type: "array", items: ref("Window") },
-          workingDays: { type: "array", items: { type: "integer" } },
-          retryPolicy: {
-            type: "object",
-            properties: {
-              maxAttempts: { type: "integer" },
-              retryableOutcomes: { type: "array", items: { type: "string", enum: CallOutcome.all } },
-              retryDelaySeconds: { type: "number" },
-              retryDelayByOutcome: { type: "object", additionalProperties: { type: "number" } }
-            }
-          },
-          estimatedDuration: { type: "string" },
-          estimatedCost: { type: "string" },
-          scheduledStartTime: nullable("string"),
-          timing: {
-            type: "object",
-            properties: {
-              scheduledStartTime: nullable("string"),
-              actualStartTime: nullable("string"),
-              completedAt: nullable("string"),
-              estimatedCompletionTime: nullable("string"),
-              createdAt: { type: "string" }
-            }
-          }
-        }
-      },
-      Progress: {
-        type: "object",
-        properties: {
-          totalContacts: { type: "integer" },
-          contactsProcessed: { type: "integer" },
-          successfulCalls: { type: "integer" },
-          failedCalls: { type: "integer" },
-          statusBreakdown: { type: "object", properties: Object.fromEntries(Contact.statuses.map((s) => [s, { type: "integer" }])) }
-        }
-      },
-      Contact: {
-        type: "object",
-        properties: {
-          contactId: { type: "string" },
-          row: { type: "integer" },
-          phoneNumber: { type: "string" },
-          name: nullable("string"),
-          externalId: nullable("string"),
-          customFields: { type: "object", additionalProperties: { type: "string" } },
-          status: { type: "string", enum: Contact.statuses },
-          attemptCount: { type: "integer" },
-          maxAttempts: { type: "integer" },
-          lastAttemptAt: nullable("string"),
-          nextRetryAt: nullable("string"),
-          completedAt: nullable("string"),
-          errorCode: nullable("integer"),
-          failureReason: nullable("string"),
-          callDuration: nullable("number"),
-          roomName: nullable("string"),
-          lastDecision: { type: ["object", "null"] }
-        }
-      },
-      BatchDetails: {
-        allOf: [
-          ref("BatchSummary"),
-          {
-            type: "object",
-            properties: {
-              progress: ref("Progress"),
-              contacts: { type: "array", items: ref("Contact") },
-              contactsPage: { type: "integer" },
-              contactsPageSize: { type: "integer" },
-              contactsTotal: { type: "integer" },
-              contactsHasMore: { type: "boolean" }
-            }
-          }
-        ]
-      },
-      BatchList: {
-        type: "object",
-        properties: {
-          batches: { type: "array", items: ref("BatchSummary") },
-          pagination: {
-            type: "object",
-            properties: { total: { type: "integer" }, limit: { type: "integer" }, offset: { type: "integer" }, hasMore: { type: "boolean" } }
-          }
-        }
-      }
+      ...definitions,
+      ...derived
     }
   }
 } as const
