@@ -151,6 +151,32 @@ export const decideBatch = <R>(
 }
 
 /**
+ * The first instant from `view.now` at which the batch-wide links let the
+ * batch dial: each deferral moves the instant on to its `until` and asks
+ * again. The dispatcher dates a retry with it, so the time a user sees is
+ * the time the call can really happen. `callsOn` gives the attempts already
+ * begun on the batch-zone day of an instant (a later day starts at 0).
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const nextBatchDial = <R>(
+  policies: ReadonlyArray<Policy<R>>,
+  view: BatchView,
+  callsOn: (at: number) => number = () => view.callsToday
+): number => {
+  let at = view.now
+  // Each link defers to an instant it would accept, so this settles in a step or two;
+  // the bound only guards against a host's link that keeps deferring.
+  for (let round = 0; round < 32; round++) {
+    const held = decideBatch(policies, { ...view, now: at, callsToday: callsOn(at) })
+    if (held === undefined || held.verdict._tag !== "Defer" || held.verdict.until <= at) return at
+    at = held.verdict.until
+  }
+  return at
+}
+
+/**
  * Runs the contact links in order and turns the first answer that is not
  * *dial* (or the final *dial*) into the decision recorded on the contact.
  *

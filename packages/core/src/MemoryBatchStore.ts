@@ -19,7 +19,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Attempt from "./Attempt.ts"
-import type { Batch, BatchStatus } from "./Batch.ts"
+import { type Batch, type BatchStatus, dispatchable } from "./Batch.ts"
 import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
 import { BatchStore, LeaseLost } from "./BatchStore.ts"
 import * as Contact from "./Contact.ts"
@@ -323,7 +323,7 @@ export const make = (): BatchStore["Service"] => {
       Effect.sync(() =>
         [...batches.values()]
           .map((entry) => entry.batch)
-          .filter((b) => b.status === "pending" || b.status === "scheduled" || b.status === "running")
+          .filter((b) => dispatchable.includes(b.status))
       ),
     acquireLease: (batchId, ownerId, now, ttlMillis) =>
       Effect.sync(() => {

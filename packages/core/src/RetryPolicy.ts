@@ -1,9 +1,10 @@
 /**
  * When a dial's outcome earns another attempt, and how long to wait for it.
  * A delay may be one value, escalate with each retry, or differ by outcome
- * (busy 5 minutes, no answer 2 hours). The calling window then defers the
- * retry further if it would fall outside the window; that part is the
- * dispatcher's, since it needs the schedule.
+ * (busy 5 minutes, no answer 2 hours). The eligibility chain's batch-wide
+ * policies (calling window, daily cap) then defer the retry further when it
+ * would fall where the batch may not dial; that part is the dispatcher's,
+ * since it needs the schedule and the day's count.
  *
  * @since 0.1.0
  */

@@ -315,6 +315,33 @@ describe("Dispatcher", () => {
     }))
   })
 
+  it.effect("a retry's nextRetryAt is when the chain's batch-wide policies let it be dialed", () =>
+    withEngine({ telephony: { instant: true, outcomes: { no_answer: 1 } } }, monday, Effect.gen(function*() {
+      // The first call uses up Monday's cap of 1: its retry, due 10 minutes later, waits for Tuesday's window.
+      const created = yield* create({
+        maxCallsPerDay: 1,
+        maxAttempts: 2,
+        retryDelay: "PT10M",
+        callingWindow: { start: "09:00", end: "17:00" },
+        contacts: rows(1)
+      })
+      yield* TestClock.adjust("1 minute")
+      const tuesdayOpening = new Date(monday + 86_400_000).toISOString()
+      const [waiting] = (yield* statusOf(created.batchJobId)).contacts
+      assert.deepStrictEqual([waiting!.status, waiting!.attemptCount, waiting!.nextRetryAt], ["queued", 1, tuesdayOpening])
+      yield* TestClock.adjust("1 day")
+      const [done] = (yield* statusOf(created.batchJobId)).contacts
+      assert.deepStrictEqual([done!.status, done!.attemptCount, done!.lastAttemptAt], ["no_answer", 2, tuesdayOpening])
+    })))
+
+  it.effect("a retry inside the window and under the cap keeps the policy's delay", () =>
+    withEngine({ telephony: { instant: true, outcomes: { no_answer: 1 } } }, monday, Effect.gen(function*() {
+      const created = yield* create({ maxCallsPerDay: 10, maxAttempts: 2, retryDelay: "PT10M", contacts: rows(1) })
+      yield* TestClock.adjust("1 minute")
+      const [contact] = (yield* statusOf(created.batchJobId)).contacts
+      assert.strictEqual(contact!.nextRetryAt, new Date(monday + 600_000).toISOString())
+    })))
+
   it.effect("a host's pre-dial check skips or defers a contact, with its reason on the contact", () => {
     const crm = Eligibility.preDialCheck("crm", (contact, _batch, now) =>
       Effect.succeed(

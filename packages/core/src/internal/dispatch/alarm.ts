@@ -1,0 +1,39 @@
+/**
+ * How a runner rests: until its signal opens (a wake, a call's end) or, at
+ * the latest, a deadline, by one timer per runner.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { Alarm, Registry } from "./context.ts"
+
+// One timer per runner, kept while its time still suits: resting happens
+// after nearly every call, and a timer per rest would cost a fiber each.
+const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) =>
+  Effect.suspend(() => {
+    if (alarm.fiber !== undefined && alarm.at <= at) return Effect.void
+    alarm.fiber?.interruptUnsafe()
+    alarm.at = at
+    return Effect.forkIn(
+      Effect.sleep(at - now).pipe(Effect.andThen(Effect.sync(() => {
+        alarm.fiber = undefined
+        alarm.signal.openUnsafe()
+      }))),
+      scope
+    ).pipe(Effect.map((fiber) => {
+      alarm.fiber = fiber
+    }))
+  })
+
+/** Waits for a signal or, at the latest, `deadline`; meanwhile the runner does not count as busy. */
+export const rest = (registry: Registry, alarm: Alarm, scope: Scope.Scope, deadline: number | undefined) =>
+  Effect.gen(function*() {
+    if (alarm.signal.isOpen()) return
+    if (deadline !== undefined && Number.isFinite(deadline)) {
+      const now = yield* Clock.currentTimeMillis
+      if (deadline <= now) return
+      yield* setAlarm(alarm, scope, deadline, now)
+    }
+    registry.busy--
+    yield* Effect.ensuring(alarm.signal.await, Effect.sync(() => void registry.busy++))
+  })

@@ -1,0 +1,158 @@
+/**
+ * Placing a call and recording its end. A call is begun in the store
+ * (contact `dialing`, attempt open) before the provider hears of it, runs in
+ * its own fiber, and its end is recorded with the contact's next status and,
+ * for a retry, the time it will really be dialed: the retry delay, then the
+ * chain's batch-wide policies (calling window, daily cap, a host's).
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type { CallOutcome } from "../../CallOutcome.ts"
+import * as CallingWindow from "../../CallingWindow.ts"
+import type { Contact, Decision } from "../../Contact.ts"
+import * as Eligibility from "../../Eligibility.ts"
+import * as RetryPolicy from "../../RetryPolicy.ts"
+import type { CallResult, TelephonyError } from "../../Telephony.ts"
+import { type Dialing, type DispatchContext, publishContact, type Runner } from "./context.ts"
+
+const recordRetries = Schedule.exponential(200, 2)
+
+/**
+ * When a contact whose call ended at `now` with `outcome` is dialed again,
+ * or `undefined` when it is not: the policy's delay, then the first instant
+ * the batch-wide policies let the batch dial.
+ */
+export const nextRetryAt = (
+  runner: Runner,
+  dialing: Dialing,
+  contact: Contact,
+  outcome: CallOutcome,
+  now: number
+): number | undefined => {
+  const batch = runner.batch!
+  if (!RetryPolicy.shouldRetry(batch.retryPolicy, outcome, contact.attemptCount, contact.maxAttempts)) return undefined
+  const due = now + RetryPolicy.delayAfter(batch.retryPolicy, outcome, contact.attemptCount) * 1000
+  const { localDate, callsToday } = runner.pace
+  return Eligibility.nextBatchDial(dialing.policies, { batch, schedule: dialing.schedule, now: due, callsToday: 0 }, (at) =>
+    // Attempts of today count against today's cap; a later day starts afresh.
+    CallingWindow.localDate(dialing.schedule, at) === localDate ? callsToday : 0)
+}
+
+/** Records an ended call with the contact's next status, then frees its slot. */
+export const finish = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  contact: Contact,
+  attemptId: string,
+  result: CallResult
+) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const retryAt = nextRetryAt(runner, dialing, contact, result.outcome, now)
+    if (result.outcome === "completed" && result.duration !== null) {
+      runner.pace.talkSeconds += result.duration
+      runner.pace.talkSamples++
+    }
+    const recorded = yield* context.store.finishAttempt(dialing.lease, {
+      attemptId,
+      result,
+      endedAt: DateTime.makeUnsafe(now),
+      status: retryAt === undefined ? result.outcome : "queued",
+      nextRetryAt: retryAt === undefined ? null : DateTime.makeUnsafe(retryAt),
+      decision: null
+    }).pipe(
+      // The write is idempotent, so a dropped connection is simply retried.
+      Effect.retry({ while: (error) => error._tag === "StoreError", schedule: recordRetries, times: 8 })
+    )
+    yield* publishContact(context, runner, recorded.contact, recorded.attempt, now)
+  }).pipe(
+    // A lost lease means another process owns the batch and reconciles this attempt; a
+    // store that stays down leaves it open, so this process takes its own lease anew
+    // (a new epoch) and reconciles it the same way.
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.logWarning("outdial: could not record a call", cause).pipe(
+          Effect.andThen(Effect.sync(() => {
+            if (runner.dialing === dialing) runner.dialing = undefined
+          }))
+        )
+    ),
+    Effect.ensuring(Effect.sync(() => {
+      runner.inFlight--
+      runner.alarm.signal.openUnsafe()
+    }))
+  )
+
+/** Follows a call another holder placed until the provider says it ended. */
+export const awaitFinished = (context: DispatchContext, attemptId: string): Effect.Effect<CallResult> =>
+  Effect.sleep(context.config.reconcilePollMillis).pipe(
+    Effect.andThen(context.telephony.lookup(attemptId)),
+    Effect.catch(() => Effect.succeed({ _tag: "InProgress" } as const)),
+    Effect.flatMap((status) =>
+      status._tag === "Finished" ? Effect.succeed(status.result) : awaitFinished(context, attemptId)
+    )
+  )
+
+const failedCall = (error: TelephonyError): CallResult => ({
+  outcome: "failed" satisfies CallOutcome,
+  sipCode: null,
+  duration: null,
+  roomName: null,
+  failureReason: error.message
+})
+
+/** Moves the contact to `dialing` with its attempt, then places the call in its own fiber. */
+export const dial = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  contact: Contact,
+  decision: Decision,
+  now: number
+) =>
+  Effect.gen(function*() {
+    const { leaseTtlMillis, scope, store, telephony } = context
+    const batch = runner.batch!
+    const callerNumberId = dialing.pickNumber(contact.row)
+    const attemptNumber = contact.attemptCount + 1
+    const begun = yield* store.beginAttempt(dialing.lease, {
+      contactId: contact.id,
+      attemptNumber,
+      callerNumberId,
+      startedAt: DateTime.makeUnsafe(now),
+      localDate: runner.pace.localDate,
+      decision
+    })
+    runner.pace.callsToday++
+    // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
+    // store) may belong to another process by now, which would redial this contact.
+    if ((yield* Clock.currentTimeMillis) >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4) {
+      runner.dialing = undefined
+      yield* Effect.ignore(store.abandonAttempt(dialing.lease, begun.attempt.id))
+      return
+    }
+    runner.inFlight++
+    yield* publishContact(context, runner, begun.contact, begun.attempt, now)
+    const call = telephony.dial({
+      attemptId: begun.attempt.id,
+      organizationId: batch.organizationId,
+      batchId: batch.id,
+      contactId: contact.id,
+      attemptNumber,
+      agentId: batch.agentId,
+      callerNumberId,
+      callerNumber: dialing.numbers.get(callerNumberId) ?? null,
+      to: contact.phone,
+      contactName: contact.name,
+      dynamicVariables: contact.customFields
+    }).pipe(
+      Effect.catch((error) => Effect.succeed(failedCall(error))),
+      Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result))
+    )
+    yield* Effect.forkIn(call, scope, { startImmediately: true })
+  })

@@ -1,0 +1,123 @@
+/**
+ * What every part of the dispatcher shares: its ports, its settings, and the
+ * runner — one batch's dialer — with its state split by concern, so each
+ * part touches only the fields it owns.
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Latch from "effect/Latch"
+import type * as Scope from "effect/Scope"
+import type { Attempt } from "../../Attempt.ts"
+import type { Batch, BatchStatus } from "../../Batch.ts"
+import type { BatchStore, Lease } from "../../BatchStore.ts"
+import type * as CallingWindow from "../../CallingWindow.ts"
+import type { Contact } from "../../Contact.ts"
+import type { Credits } from "../../Credits.ts"
+import type { Directory } from "../../Directory.ts"
+import type * as Eligibility from "../../Eligibility.ts"
+import type { EngineConfig } from "../../EngineConfig.ts"
+import type { EngineEvents } from "../../EngineEvents.ts"
+import type { Telephony } from "../../Telephony.ts"
+
+/** The runners of this process, and how many are not waiting for a signal or timer. */
+export interface Registry {
+  readonly runners: Map<string, Runner>
+  busy: number
+}
+
+export interface DispatchContext {
+  readonly store: BatchStore["Service"]
+  readonly telephony: Telephony["Service"]
+  readonly directory: Directory["Service"]
+  readonly credits: Credits["Service"]
+  readonly events: EngineEvents["Service"]
+  readonly config: EngineConfig
+  /** Where runners, calls and timers fork: they end with the dispatcher. */
+  readonly scope: Scope.Scope
+  readonly policies: ReadonlyArray<Eligibility.Policy>
+  readonly leaseTtlMillis: number
+}
+
+/** What a runner needs to place calls, settled when it takes the lease (lease.ts). */
+export interface Dialing {
+  readonly lease: Lease
+  readonly schedule: CallingWindow.Compiled
+  readonly pickNumber: (row: number) => string
+  readonly numbers: ReadonlyMap<string, string | null>
+  readonly policies: ReadonlyArray<Eligibility.Policy>
+  readonly dialReason: string
+  readonly contactPolicies: boolean
+}
+
+/** How fast the batch goes, and against which daily count (pacing.ts; calls.ts adds talk time). */
+export interface Pace {
+  localDate: string
+  callsToday: number
+  lastDeferral: string
+  nextEstimateAt: number
+  talkSeconds: number
+  talkSamples: number
+}
+
+/** The runner's wake-up: a signal, and at most one timer that opens it (runner.ts). */
+export interface Alarm {
+  readonly signal: Latch.Latch
+  fiber: Fiber.Fiber<void> | undefined
+  at: number
+}
+
+/** One batch's dialer, shared with its call fibers. */
+export interface Runner {
+  readonly batchId: string
+  readonly alarm: Alarm
+  readonly pace: Pace
+  /** The batch as last read or written. */
+  batch: Batch | undefined
+  /** Set while this process holds the lease; cleared to take it anew (and reconcile). */
+  dialing: Dialing | undefined
+  inFlight: number
+}
+
+export const publishBatch = (context: DispatchContext, batch: Batch, at: number) =>
+  context.events.publish({
+    _tag: "BatchChanged",
+    organizationId: batch.organizationId,
+    batchId: batch.id,
+    batch,
+    at: DateTime.makeUnsafe(at)
+  })
+
+export const publishContact = (
+  context: DispatchContext,
+  runner: Runner,
+  contact: Contact,
+  attempt: Attempt | null,
+  at: number
+) =>
+  context.events.publish({
+    _tag: "ContactChanged",
+    organizationId: runner.batch!.organizationId,
+    batchId: runner.batchId,
+    contact,
+    attempt,
+    at: DateTime.makeUnsafe(at)
+  })
+
+/** Applies a lifecycle move; a concurrent move (another process, a user) just means look again. */
+export const moveBatch = (
+  context: DispatchContext,
+  runner: Runner,
+  expected: ReadonlyArray<BatchStatus>,
+  action: string,
+  patch: Parameters<BatchStore["Service"]["updateBatch"]>[3],
+  at: number
+) =>
+  context.store.updateBatch(runner.batchId, expected, action, { ...patch, updatedAt: DateTime.makeUnsafe(at) }).pipe(
+    Effect.tap((batch) => {
+      runner.batch = batch
+      return publishBatch(context, batch, at)
+    }),
+    Effect.asVoid,
+    Effect.catchTag("InvalidTransition", () => Effect.void)
+  )

@@ -1,0 +1,120 @@
+/**
+ * The batch's lease, which makes this process its only dialer: taking it
+ * over (and settling what dialing needs, or failing a batch that can no
+ * longer dial), renewing it, and reconciling the attempts a previous holder
+ * left open by asking the provider about each instead of redialing it.
+ */
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Batch from "../../Batch.ts"
+import * as CallerRotation from "../../CallerRotation.ts"
+import * as CallingWindow from "../../CallingWindow.ts"
+import * as Dialing from "../../Dialing.ts"
+import * as Eligibility from "../../Eligibility.ts"
+import { awaitFinished, finish } from "./calls.ts"
+import { type Dialing as DialingState, type DispatchContext, moveBatch, publishContact, type Runner } from "./context.ts"
+
+const failBatch = (context: DispatchContext, runner: Runner, reason: string, now: number) =>
+  moveBatch(context, runner, Batch.sourcesOf("fail"), "fail", {
+    status: "failed",
+    statusReason: reason,
+    completedAt: DateTime.makeUnsafe(now)
+  }, now)
+
+/**
+ * Takes the lease and settles what dialing needs: the schedule, a usable
+ * agent and caller numbers (their loss fails the batch), the day's count
+ * and the attempts a previous holder left open.
+ */
+export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.Batch, now: number) =>
+  Effect.gen(function*() {
+    const { config, directory, store } = context
+    const lease = yield* store.acquireLease(batch.id, config.ownerId, DateTime.makeUnsafe(now), context.leaseTtlMillis)
+    if (lease === undefined) return undefined
+    const agent = yield* directory.agent(batch.organizationId, batch.agentId)
+    if (agent === undefined) {
+      yield* failBatch(context, runner, `agent ${batch.agentId} no longer exists`, now)
+      yield* store.releaseLease(lease)
+      return undefined
+    }
+    const usable = yield* Dialing.usableNumbers(directory, batch.organizationId, batch.phoneNumberIds)
+    const numbers = new Map<string, string | null>(usable.map((number) => [number.id, number.number]))
+    if (numbers.size === 0) {
+      yield* failBatch(context, runner, "none of the batch's caller numbers can place outbound calls", now)
+      yield* store.releaseLease(lease)
+      return undefined
+    }
+    const schedule = yield* Effect.orDie(CallingWindow.compileEffect({
+      timeZone: batch.timezone,
+      windows: batch.callingWindows,
+      workingDays: batch.workingDays
+    }))
+    const dialing: DialingState = {
+      lease,
+      schedule,
+      pickNumber: CallerRotation.make(batch.phoneRotationStrategy, [...numbers.keys()], config.random),
+      numbers,
+      policies: context.policies,
+      dialReason: Eligibility.dialReason(context.policies),
+      contactPolicies: Eligibility.hasContactPolicies(context.policies)
+    }
+    runner.dialing = dialing
+    runner.pace.localDate = CallingWindow.localDate(schedule, now)
+    runner.pace.callsToday = yield* store.attemptsOnDay(batch.id, runner.pace.localDate)
+    yield* reconcile(context, runner, dialing)
+    return dialing
+  })
+
+/**
+ * The lease of a runner that holds one, renewed once half its time is
+ * gone; `undefined` when another process holds the batch now.
+ */
+export const renewIfDue = (context: DispatchContext, runner: Runner, dialing: DialingState, now: number) =>
+  Effect.gen(function*() {
+    if (now < renewAt(context, dialing)) return dialing
+    const renewed = yield* context.store.renewLease(dialing.lease, DateTime.makeUnsafe(now), context.leaseTtlMillis)
+    if (renewed === undefined) {
+      // Another process holds the batch now; stop dialing at once.
+      runner.dialing = undefined
+      return undefined
+    }
+    const next = { ...dialing, lease: renewed }
+    runner.dialing = next
+    return next
+  })
+
+/** When the lease must be renewed. */
+export const renewAt = (context: DispatchContext, dialing: DialingState) =>
+  DateTime.toEpochMillis(dialing.lease.expiresAt) - context.leaseTtlMillis / 2
+
+/**
+ * The attempts a previous holder began and never recorded: the provider
+ * says whether each was never placed (the contact waits again), has ended
+ * (recorded now) or is still going on (followed until it ends).
+ */
+const reconcile = (context: DispatchContext, runner: Runner, dialing: DialingState) =>
+  Effect.gen(function*() {
+    const { scope, store, telephony } = context
+    const open = yield* store.openAttempts(runner.batchId)
+    for (const attempt of open) {
+      const status = yield* telephony.lookup(attempt.id).pipe(
+        Effect.catch(() => Effect.succeed({ _tag: "InProgress" } as const))
+      )
+      if (status._tag === "NotFound") {
+        const contact = yield* store.abandonAttempt(dialing.lease, attempt.id)
+        yield* publishContact(context, runner, contact, null, yield* Clock.currentTimeMillis)
+        continue
+      }
+      const contact = yield* store.getContact(runner.batchId, attempt.contactId)
+      if (contact === undefined) continue
+      runner.inFlight++
+      const follow = status._tag === "Finished"
+        ? Effect.succeed(status.result)
+        : awaitFinished(context, attempt.id)
+      yield* Effect.forkIn(
+        follow.pipe(Effect.flatMap((result) => finish(context, runner, dialing, contact, attempt.id, result))),
+        scope
+      )
+    }
+  })

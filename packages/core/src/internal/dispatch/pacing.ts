@@ -1,0 +1,150 @@
+/**
+ * One pass over a running batch: how many calls to place now and when to
+ * look again. Out of credits pauses the batch; a batch-wide hold (closed
+ * window, daily cap) rests it until the hold lifts, giving the lease up when
+ * nothing needs guarding; otherwise it keeps `min(limit, dialable)` calls in
+ * flight, asks the contact links about each, and completes the batch once
+ * every contact is final.
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Batch from "../../Batch.ts"
+import * as CallingWindow from "../../CallingWindow.ts"
+import * as Contact from "../../Contact.ts"
+import * as Eligibility from "../../Eligibility.ts"
+import * as Estimate from "../../Estimate.ts"
+import { rest } from "./alarm.ts"
+import { dial } from "./calls.ts"
+import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner } from "./context.ts"
+import { renewAt, renewIfDue, takeOver } from "./lease.ts"
+
+const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter((status) => !Contact.isFinal(status))
+
+const noExclusions: ReadonlySet<string> = new Set()
+
+const estimateCompletion = (context: DispatchContext, runner: Runner, dialing: Dialing, now: number) =>
+  Effect.gen(function*() {
+    const batch = runner.batch!
+    const { pace } = runner
+    const breakdown = yield* context.store.statusBreakdown(batch.id)
+    const remaining = waitingStatuses.reduce((sum, status) => sum + breakdown[status], 0)
+    const durationSeconds = Estimate.durationSecondsOf({
+      contacts: remaining,
+      concurrentCallLimit: batch.concurrentCallLimit,
+      openMinutesPerWeek: CallingWindow.openMinutesPerWeek(dialing.schedule),
+      averageCallSeconds: pace.talkSamples >= 20 ? pace.talkSeconds / pace.talkSamples : context.config.averageCallSeconds,
+      attemptsPerContact: 1
+    })
+    const from = CallingWindow.nextOpening(dialing.schedule, now)
+    pace.nextEstimateAt = now + context.config.estimateIntervalMillis
+    yield* moveBatch(context, runner, ["running"], "estimate", {
+      estimatedCompletionTime: DateTime.makeUnsafe(from + durationSeconds * 1000)
+    }, now)
+  })
+
+/** Whether every contact is final; if so the batch completes. */
+const completeIfDone = (context: DispatchContext, runner: Runner, now: number) =>
+  Effect.gen(function*() {
+    const breakdown = yield* context.store.statusBreakdown(runner.batchId)
+    if (waitingStatuses.some((status) => breakdown[status] > 0)) return false
+    const at = DateTime.makeUnsafe(now)
+    yield* moveBatch(context, runner, Batch.sourcesOf("complete"), "complete", {
+      status: "completed",
+      completedAt: at,
+      estimatedCompletionTime: at,
+      statusReason: null
+    }, now)
+    return true
+  })
+
+/** One pass over a running batch: hold back, dial, complete or rest. */
+export const runStep = (context: DispatchContext, registry: Registry, runner: Runner, batch: Batch.Batch, now: number) =>
+  Effect.gen(function*() {
+    const { credits, events, store } = context
+    const { pace } = runner
+    const restUntil = (deadline: number | undefined) => rest(registry, runner.alarm, context.scope, deadline)
+    let dialing = runner.dialing
+    if (dialing === undefined) {
+      dialing = yield* takeOver(context, runner, batch, now)
+      if (dialing === undefined) return "stop" as const
+    } else {
+      dialing = yield* renewIfDue(context, runner, dialing, now)
+      if (dialing === undefined) return "stop" as const
+    }
+    const renewBy = renewAt(context, dialing)
+
+    if ((yield* credits.balance(batch.organizationId)) <= 0) {
+      yield* moveBatch(context, runner, ["running"], "pause", {
+        status: "paused",
+        statusReason: "insufficient credits: add credits and resume the batch"
+      }, now)
+      return "continue" as const
+    }
+    if (now >= pace.nextEstimateAt) yield* estimateCompletion(context, runner, dialing, now)
+
+    const localDate = CallingWindow.localDate(dialing.schedule, now)
+    if (localDate !== pace.localDate) {
+      pace.localDate = localDate
+      pace.callsToday = yield* store.attemptsOnDay(batch.id, localDate)
+    }
+    const view: Eligibility.BatchView = { batch, schedule: dialing.schedule, now, callsToday: pace.callsToday }
+    const held = Eligibility.decideBatch(dialing.policies, view)
+    if (held !== undefined && held.verdict._tag !== "Dial") {
+      if (runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
+      const until = held.verdict._tag === "Defer" ? held.verdict.until : undefined
+      const key = `${held.policy}:${until}`
+      if (pace.lastDeferral !== key) {
+        pace.lastDeferral = key
+        yield* events.publish({
+          _tag: "BatchDeferred",
+          organizationId: batch.organizationId,
+          batchId: batch.id,
+          policy: held.policy,
+          reason: held.verdict.reason,
+          until: until === undefined ? null : DateTime.makeUnsafe(until),
+          at: DateTime.makeUnsafe(now)
+        })
+        yield* estimateCompletion(context, runner, dialing, now)
+      }
+      const wakeAt = until ?? Number.POSITIVE_INFINITY
+      if (runner.inFlight === 0 && wakeAt > renewBy) {
+        // Nothing to guard for a while: give the lease up rather than renew it all night.
+        yield* store.releaseLease(dialing.lease)
+        runner.dialing = undefined
+        yield* restUntil(wakeAt)
+      } else {
+        yield* restUntil(Math.min(wakeAt, renewBy))
+      }
+      return "continue" as const
+    }
+    pace.lastDeferral = ""
+
+    let budget = batch.concurrentCallLimit - runner.inFlight
+    if (batch.maxCallsPerDay !== null) budget = Math.min(budget, batch.maxCallsPerDay - pace.callsToday)
+    let dialed = 0
+    if (budget > 0) {
+      const contacts = yield* store.dialable(batch.id, DateTime.makeUnsafe(now), budget, noExclusions)
+      const ready = dialing
+      // A database store writes the attempts side by side: one after another, a step's
+      // round trips would bound the whole batch's dial rate.
+      yield* Effect.forEach(contacts, (contact) =>
+        Effect.gen(function*() {
+          const decision = ready.contactPolicies
+            ? yield* Eligibility.decideContact(ready.policies, view, contact, ready.dialReason)
+            : { kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: DateTime.makeUnsafe(now) }
+          if (decision.kind === "dial") {
+            yield* dial(context, runner, ready, contact, decision, now)
+            dialed++
+          } else {
+            const decided = yield* store.decide(ready.lease, contact.id, decision)
+            yield* publishContact(context, runner, decided, null, now)
+          }
+        }), { discard: true, concurrency: store.processLocal === true ? 1 : "unbounded" })
+      if (contacts.length === budget) return "continue" as const
+    }
+    if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
+    // Nothing more is due now: rest until a call ends, a retry comes due, or the lease needs renewing.
+    const due = budget > 0 ? yield* store.nextDueAt(batch.id) : undefined
+    yield* restUntil(Math.min(due === undefined ? Number.POSITIVE_INFINITY : DateTime.toEpochMillis(due), renewBy))
+    return "continue" as const
+  })

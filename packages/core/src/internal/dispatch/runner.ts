@@ -1,0 +1,91 @@
+/**
+ * A runner's loop: look at the batch, act on its status, again until the
+ * batch needs no runner here. The switch over statuses is the one place the
+ * dispatcher reads the batch machine: waiting batches start when due,
+ * running ones get a pacing pass, any other lets its calls in flight end.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
+import * as Batch from "../../Batch.ts"
+import { rest } from "./alarm.ts"
+import { type DispatchContext, moveBatch, type Registry, type Runner } from "./context.ts"
+import { runStep } from "./pacing.ts"
+
+/** A runner for `batchId` that has not looked at its batch yet. */
+export const make = (batchId: string): Runner => ({
+  batchId,
+  alarm: { signal: Latch.makeUnsafe(false), fiber: undefined, at: 0 },
+  pace: { localDate: "", callsToday: 0, lastDeferral: "", nextEstimateAt: 0, talkSeconds: 0, talkSamples: 0 },
+  batch: undefined,
+  dialing: undefined,
+  inFlight: 0
+})
+
+const waitingToStart = new Set(Batch.sourcesOf("start"))
+
+/** One look at the batch; `stop` ends the runner. */
+const step = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<"continue" | "stop", unknown> =>
+  Effect.gen(function*() {
+    const { store } = context
+    const restUntil = (deadline: number | undefined) => rest(registry, runner.alarm, context.scope, deadline)
+    runner.alarm.signal.closeUnsafe()
+    const now = yield* Clock.currentTimeMillis
+    const batch = yield* store.findBatch(runner.batchId)
+    runner.batch = batch ?? runner.batch
+    if (batch === undefined) {
+      return runner.inFlight === 0 ? "stop" as const : (yield* restUntil(undefined), "continue" as const)
+    }
+    if (waitingToStart.has(batch.status)) {
+      const due = batch.scheduledStartTime === null ? now : DateTime.toEpochMillis(batch.scheduledStartTime)
+      if (due > now) {
+        yield* restUntil(due)
+        return "continue" as const
+      }
+      yield* moveBatch(context, runner, Batch.sourcesOf("start"), "start", {
+        status: "running",
+        statusReason: null,
+        actualStartTime: batch.actualStartTime ?? DateTime.makeUnsafe(now)
+      }, now)
+      return "continue" as const
+    }
+    if (batch.status === "running") return yield* runStep(context, registry, runner, batch, now)
+    // Paused or final: start nothing, but let the calls in flight end and be recorded.
+    if (runner.inFlight > 0) {
+      yield* restUntil(undefined)
+      return "continue" as const
+    }
+    if (batch.status === "cancelled") {
+      yield* store.cancelContacts(batch.id, DateTime.makeUnsafe(now))
+    }
+    return "stop" as const
+  })
+
+/** Runs the runner until it stops, then leaves the registry and gives up its lease. */
+export const run = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> =>
+  step(context, registry, runner).pipe(
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.logError("outdial: dispatcher step failed; retrying", cause).pipe(
+          // A write whose outcome is unknown (a connection cut at commit) may have begun an
+          // attempt: the next step takes the lease anew and reconciles open attempts.
+          Effect.andThen(Effect.sync(() => void (runner.dialing = undefined))),
+          Effect.andThen(Effect.sleep(1_000)),
+          Effect.as("continue" as const)
+        )
+    ),
+    Effect.flatMap((next) =>
+      Effect.suspend(() => {
+        if (next === "continue" || runner.alarm.signal.isOpen()) return run(context, registry, runner)
+        // Leaving is decided synchronously, so a wake either sees this runner or starts a new one.
+        registry.runners.delete(runner.batchId)
+        registry.busy--
+        runner.alarm.fiber?.interruptUnsafe()
+        const dialing = runner.dialing
+        return dialing === undefined ? Effect.void : Effect.ignore(context.store.releaseLease(dialing.lease))
+      })
+    )
+  ) as Effect.Effect<void>
