@@ -7,6 +7,9 @@
  * organizations and batches of its own (random ids) and never assumes the
  * store is otherwise empty. Times are fixed instants, never the clock.
  *
+ * Longer than ~400 lines because it is one contract's tests in one place;
+ * it leaves the runtime package for a testing package of its own.
+ *
  * ```ts
  * import * as BatchStoreSuite from "@outdial/core/BatchStoreSuite"
  *

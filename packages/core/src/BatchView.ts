@@ -5,6 +5,9 @@
  * field added here appears in every one of them. Instants are ISO 8601 UTC
  * strings.
  *
+ * Just over ~400 lines because each Schema sits beside its mapper, so a
+ * field is added in one file.
+ *
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"

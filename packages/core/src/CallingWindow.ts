@@ -9,6 +9,10 @@
  * gap opens at the first real instant after it (02:30 → 03:00 CEST); a
  * repeated autumn hour is open twice.
  *
+ * Longer than ~400 lines because compiling a schedule and answering on it
+ * (open, next opening, local day) share one private day index; apart, each
+ * would need the index's layout.
+ *
  * Instants are epoch milliseconds: the dispatcher asks on its hot path, so
  * a compiled schedule caches the intervals it has worked out.
  *

@@ -7,6 +7,9 @@
  * Everything about a call (outcome, ring and talk time, an injected
  * refusal) is drawn from the seed and the attempt id alone, never from the
  * order of dials, so a run is reproducible however its calls interleave.
+ *
+ * Longer than ~400 lines because the provider, its seeded plan of each call
+ * and its recording of calls for tests are one fake of one port.
  * Calls run in fibers owned by the layer, not by the dialer: a dialer that
  * dies (a process crash in a test) leaves its call going, and `lookup`
  * reports it later, as a real provider would. The attempt id is the

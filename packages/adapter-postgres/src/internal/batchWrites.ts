@@ -1,0 +1,270 @@
+/**
+ * The writes and reads of batches and their contacts outside dialing:
+ * idempotency keys, create, update, delete, add and remove contacts, and
+ * the reads of batches, pages of contacts and counters. Each lifecycle write
+ * is a transaction that locks the batch row first and appends its outbox
+ * event in the same transaction.
+ */
+import * as BatchModel from "@outdial/core/Batch"
+import type { Batch } from "@outdial/core/Batch"
+import type { BatchStore, NewContact, StatusBreakdown } from "@outdial/core/BatchStore"
+import * as Contact from "@outdial/core/Contact"
+import {
+  BatchNotFound,
+  ContactNotFound,
+  IdempotencyKeyReused,
+  IdempotencyRequestInProgress
+} from "@outdial/core/OutdialError"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import type * as SqlClient from "effect/sql/SqlClient"
+import { counterColumn } from "../Migrations.ts"
+import type { DialingWrites } from "./dialingWrites.ts"
+import type { Fragments } from "./fragments.ts"
+import type { Events } from "./outbox.ts"
+import {
+  type BatchRow,
+  type ContactRow,
+  encodeBatch,
+  int4Array,
+  jsonText,
+  positionOf,
+  storeError,
+  textArray,
+  toBatch,
+  toContact
+} from "./rows.ts"
+
+type Store = BatchStore["Service"]
+
+const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter((status) =>
+  status !== "dialing" && !Contact.isFinal(status)
+)
+
+export const make = (
+  sql: SqlClient.SqlClient,
+  fragments: Fragments,
+  events: Events,
+  options: { readonly chunkSize: number }
+): Omit<Store, keyof DialingWrites | "processLocal" | "changes"> => {
+  const { batchColumns, batchForUpdate, contactColumns, contactStatement, counted, counterSums, expectStatus, moveAll } =
+    fragments
+  const { appendEvent, notify } = events
+  const chunkSize = options.chunkSize
+  const dispatchable = sql.literal(BatchModel.dispatchable.map((status) => `'${status}'`).join(", "))
+
+  /** Stores contacts after position `start`; returns how many were stored (repeated external ids are not). */
+  const ingest = (batchId: string, start: number, contacts: ReadonlyArray<NewContact>, maxAttempts: number) =>
+    Effect.gen(function*() {
+      let added = 0
+      for (let from = 0; from < contacts.length; from += chunkSize) {
+        const chunk = contacts.slice(from, from + chunkSize)
+        const rows = yield* sql<{ readonly added: number }>`
+          WITH inserted AS (
+            INSERT INTO outdial_contacts
+              (batch_id, position, row_number, phone, name, external_id, custom_fields, status, max_attempts)
+            SELECT ${batchId}, ${start + from} + t.ord, t.row_number, t.phone, t.name, t.external_id,
+                   t.custom_fields::jsonb, 'pending', ${maxAttempts}
+            FROM unnest(${int4Array(chunk.map((c) => c.row))}, ${textArray(chunk.map((c) => c.phone))},
+                        ${textArray(chunk.map((c) => c.name))}, ${textArray(chunk.map((c) => c.externalId))},
+                        ${textArray(chunk.map((c) => JSON.stringify(c.customFields)))})
+                 WITH ORDINALITY AS t(row_number, phone, name, external_id, custom_fields, ord)
+            ON CONFLICT (batch_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+            RETURNING 1)
+          SELECT count(*)::int4 AS added FROM inserted`
+        added += rows[0]!.added
+      }
+      return added
+    })
+
+  return {
+    reserveIdempotencyKey: (scope, key, fingerprint) =>
+      Effect.gen(function*() {
+        const inserted = yield* sql`
+          INSERT INTO outdial_idempotency_keys (scope, key, fingerprint) VALUES (${scope}, ${key}, ${fingerprint})
+          ON CONFLICT DO NOTHING RETURNING 1`
+        if (inserted.length > 0) return undefined
+        const rows = yield* sql<{ fingerprint: string; completed: boolean; response: unknown }>`
+          SELECT fingerprint, completed, response FROM outdial_idempotency_keys WHERE scope = ${scope} AND key = ${key}`
+        const record = rows[0]
+        // Released between the two statements: the key is free again, but another request raced for it.
+        if (record === undefined) return yield* new IdempotencyRequestInProgress({ key })
+        if (record.fingerprint !== fingerprint) return yield* new IdempotencyKeyReused({ key })
+        if (!record.completed) return yield* new IdempotencyRequestInProgress({ key })
+        return { response: record.response }
+      }).pipe(Effect.catchTag("SqlError", (e) => Effect.fail(storeError("reserveIdempotencyKey")(e)))),
+    completeIdempotencyKey: (scope, key, response) =>
+      sql`UPDATE outdial_idempotency_keys SET completed = true, response = ${jsonText(response)}::jsonb
+          WHERE scope = ${scope} AND key = ${key}`.pipe(Effect.asVoid, Effect.mapError(storeError("completeIdempotencyKey"))),
+    releaseIdempotencyKey: (scope, key) =>
+      sql`DELETE FROM outdial_idempotency_keys WHERE scope = ${scope} AND key = ${key}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storeError("releaseIdempotencyKey"))
+      ),
+
+    createBatch: (batch, contacts) =>
+      Effect.gen(function*() {
+        yield* sql`
+          INSERT INTO outdial_batches (id, organization_id, agent_id, status, created_at, settings)
+          VALUES (${batch.id}, ${batch.organizationId}, ${batch.agentId}, ${batch.status},
+                  ${DateTime.toDateUtc(batch.createdAt)}, ${jsonText(encodeBatch(batch))}::jsonb)`
+        yield* sql`INSERT INTO outdial_leases (batch_id) VALUES (${batch.id})`
+        const added = yield* ingest(batch.id, 0, contacts, batch.retryPolicy.maxAttempts)
+        yield* sql`UPDATE outdial_batches SET total_contacts = ${added}, next_position = ${contacts.length}
+                   WHERE id = ${batch.id}`
+        yield* sql.unsafe(
+          `INSERT INTO outdial_counters (batch_id, shard, ${counterColumn("pending")}) VALUES ($1, 0, $2)`,
+          [batch.id, added]
+        )
+        yield* appendEvent({ ...batch, totalContacts: added }, "created")
+      }).pipe(
+        sql.withTransaction,
+        Effect.tap(() => notify(batch.id)),
+        Effect.mapError(storeError("createBatch"))
+      ),
+    getBatch: (organizationId, batchId) =>
+      sql<BatchRow>`SELECT ${batchColumns} FROM outdial_batches b
+                    WHERE b.id = ${batchId} AND b.organization_id = ${organizationId}`.pipe(
+        Effect.mapError(storeError("getBatch")),
+        Effect.flatMap((rows) =>
+          rows.length === 0 ? Effect.fail(new BatchNotFound({ batchId })) : Effect.succeed(toBatch(rows[0]!))
+        )
+      ),
+    findBatch: (batchId) =>
+      sql<BatchRow>`SELECT ${batchColumns} FROM outdial_batches b WHERE b.id = ${batchId}`.pipe(
+        Effect.map((rows) => rows.length === 0 ? undefined : toBatch(rows[0]!)),
+        Effect.mapError(storeError("findBatch"))
+      ),
+    listBatches: (organizationId, { agentId, limit, offset, status }) =>
+      Effect.gen(function*() {
+        const filter = sql.and([
+          sql`b.organization_id = ${organizationId}`,
+          ...(agentId === undefined ? [] : [sql`b.agent_id = ${agentId}`]),
+          ...(status === undefined ? [] : [sql`b.status = ${status}`])
+        ])
+        const [rows, counts] = yield* Effect.all([
+          sql<BatchRow>`SELECT ${batchColumns} FROM outdial_batches b WHERE ${filter}
+                        ORDER BY b.created_at DESC, b.id COLLATE "C" DESC LIMIT ${limit} OFFSET ${offset}`,
+          sql<{ total: number }>`SELECT count(*)::int4 AS total FROM outdial_batches b WHERE ${filter}`
+        ], { concurrency: 2 })
+        return { items: rows.map(toBatch), total: counts[0]!.total }
+      }).pipe(Effect.mapError(storeError("listBatches"))),
+    updateBatch: (batchId, expected, action, patch) =>
+      Effect.gen(function*() {
+        const row = yield* batchForUpdate(batchId)
+        yield* expectStatus(row.status, expected, action)
+        const { totalContacts: _, ...changes } = patch
+        const batch: Batch = { ...toBatch(row), ...changes }
+        yield* sql`UPDATE outdial_batches SET status = ${batch.status}, agent_id = ${batch.agentId},
+                   settings = ${jsonText(encodeBatch(batch))}::jsonb WHERE id = ${batchId}`
+        const moved = batch.status !== row.status
+        if (moved) yield* appendEvent(batch, "status_changed")
+        return { batch, moved }
+      }).pipe(
+        sql.withTransaction,
+        Effect.tap(({ moved }) => moved ? notify(batchId) : Effect.void),
+        Effect.map(({ batch }) => batch),
+        Effect.catchTag("SqlError", (e) => Effect.fail(storeError("updateBatch")(e)))
+      ),
+    deleteBatch: (batchId, expected) =>
+      Effect.gen(function*() {
+        const row = yield* batchForUpdate(batchId)
+        yield* expectStatus(row.status, expected, "delete")
+        yield* appendEvent(toBatch(row), "deleted")
+        // No foreign keys: they would take a lock on the batch row for every attempt written.
+        yield* sql`DELETE FROM outdial_attempts WHERE batch_id = ${batchId}`
+        yield* sql`DELETE FROM outdial_contacts WHERE batch_id = ${batchId}`
+        yield* sql`DELETE FROM outdial_counters WHERE batch_id = ${batchId}`
+        yield* sql`DELETE FROM outdial_leases WHERE batch_id = ${batchId}`
+        yield* sql`DELETE FROM outdial_batches WHERE id = ${batchId}`
+      }).pipe(
+        sql.withTransaction,
+        Effect.tap(() => notify(batchId)),
+        Effect.catchTag("SqlError", (e) => Effect.fail(storeError("deleteBatch")(e)))
+      ),
+
+    addContacts: (batchId, contacts, updatedAt) =>
+      Effect.gen(function*() {
+        const row = yield* batchForUpdate(batchId)
+        yield* expectStatus(row.status, ["draft"], "add contacts to")
+        const batch = toBatch(row)
+        const added = yield* ingest(batchId, row.next_position, contacts, batch.retryPolicy.maxAttempts)
+        yield* sql`UPDATE outdial_batches SET total_contacts = total_contacts + ${added},
+                     next_position = next_position + ${contacts.length},
+                     settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb
+                   WHERE id = ${batchId}`
+        yield* sql.unsafe(
+          `UPDATE outdial_counters SET ${counterColumn("pending")} = ${counterColumn("pending")} + $1
+           WHERE batch_id = $2 AND shard = 0`,
+          [added, batchId]
+        )
+        return { added, skipped: contacts.length - added }
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", (e) => Effect.fail(storeError("addContacts")(e)))),
+    removeContact: (batchId, contactId, updatedAt) =>
+      Effect.gen(function*() {
+        const row = yield* batchForUpdate(batchId)
+        yield* expectStatus(row.status, ["draft"], "remove contacts from")
+        const position = positionOf(contactId)
+        const removed = position === undefined ? [] : yield* sql<{ count: number }>`
+          WITH moved AS (
+            DELETE FROM outdial_contacts WHERE batch_id = ${batchId} AND position = ${position}
+            RETURNING status AS old_status, NULL::text AS status),
+          ${counted(batchId, 0)}
+          SELECT count(*)::int4 AS count FROM moved`
+        if (removed[0]?.count !== 1) return yield* new ContactNotFound({ batchId, contactId })
+        const batch = toBatch(row)
+        yield* sql`UPDATE outdial_batches SET total_contacts = total_contacts - 1,
+                     settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb
+                   WHERE id = ${batchId}`
+      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", (e) => Effect.fail(storeError("removeContact")(e)))),
+    statusBreakdown: (batchId) =>
+      sql<Record<string, number>>`SELECT ${counterSums} FROM outdial_counters WHERE batch_id = ${batchId}`.pipe(
+        Effect.map((rows) =>
+          Object.fromEntries(Contact.statuses.map((s) => [s, rows[0]?.[counterColumn(s)] ?? 0])) as StatusBreakdown
+        ),
+        Effect.mapError(storeError("statusBreakdown"))
+      ),
+    listContacts: (batchId, { page, pageSize, status }) =>
+      Effect.gen(function*() {
+        const total = status === undefined
+          ? sql<{ total: number }>`SELECT total_contacts AS total FROM outdial_batches WHERE id = ${batchId}`
+          : sql<{ total: number }>`SELECT coalesce(sum(${sql(counterColumn(status))}), 0)::int4 AS total
+                                   FROM outdial_counters WHERE batch_id = ${batchId}`
+        const items = sql<ContactRow>`
+          SELECT ${contactColumns} FROM outdial_contacts c
+          WHERE c.batch_id = ${batchId} ${status === undefined ? sql.literal("") : sql`AND c.status = ${status}`}
+          ORDER BY c.position LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`
+        const [rows, totals] = yield* Effect.all([items, total], { concurrency: 2 })
+        return { items: rows.map(toContact), total: totals[0]?.total ?? 0 }
+      }).pipe(Effect.mapError(storeError("listContacts"))),
+    getContact: (batchId, contactId) => {
+      const position = positionOf(contactId)
+      return position === undefined
+        ? Effect.succeed(undefined)
+        : contactStatement(batchId, position).pipe(
+          Effect.map((rows) => rows.length === 0 ? undefined : toContact(rows[0]!)),
+          Effect.mapError(storeError("getContact"))
+        )
+    },
+
+    activeBatches: () =>
+      // The statuses are written out, not bound, so the planner uses the partial index of
+      // the same statuses (Migrations).
+      sql<BatchRow>`SELECT ${batchColumns} FROM outdial_batches b
+                    WHERE b.status IN (${dispatchable})`.pipe(
+        Effect.map((rows) => rows.map(toBatch)),
+        Effect.mapError(storeError("activeBatches"))
+      ),
+    cancelContacts: (batchId, at) =>
+      moveAll(batchId, waitingStatuses, sql`status = 'cancelled', completed_at = ${DateTime.toDateUtc(at)}, next_retry_at = NULL`)
+        .pipe(Effect.mapError(storeError("cancelContacts"))),
+    requeueContacts: (batchId, statuses, extraAttempts, at) =>
+      // Only contacts that have ended: a waiting or dialing one must never gain a second entry point.
+      moveAll(
+        batchId,
+        statuses.filter(Contact.isFinal),
+        sql`status = 'queued', max_attempts = attempt_count + ${extraAttempts},
+            next_retry_at = ${DateTime.toDateUtc(at)}, completed_at = NULL`
+      ).pipe(Effect.mapError(storeError("requeueContacts")))
+  }
+}
