@@ -333,21 +333,10 @@ export const applySettings = (base: Settings, input: BatchSettingsInput, resolve
  * @since 0.1.0
  * @category settings
  */
-export const settingsOf = (batch: Batch): Settings => ({
-  name: batch.name,
-  description: batch.description,
-  agentId: batch.agentId,
-  phoneNumberIds: batch.phoneNumberIds,
-  phoneRotationStrategy: batch.phoneRotationStrategy,
-  concurrentCallLimit: batch.concurrentCallLimit,
-  retryPolicy: batch.retryPolicy,
-  defaultCountry: batch.defaultCountry,
-  timezone: batch.timezone,
-  callingWindows: batch.callingWindows,
-  workingDays: batch.workingDays,
-  maxCallsPerDay: batch.maxCallsPerDay,
-  scheduledStartTime: batch.scheduledStartTime
-})
+export const settingsOf = (batch: Batch): Settings =>
+  Object.fromEntries(settingKeys.map((key) => [key, batch[key]])) as unknown as Settings
+
+const settingKeys = Object.keys(defaultSettings) as ReadonlyArray<keyof Settings>
 
 /**
  * A new batch: the one place its record is spelled out.

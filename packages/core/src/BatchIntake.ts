@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Batch from "./Batch.ts"
 import type { NewContact } from "./BatchStore.ts"
@@ -193,7 +194,7 @@ export const make = (context: EngineContext): BatchIntake => {
           ...summary,
           estimatedDuration: estimate.estimatedDuration,
           estimatedCost: estimate.estimatedCost,
-          scheduledStartTime: BatchView.summaryOf(batch).scheduledStartTime,
+          scheduledStartTime: scheduledStartTime === null ? null : DateTime.formatIso(scheduledStartTime),
           message: createdMessage(status, accepted.length, summary.rejectedContacts)
         }
         return response

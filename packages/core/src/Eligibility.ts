@@ -76,6 +76,20 @@ export interface Policy<R = never> {
 const formatInstant = (millis: number, timeZone: string): string =>
   DateTime.formatIsoOffset(DateTime.makeZonedUnsafe(millis, { timeZone }))
 
+// A deferral whose reason is written only when read: dating a retry asks the
+// batch links at instants nobody sees the reason for, and formatting a zoned
+// instant costs more than the decision itself.
+const deferUntil = (until: number, reason: () => string): Verdict => {
+  let text: string | undefined
+  return {
+    _tag: "Defer",
+    until,
+    get reason() {
+      return text ??= reason()
+    }
+  }
+}
+
 /**
  * No call outside the batch's calling windows and working days. A closed
  * window defers until it next opens: contacts wait, they are never skipped.
@@ -88,7 +102,7 @@ export const callingWindow: Policy = {
   forBatch: ({ batch, now, schedule }) => {
     if (CallingWindow.isOpen(schedule, now)) return dial
     const opens = CallingWindow.nextOpening(schedule, now)
-    return defer(opens, `calling window closed; opens ${formatInstant(opens, batch.timezone)}`)
+    return deferUntil(opens, () => `calling window closed; opens ${formatInstant(opens, batch.timezone)}`)
   }
 }
 
@@ -105,7 +119,7 @@ export const dailyCap: Policy = {
     const cap = batch.maxCallsPerDay
     if (cap === null || callsToday < cap) return dial
     const until = CallingWindow.nextOpening(schedule, CallingWindow.nextLocalMidnight(schedule, now))
-    return defer(until, `daily cap of ${cap} calls reached; resumes ${formatInstant(until, batch.timezone)}`)
+    return deferUntil(until, () => `daily cap of ${cap} calls reached; resumes ${formatInstant(until, batch.timezone)}`)
   }
 }
 
