@@ -67,12 +67,11 @@ export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.
   })
 
 /**
- * The lease of a runner that holds one, renewed once half its time is
- * gone; `undefined` when another process holds the batch now.
+ * The lease renewed (due once half its time is gone, see `renewAt`);
+ * `undefined` when another process holds the batch now.
  */
-export const renewIfDue = (context: DispatchContext, runner: Runner, dialing: DialingState, now: number) =>
+export const renew = (context: DispatchContext, runner: Runner, dialing: DialingState, now: number) =>
   Effect.gen(function*() {
-    if (now < renewAt(context, dialing)) return dialing
     const renewed = yield* context.store.renewLease(dialing.lease, DateTime.makeUnsafe(now), context.leaseTtlMillis)
     if (renewed === undefined) {
       // Another process holds the batch now; stop dialing at once.

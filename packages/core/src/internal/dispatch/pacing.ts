@@ -16,7 +16,7 @@ import * as Estimate from "../../Estimate.ts"
 import { rest } from "./alarm.ts"
 import { dial } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner } from "./context.ts"
-import { renewAt, renewIfDue, takeOver } from "./lease.ts"
+import { renew, renewAt, takeOver } from "./lease.ts"
 
 const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter((status) => !Contact.isFinal(status))
 
@@ -62,13 +62,12 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
   Effect.gen(function*() {
     const { credits, events, store } = context
     const { pace } = runner
-    const restUntil = (deadline: number | undefined) => rest(registry, runner.alarm, context.scope, deadline)
     let dialing = runner.dialing
     if (dialing === undefined) {
       dialing = yield* takeOver(context, runner, batch, now)
       if (dialing === undefined) return "stop" as const
-    } else {
-      dialing = yield* renewIfDue(context, runner, dialing, now)
+    } else if (now >= renewAt(context, dialing)) {
+      dialing = yield* renew(context, runner, dialing, now)
       if (dialing === undefined) return "stop" as const
     }
     const renewBy = renewAt(context, dialing)
@@ -111,9 +110,9 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
         // Nothing to guard for a while: give the lease up rather than renew it all night.
         yield* store.releaseLease(dialing.lease)
         runner.dialing = undefined
-        yield* restUntil(wakeAt)
+        yield* rest(registry, runner.alarm, context.scope, wakeAt)
       } else {
-        yield* restUntil(Math.min(wakeAt, renewBy))
+        yield* rest(registry, runner.alarm, context.scope, Math.min(wakeAt, renewBy))
       }
       return "continue" as const
     }
@@ -145,6 +144,6 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
     // Nothing more is due now: rest until a call ends, a retry comes due, or the lease needs renewing.
     const due = budget > 0 ? yield* store.nextDueAt(batch.id) : undefined
-    yield* restUntil(Math.min(due === undefined ? Number.POSITIVE_INFINITY : DateTime.toEpochMillis(due), renewBy))
+    yield* rest(registry, runner.alarm, context.scope, Math.min(due === undefined ? Number.POSITIVE_INFINITY : DateTime.toEpochMillis(due), renewBy))
     return "continue" as const
   })

@@ -30,18 +30,17 @@ const waitingToStart = new Set(Batch.sourcesOf("start"))
 const step = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<"continue" | "stop", unknown> =>
   Effect.gen(function*() {
     const { store } = context
-    const restUntil = (deadline: number | undefined) => rest(registry, runner.alarm, context.scope, deadline)
     runner.alarm.signal.closeUnsafe()
     const now = yield* Clock.currentTimeMillis
     const batch = yield* store.findBatch(runner.batchId)
     runner.batch = batch ?? runner.batch
     if (batch === undefined) {
-      return runner.inFlight === 0 ? "stop" as const : (yield* restUntil(undefined), "continue" as const)
+      return runner.inFlight === 0 ? "stop" as const : (yield* rest(registry, runner.alarm, context.scope, undefined), "continue" as const)
     }
     if (waitingToStart.has(batch.status)) {
       const due = batch.scheduledStartTime === null ? now : DateTime.toEpochMillis(batch.scheduledStartTime)
       if (due > now) {
-        yield* restUntil(due)
+        yield* rest(registry, runner.alarm, context.scope, due)
         return "continue" as const
       }
       yield* moveBatch(context, runner, Batch.sourcesOf("start"), "start", {
@@ -54,7 +53,7 @@ const step = (context: DispatchContext, registry: Registry, runner: Runner): Eff
     if (batch.status === "running") return yield* runStep(context, registry, runner, batch, now)
     // Paused or final: start nothing, but let the calls in flight end and be recorded.
     if (runner.inFlight > 0) {
-      yield* restUntil(undefined)
+      yield* rest(registry, runner.alarm, context.scope, undefined)
       return "continue" as const
     }
     if (batch.status === "cancelled") {
