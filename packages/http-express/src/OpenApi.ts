@@ -6,7 +6,14 @@
  *
  * @since 0.1.0
  */
-import { Batch, BatchLifecycle, BatchQueries, BatchView, CallingWindow, OutdialError } from "@outdial/core"
+// Module paths, not the index: the index's bundled declarations keep only the type
+// of a name that is both a Schema and its type (CallingWindow.Window, Batch.CreateBatchInput…).
+import * as Batch from "@outdial/core/Batch"
+import * as BatchLifecycle from "@outdial/core/BatchLifecycle"
+import * as BatchQueries from "@outdial/core/BatchQueries"
+import * as BatchView from "@outdial/core/BatchView"
+import * as CallingWindow from "@outdial/core/CallingWindow"
+import * as OutdialError from "@outdial/core/OutdialError"
 import * as Schema from "effect/Schema"
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
