@@ -25,7 +25,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
-import type { Batch } from "./Batch.ts"
+import { type Batch, isFinal } from "./Batch.ts"
 import { BatchStore, type Lease } from "./BatchStore.ts"
 import * as CallerRotation from "./CallerRotation.ts"
 import * as CallingWindow from "./CallingWindow.ts"
@@ -89,6 +89,10 @@ interface Runner {
   talkSamples: number
   alarm: Fiber.Fiber<void> | undefined
   alarmAt: number
+  /** Consecutive failures to record an outcome, and no store work before `backoffUntil`. */
+  recordFailures: number
+  lastRecordFailure: string
+  backoffUntil: number
 }
 
 /**
@@ -315,12 +319,14 @@ export const layer: Layer.Layer<
         const batch = runner.batch!
         const attemptCount = contact.attemptCount
         const retry = RetryPolicy.shouldRetry(batch.retryPolicy, result.outcome, attemptCount, contact.maxAttempts)
-        const nextRetryAt = retry
+        const opening = retry
           ? CallingWindow.nextOpening(
             dialing.schedule,
             now + RetryPolicy.delayAfter(batch.retryPolicy, result.outcome, attemptCount) * 1000
           )
           : undefined
+        // A retry that could never come (no opening within the horizon) is no retry: the contact ends.
+        const nextRetryAt = opening !== undefined && opening <= now + retryHorizonMillis ? opening : undefined
         if (result.outcome === "completed" && result.duration !== null) {
           runner.talkSeconds += result.duration
           runner.talkSamples++
@@ -336,19 +342,29 @@ export const layer: Layer.Layer<
           // The write is idempotent, so a dropped connection is simply retried.
           Effect.retry({ while: (error) => error._tag === "StoreError", schedule: recordRetries, times: 8 })
         )
+        runner.recordFailures = 0
         yield* publishContact(runner, recorded.contact, recorded.attempt, now)
       }).pipe(
-        // A lost lease means another process owns the batch and reconciles this attempt; a
-        // store that stays down leaves it open, so this process takes its own lease anew
-        // (a new epoch) and reconciles it the same way.
+        // A lost lease means another process owns the batch and reconciles this attempt. Any
+        // other failure leaves the attempt open: after a growing back-off this process takes
+        // its own lease anew (a new epoch) and reconciles it the same way; past
+        // `maxRecordFailures` in a row the batch fails with the cause.
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause)
             ? Effect.failCause(cause)
-            : Effect.logWarning("outdial: could not record a call", cause).pipe(
-              Effect.andThen(Effect.sync(() => {
-                if (runner.dialing === dialing) runner.dialing = undefined
-              }))
-            )
+            : Effect.gen(function*() {
+              if (runner.dialing === dialing) runner.dialing = undefined
+              const lost = Cause.findErrorOption(cause)
+              if (lost._tag === "Some" && (lost.value as { _tag?: string })._tag === "LeaseLost") return
+              runner.recordFailures++
+              runner.lastRecordFailure = Cause.pretty(cause).split("\n")[0]!.slice(0, 200)
+              const now = yield* nowMillis
+              runner.backoffUntil = Math.max(runner.backoffUntil, now + backoffMillis(runner.recordFailures))
+              yield* Effect.logWarning(
+                `outdial: could not record a call (${runner.recordFailures} in a row); retrying after a back-off`,
+                cause
+              )
+            })
         ),
         Effect.ensuring(Effect.sync(() => {
           runner.inFlight--
@@ -501,11 +517,49 @@ export const layer: Layer.Layer<
         return "continue" as const
       })
 
+    /**
+     * A final batch may still hold attempts nobody records (their process died,
+     * or recording failed): they are looked up and recorded as on a takeover, so
+     * no contact stays `dialing`. Attempts that could not be recorded
+     * `maxRecordFailures` times are given up (the contact waits again, in a
+     * batch that no longer dials). `true` while calls are being followed.
+     */
+    const settleOpenAttempts = (runner: Runner, batch: Batch, now: number) =>
+      Effect.gen(function*() {
+        const open = yield* store.openAttempts(batch.id)
+        if (open.length === 0) return false
+        const lease = yield* store.acquireLease(batch.id, config.ownerId, DateTime.makeUnsafe(now), leaseTtlMillis)
+        // Another process holds the batch and follows its calls.
+        if (lease === undefined) return false
+        if (runner.recordFailures >= config.maxRecordFailures) {
+          for (const attempt of open) {
+            const contact = yield* store.abandonAttempt(lease, attempt.id)
+            yield* publishContact(runner, contact, null, now)
+          }
+          yield* store.releaseLease(lease)
+          return false
+        }
+        const schedule = yield* Effect.orDie(CallingWindow.compileEffect({
+          timeZone: batch.timezone,
+          windows: batch.callingWindows,
+          workingDays: batch.workingDays
+        }))
+        const dialing: Dialing = { lease, schedule, pickNumber: () => "", numbers: new Map(), policies, dialReason: "", contactPolicies: false }
+        runner.dialing = dialing
+        yield* reconcile(runner, dialing)
+        return runner.inFlight > 0 || runner.backoffUntil > now
+      })
+
     /** One look at the batch; `stop` ends the runner. */
     const step = (runner: Runner): Effect.Effect<"continue" | "stop", unknown> =>
       Effect.gen(function*() {
         runner.signal.closeUnsafe()
         const now = yield* nowMillis
+        if (now < runner.backoffUntil) {
+          // After failures the store gets a rest: no lease taken, nothing read, until the back-off ends.
+          yield* rest(runner, runner.backoffUntil)
+          return "continue" as const
+        }
         const batch = yield* store.findBatch(runner.batchId)
         runner.batch = batch ?? runner.batch
         if (batch === undefined) return runner.inFlight === 0 ? "stop" as const : (yield* rest(runner, undefined), "continue" as const)
@@ -525,11 +579,18 @@ export const layer: Layer.Layer<
             return "continue" as const
           }
           case "running":
+            if (runner.recordFailures >= config.maxRecordFailures) {
+              yield* failBatch(runner, `could not record call outcomes: ${runner.lastRecordFailure}`, now)
+              return "continue" as const
+            }
             return yield* runStep(runner, batch, now)
           default: {
             // Paused or final: start nothing, but let the calls in flight end and be recorded.
             if (runner.inFlight > 0) {
               yield* rest(runner, undefined)
+              return "continue" as const
+            }
+            if (isFinal(batch.status) && (yield* settleOpenAttempts(runner, batch, now))) {
               return "continue" as const
             }
             if (batch.status === "cancelled") {
@@ -586,7 +647,10 @@ export const layer: Layer.Layer<
           talkSeconds: 0,
           talkSamples: 0,
           alarm: undefined,
-          alarmAt: 0
+          alarmAt: 0,
+          recordFailures: 0,
+          lastRecordFailure: "",
+          backoffUntil: 0
         }
         runners.set(batchId, runner)
         busy++
@@ -636,3 +700,9 @@ export const layer: Layer.Layer<
 const noExclusions: ReadonlySet<string> = new Set()
 
 const recordRetries = Schedule.exponential(200, 2)
+
+/** The wait after `failures` failures in a row: 1 s, doubling, at most 5 minutes. */
+const backoffMillis = (failures: number): number => Math.min(1_000 * 2 ** Math.min(failures - 1, 20), 300_000)
+
+/** Further away than this a retry is no retry; it also keeps every time well inside a date's range. */
+const retryHorizonMillis = 400 * 86_400_000

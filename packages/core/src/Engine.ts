@@ -27,6 +27,7 @@ import { Dispatcher } from "./Dispatcher.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import { type EngineEvent, EngineEvents } from "./EngineEvents.ts"
 import * as Estimate from "./Estimate.ts"
+import * as InputGuard from "./InputGuard.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
 import {
   BatchNotFound,
@@ -299,7 +300,8 @@ export class Engine extends Context.Service<Engine, {
   readonly retry: (
     organizationId: string,
     batchId: string,
-    input?: { readonly extraAttempts?: number | undefined }
+    /** `extraAttempts`: an integer from 1 to 10, as decoded from any body (anything else is a `validation_error`). */
+    input?: { readonly extraAttempts?: unknown }
   ) => Effect.Effect<BatchSummary & { readonly requeued: number }, ChangeError>
   readonly deleteBatch: (organizationId: string, batchId: string) => Effect.Effect<void, ChangeError>
   readonly getBatch: (
@@ -411,15 +413,31 @@ const invalid = (code: InvalidInput["code"], field: string, message: string, det
 
 /** An integer from a body or a query string within bounds, or the default. */
 const intParam = (
-  value: number | string | undefined,
+  value: unknown,
   fallback: number,
   check: (n: number) => boolean,
   onInvalid: () => InvalidInput
 ): Effect.Effect<number, InvalidInput> => {
   if (value === undefined || value === "") return Effect.succeed(fallback)
-  const n = typeof value === "number" ? value : /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN
-  return Number.isInteger(n) && check(n) ? Effect.succeed(n) : Effect.fail(onInvalid())
+  const n = typeof value === "number"
+    ? value
+    : typeof value === "string" && /^-?\d{1,15}$/.test(value.trim())
+    ? Number(value)
+    : Number.NaN
+  // Past `maxIndex` a page or offset only reaches past the end, and would overflow a database's integers.
+  return Number.isInteger(n) && n <= maxIndex && check(n) ? Effect.succeed(n) : Effect.fail(onInvalid())
 }
+
+const maxIndex = 1_000_000_000
+
+/** Ids are the engine's own, far shorter; anything longer names nothing. */
+const maxIdLength = 200
+
+/** An idempotency key longer than this is not a key but a payload. */
+const maxIdempotencyKeyLength = 255
+
+/** A start further away than this is a typo, and no calling campaign waits that long. */
+const maxStartAheadMillis = 366 * 86_400_000
 
 const localStart = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/i
 
@@ -463,7 +481,12 @@ export const layer: Layer.Layer<
     const decodeUpdate = decodeInput(Batch.UpdateBatchInput)
     const now = Effect.map(Clock.currentTimeMillis, (millis) => DateTime.makeUnsafe(millis))
 
-    const findBatch = (organizationId: string, batchId: string) => store.getBatch(organizationId, batchId)
+    const findBatch = (organizationId: string, batchId: string) =>
+      Effect.gen(function*() {
+        const malformed = InputGuard.checkText("batchId", batchId, maxIdLength)
+        if (malformed !== undefined) return yield* malformed
+        return yield* store.getBatch(organizationId, batchId)
+      })
 
     /**
      * The agent and caller numbers a batch dials with: numbers named by the
@@ -542,6 +565,9 @@ export const layer: Layer.Layer<
         if (DateTime.toEpochMillis(start) < DateTime.toEpochMillis(at) - 60_000) {
           return yield* invalid("past_scheduled_time", "scheduledStartTime", `scheduledStartTime ${DateTime.formatIso(start)} is in the past`)
         }
+        if (DateTime.toEpochMillis(start) > DateTime.toEpochMillis(at) + maxStartAheadMillis) {
+          return yield* invalid("validation_error", "scheduledStartTime", "scheduledStartTime is more than a year ahead")
+        }
         return start
       })
 
@@ -576,9 +602,11 @@ export const layer: Layer.Layer<
       scope: string,
       idempotency: Idempotency | undefined,
       body: Effect.Effect<A, E>
-    ): Effect.Effect<A, E | IdempotencyKeyReused | IdempotencyRequestInProgress | StoreError> => {
+    ): Effect.Effect<A, E | InvalidInput | IdempotencyKeyReused | IdempotencyRequestInProgress | StoreError> => {
       if (idempotency === undefined) return body
       return Effect.gen(function*() {
+        const malformed = InputGuard.checkText("Idempotency-Key", idempotency.key, maxIdempotencyKeyLength)
+        if (malformed !== undefined) return yield* malformed
         const replay = yield* store.reserveIdempotencyKey(scope, idempotency.key, idempotency.fingerprint)
         if (replay !== undefined) return replay.response as A
         return yield* body.pipe(
@@ -791,6 +819,8 @@ export const layer: Layer.Layer<
       Effect.gen(function*() {
         const batch = yield* findBatch(organizationId, batchId)
         yield* Effect.fromResult(Batch.transition(batch.status, "update"))
+        const malformed = InputGuard.checkText("contactId", contactId, maxIdLength)
+        if (malformed !== undefined) return yield* malformed
         yield* store.removeContact(batchId, contactId, yield* now)
         yield* publishBatch(yield* store.getBatch(organizationId, batchId))
       })
@@ -885,8 +915,8 @@ export const layer: Layer.Layer<
         if (status !== undefined && status !== "" && !(ContactModel.statuses as ReadonlyArray<string>).includes(status)) {
           return yield* invalid("invalid_contact_status", "contactStatus", `contactStatus must be one of ${ContactModel.statuses.join(", ")}`)
         }
-        const page = yield* intParam(query?.contactsPage, 1, (n) => n >= 1, () =>
-          invalid("invalid_page", "contactsPage", "contactsPage must be an integer of at least 1"))
+        const page = yield* intParam(query?.contactsPage, 1, (n) => n >= 1 && n <= maxIndex / 500, () =>
+          invalid("invalid_page", "contactsPage", `contactsPage must be an integer from 1 to ${maxIndex / 500}`))
         const pageSize = yield* intParam(query?.contactsPageSize, 50, (n) => n >= 1 && n <= 500, () =>
           invalid("invalid_page_size", "contactsPageSize", "contactsPageSize must be an integer from 1 to 500"))
         const batch = yield* findBatch(organizationId, batchId)
@@ -916,7 +946,9 @@ export const layer: Layer.Layer<
         const limit = yield* intParam(query?.limit, 50, (n) => n >= 1 && n <= 100, () =>
           invalid("validation_error", "limit", "limit must be an integer from 1 to 100"))
         const offset = yield* intParam(query?.offset, 0, (n) => n >= 0, () =>
-          invalid("validation_error", "offset", "offset must be an integer of at least 0"))
+          invalid("validation_error", "offset", `offset must be an integer from 0 to ${maxIndex}`))
+        const agentFilter = query?.agentId === undefined ? undefined : InputGuard.checkText("agentId", query.agentId, maxIdLength)
+        if (agentFilter !== undefined) return yield* agentFilter
         const page = yield* store.listBatches(organizationId, {
           agentId: query?.agentId === "" ? undefined : query?.agentId,
           status: status === undefined || status === "" ? undefined : status as Batch.BatchStatus,

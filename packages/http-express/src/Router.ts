@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Engine } from "@outdial/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -46,6 +47,10 @@ export interface Options {
   readonly maxFileBytes?: number | undefined
   /** Bytes a JSON body may have; 50 MB unless set. */
   readonly maxJsonBytes?: number | undefined
+  /** Where uploaded files are spooled while a request is read; the system's temporary folder unless set. */
+  readonly spoolDirectory?: string | undefined
+  /** A request body that sends nothing for this long is abandoned (408); 30 s unless set. */
+  readonly uploadIdleMillis?: number | undefined
 }
 
 const idempotencyHeaders = ["idempotency-key", "x-idempotency-key"] as const
@@ -79,6 +84,13 @@ const param = (request: Request, name: string): string => {
 }
 
 const stringParam = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
+
+/** A query parameter given once, as text; a repeated or nested one is refused rather than guessed at. */
+const queryParam = (request: Request, name: string): string | undefined => {
+  const value = request.query[name]
+  if (value === undefined || typeof value === "string") return value
+  throw new ErrorResponse.HttpFailure(400, "validation_error", `${name} must be given once, as text`, { field: name })
+}
 // Anything else than text or null is still handed over as text, for the engine to refuse with a reason.
 const textOrNull = (value: unknown): string | null | undefined =>
   value === undefined || value === null || typeof value === "string" ? value : JSON.stringify(value)
@@ -97,7 +109,9 @@ const textOrNull = (value: unknown): string | null | undefined =>
 export const makeRouter = (runtime: EngineRuntime, options: Options): express.Router => {
   const limits: Uploads.Limits = {
     maxFileBytes: options.maxFileBytes ?? 50 * 1024 * 1024,
-    maxJsonBytes: options.maxJsonBytes ?? 50 * 1024 * 1024
+    maxJsonBytes: options.maxJsonBytes ?? 50 * 1024 * 1024,
+    spoolDirectory: options.spoolDirectory,
+    idleMillis: options.uploadIdleMillis
   }
   const router = express.Router()
 
@@ -111,9 +125,19 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     return organizationId
   }
 
-  const fail = (response: Response, failure: ReturnType<typeof ErrorResponse.fromUnknown>) => {
+  /**
+   * Answers a failure with the envelope. A 5xx is ours, not the client's: it
+   * is logged with its cause, which the answer never shows.
+   */
+  const fail = (request: Request, response: Response, failure: ErrorResponse.Failure, cause: unknown) => {
+    if (failure.status >= 500) {
+      runtime.runFork(Effect.logError(
+        `outdial: ${request.method} ${request.originalUrl.slice(0, 200)} answered ${failure.status}`,
+        Cause.isCause(cause) ? cause : Cause.die(cause)
+      ))
+    }
     // The rest of an upload refused for its size or type is not worth reading.
-    if (failure.status === 413 || failure.status === 415) response.set("connection", "close")
+    if (failure.status === 408 || failure.status === 413 || failure.status === 415) response.set("connection", "close")
     ErrorResponse.send(response, failure)
   }
 
@@ -129,11 +153,11 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     try {
       const organizationId = await organizationOf(request)
       const exit = await runtime.runPromiseExit(await program(organizationId, request))
-      if (Exit.isFailure(exit)) return fail(response, ErrorResponse.fromCause(exit.cause))
+      if (Exit.isFailure(exit)) return fail(request, response, ErrorResponse.fromCause(exit.cause), exit.cause)
       if (exit.value === undefined) return void response.status(204).end()
       response.status(status).json(exit.value)
     } catch (error) {
-      fail(response, ErrorResponse.fromUnknown(error))
+      fail(request, response, ErrorResponse.fromUnknown(error), error)
     }
   }
 
@@ -190,10 +214,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     handle(200, (organizationId, request) =>
       Engine.Engine.use((engine) =>
         engine.listBatches(organizationId, {
-          agentId: stringParam(request.query.agentId),
-          status: stringParam(request.query.status),
-          limit: stringParam(request.query.limit),
-          offset: stringParam(request.query.offset)
+          agentId: queryParam(request, "agentId"),
+          status: queryParam(request, "status"),
+          limit: queryParam(request, "limit"),
+          offset: queryParam(request, "offset")
         })
       ))
   )
@@ -203,9 +227,9 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     handle(200, (organizationId, request) =>
       Engine.Engine.use((engine) =>
         engine.getBatch(organizationId, param(request, "id"), {
-          contactStatus: stringParam(request.query.contactStatus),
-          contactsPage: stringParam(request.query.contactsPage),
-          contactsPageSize: stringParam(request.query.contactsPageSize)
+          contactStatus: queryParam(request, "contactStatus"),
+          contactsPage: queryParam(request, "contactsPage"),
+          contactsPageSize: queryParam(request, "contactsPageSize")
         })
       ))
   )
@@ -261,9 +285,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     "/batches/:id/retry",
     withBody(200, (organizationId, incoming, request) =>
       Engine.Engine.use((engine) =>
-        engine.retry(organizationId, param(request, "id"), {
-          extraAttempts: incoming.fields.extraAttempts as number | undefined
-        })
+        engine.retry(organizationId, param(request, "id"), { extraAttempts: incoming.fields.extraAttempts })
       ))
   )
 
@@ -276,12 +298,12 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
       request.off("close", stop)
       const ended = Exit.isSuccess(exit) ? exit.value : exit
-      if (Exit.isFailure(ended) && !response.headersSent) {
-        return ErrorResponse.send(response, ErrorResponse.fromCause(ended.cause))
+      if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
+        return fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
       }
       response.end()
     } catch (error) {
-      ErrorResponse.send(response, ErrorResponse.fromUnknown(error))
+      fail(request, response, ErrorResponse.fromUnknown(error), error)
     }
   })
 
@@ -290,6 +312,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       response,
       ErrorResponse.fromUnknown(new ErrorResponse.HttpFailure(404, "not_found", "No such route"))
     )
+  )
+  // What Express itself raises inside the router (a malformed percent-escape in a path) gets the envelope too.
+  router.use((error: unknown, request: Request, response: Response, _next: express.NextFunction) =>
+    fail(request, response, ErrorResponse.fromUnknown(error), error)
   )
   return router
 }

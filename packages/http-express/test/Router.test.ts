@@ -10,7 +10,6 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
@@ -154,8 +153,9 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
       })
 
       it("spools an upload to a temporary file and removes it once answered, accepted or refused", async () => {
-        const spooled = () => readdirSync(tmpdir()).filter((name) => name.startsWith("outdial-upload-")).length
+        const spooled = () => readdirSync(server.spoolDirectory).length
         const before = spooled()
+        expect(before).toBe(0)
         const ok = await call("POST", "/batches/validate", { body: form({}, { name: "contacts.csv", bytes: fixture("talkifai.csv") }) })
         expect(ok.status).toBe(200)
         const refused = await call("POST", "/batches/validate", { body: form({}, { name: "garbage.png", bytes: fixture("garbage.png") }) })

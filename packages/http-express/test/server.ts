@@ -8,7 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
+import { mkdtempSync, rmSync } from "node:fs"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Router } from "../src/index.ts"
 
 export const organizationId = "org_acme"
@@ -44,6 +47,8 @@ export const maxContacts = 200
 
 export interface TestServer {
   readonly url: string
+  /** Where this server spools uploads. */
+  readonly spoolDirectory: string
   readonly runtime: ManagedRuntime.ManagedRuntime<Engine.Engine | BatchStore.BatchStore, unknown>
   readonly close: () => Promise<void>
 }
@@ -66,22 +71,26 @@ export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> =
   )
   const runtime = ManagedRuntime.make(engine)
   await runtime.runPromise(Effect.void)
+  const spoolDirectory = mkdtempSync(join(tmpdir(), "outdial-spool-test-"))
   const app = express()
   app.get("/health", (_request, response) => void response.send("ok"))
   app.use("/api/v1", Router.makeRouter(runtime, {
     resolveOrganization: (request) => request.get("x-organization-id"),
-    maxFileBytes
+    maxFileBytes,
+    spoolDirectory
   }))
   const server = app.listen(0, "127.0.0.1")
   await new Promise<void>((resolve) => server.once("listening", () => resolve()))
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/api/v1`,
+    spoolDirectory,
     runtime,
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await runtime.dispose()
+      rmSync(spoolDirectory, { recursive: true, force: true })
     }
   }
 }
