@@ -353,9 +353,13 @@ export const layer: Layer.Layer<
           Cause.hasInterruptsOnly(cause)
             ? Effect.failCause(cause)
             : Effect.gen(function*() {
-              if (runner.dialing === dialing) runner.dialing = undefined
               const lost = Cause.findErrorOption(cause)
-              if (lost._tag === "Some" && (lost.value as { _tag?: string })._tag === "LeaseLost") return
+              if (lost._tag === "Some" && (lost.value as { _tag?: string })._tag === "LeaseLost") {
+                if (runner.dialing === dialing) runner.dialing = undefined
+                return
+              }
+              // The attempt stays open whatever lease the runner holds now: retake and reconcile.
+              runner.dialing = undefined
               runner.recordFailures++
               runner.lastRecordFailure = Cause.pretty(cause).split("\n")[0]!.slice(0, 200)
               const now = yield* nowMillis
