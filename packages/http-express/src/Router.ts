@@ -201,7 +201,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       return Engine.Engine.use((engine) =>
         engine.createBatch(
           organizationId,
-          contacts?._tag === "Rows" ? incoming.fields : settings,
+          // Without a file every field goes to the engine, `contacts` of any shape included, to be refused with a reason.
+          contacts?._tag === "File" ? settings : incoming.fields,
           contacts?._tag === "File" ? contacts : undefined,
           idempotencyOf(request, incoming.fingerprint)
         )

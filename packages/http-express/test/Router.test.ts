@@ -457,12 +457,17 @@ describe("a store that fails", () => {
       ...BatchStore.makeMemory(),
       listBatches: () => Effect.fail(new OutdialError.StoreError({ message: "connection refused by db.internal:5432" }))
     })))
-    const server = await Server.start(failing)
+    const errorLogs: Array<string> = []
+    const server = await Server.start(failing, { errorLogs })
     try {
       const response = await fetch(`${server.url}/batches`, { headers: { "x-organization-id": organizationId } })
       const body = await response.json() as any
       expect(response.status).toBe(500)
       expect(body.error).toMatchObject({ code: "store_error", details: null })
+      // The driver's words go to the log with the request, never to the client.
+      expect(body.error.message).not.toMatch(/db\.internal|connection refused/)
+      expect(errorLogs).toHaveLength(1)
+      expect(errorLogs[0]).toMatch(/GET \/api\/v1\/batches answered 500[\s\S]*connection refused by db\.internal:5432/)
     } finally {
       await server.close()
     }

@@ -4,7 +4,9 @@
  * tenants plus one out of credits, listening on loopback.
  */
 import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
@@ -12,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Router } from "../src/index.ts"
+import { Router, Webhooks } from "../src/index.ts"
 
 export const organizationId = "org_acme"
 export const otherOrganizationId = "org_other"
@@ -47,13 +49,38 @@ export const maxContacts = 200
 
 export interface TestServer {
   readonly url: string
+  /** The host app's own address, for routes outside the router. */
+  readonly origin: string
   /** Where this server spools uploads. */
   readonly spoolDirectory: string
   readonly runtime: ManagedRuntime.ManagedRuntime<Engine.Engine | BatchStore.BatchStore, unknown>
   readonly close: () => Promise<void>
 }
 
-export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> = BatchStore.layerMemory): Promise<TestServer> => {
+export interface StartOptions {
+  /** Collects every message the engine and router log at error level, with its cause. */
+  readonly errorLogs?: Array<string> | undefined
+  readonly maxJsonBytes?: number | undefined
+  readonly uploadIdleMillis?: number | undefined
+}
+
+/** A webhook route under `/hooks` that accepts a request signed `x-signature: ok`, 1 KB at most. */
+export const webhookBytes = 1024
+
+export const start = async (
+  store: Layer.Layer<BatchStore.BatchStore, unknown> = BatchStore.layerMemory,
+  options: StartOptions = {}
+): Promise<TestServer> => {
+  const errorLogs = options.errorLogs
+  const logging = errorLogs === undefined
+    ? Layer.empty
+    : Logger.layer([
+      Logger.make((entry) => {
+        if (entry.logLevel === "Error" || entry.logLevel === "Fatal") {
+          errorLogs.push(`${String(entry.message)} ${Cause.pretty(entry.cause)}`)
+        }
+      })
+    ])
   const engine = Engine.layer.pipe(
     Layer.provideMerge(Dispatcher.layer),
     Layer.provide(EngineConfig.layer({ maxContacts, maxFileBytes })),
@@ -67,16 +94,25 @@ export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> =
       directory,
       credits,
       EngineEvents.layer()
-    ))
+    )),
+    Layer.provideMerge(logging)
   )
   const runtime = ManagedRuntime.make(engine)
   await runtime.runPromise(Effect.void)
   const spoolDirectory = mkdtempSync(join(tmpdir(), "outdial-spool-test-"))
   const app = express()
   app.get("/health", (_request, response) => void response.send("ok"))
+  app.post(
+    "/hooks",
+    ...Webhooks.webhookRoute(async (_body, headers) => headers["x-signature"] === "ok" ? "accepted" : "rejected", {
+      maxBytes: webhookBytes
+    })
+  )
   app.use("/api/v1", Router.makeRouter(runtime, {
     resolveOrganization: (request) => request.get("x-organization-id"),
     maxFileBytes,
+    maxJsonBytes: options.maxJsonBytes,
+    uploadIdleMillis: options.uploadIdleMillis,
     spoolDirectory
   }))
   const server = app.listen(0, "127.0.0.1")
@@ -84,6 +120,7 @@ export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> =
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/api/v1`,
+    origin: `http://127.0.0.1:${port}`,
     spoolDirectory,
     runtime,
     close: async () => {
