@@ -254,11 +254,7 @@ export const layer: Layer.Layer<
           yield* store.releaseLease(lease)
           return undefined
         }
-        const schedule = yield* Effect.orDie(CallingWindow.compileEffect({
-          timeZone: batch.timezone,
-          windows: batch.callingWindows,
-          workingDays: batch.workingDays
-        }))
+        const schedule = yield* scheduleOf(batch)
         const dialing: Dialing = {
           lease,
           schedule,
@@ -543,11 +539,7 @@ export const layer: Layer.Layer<
           yield* store.releaseLease(lease)
           return false
         }
-        const schedule = yield* Effect.orDie(CallingWindow.compileEffect({
-          timeZone: batch.timezone,
-          windows: batch.callingWindows,
-          workingDays: batch.workingDays
-        }))
+        const schedule = yield* scheduleOf(batch)
         const dialing: Dialing = { lease, schedule, pickNumber: () => "", numbers: new Map(), policies, dialReason: "", contactPolicies: false }
         runner.dialing = dialing
         yield* reconcile(runner, dialing)
@@ -702,6 +694,14 @@ export const layer: Layer.Layer<
 )
 
 const noExclusions: ReadonlySet<string> = new Set()
+
+// A stored batch's schedule was valid when the batch was created.
+const scheduleOf = (batch: Batch) =>
+  Effect.orDie(CallingWindow.compileEffect({
+    timeZone: batch.timezone,
+    windows: batch.callingWindows,
+    workingDays: batch.workingDays
+  }))
 
 const recordRetries = Schedule.exponential(200, 2)
 

@@ -50,7 +50,7 @@ const contact = { phone: "+4915120000001", name: "Ann" }
 const form = (fields: Record<string, string>, file?: { name: string; text: string | Uint8Array }) => {
   const data = new FormData()
   for (const [key, value] of Object.entries(fields)) data.append(key, value)
-  if (file !== undefined) data.append("file", new Blob([file.text as BlobPart]), file.name)
+  if (file !== undefined) data.append("file", new Blob([file.text]), file.name)
   return data
 }
 
@@ -204,7 +204,7 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         },
         ...(request.json === undefined && request.body === undefined
           ? {}
-          : { body: request.json === undefined ? request.body as BodyInit : JSON.stringify(request.json) })
+          : { body: request.json === undefined ? request.body as RequestInit["body"] : JSON.stringify(request.json) })
       })
       return { status: response.status, text: await response.text(), type: response.headers.get("content-type") ?? "" }
     }

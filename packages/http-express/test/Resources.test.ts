@@ -34,7 +34,7 @@ const csv = (rows: number) => `phone\n${Array.from({ length: rows }, (_, i) => `
 const upload = (fields: Record<string, string>, file: { name: string; text: string | Uint8Array }) => {
   const data = new FormData()
   for (const [key, value] of Object.entries(fields)) data.append(key, value)
-  data.append("file", new Blob([file.text as BlobPart]), file.name)
+  data.append("file", new Blob([file.text]), file.name)
   return data
 }
 
