@@ -44,6 +44,8 @@ export const maxContacts = 200
 
 export interface TestServer {
   readonly url: string
+  /** The API mounted behind `express.json()`. */
+  readonly parsedUrl: string
   readonly runtime: ManagedRuntime.ManagedRuntime<Engine.Engine | BatchStore.BatchStore, unknown>
   readonly close: () => Promise<void>
 }
@@ -68,15 +70,22 @@ export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> =
   await runtime.runPromise(Effect.void)
   const app = express()
   app.get("/health", (_request, response) => void response.send("ok"))
-  app.use("/api/v1", Router.makeRouter(runtime, {
+  const routerOptions: Router.Options = {
     resolveOrganization: (request) => request.get("x-organization-id"),
     maxFileBytes
-  }))
+  }
+  app.use("/api/v1", Router.makeRouter(runtime, routerOptions))
+  // A host route under the router's prefix, registered after it, then the API's 404 for the rest.
+  app.get("/api/v1/host/ping", (_request, response) => void response.json({ host: true }))
+  app.use("/api/v1", Router.notFound)
+  // The same API behind a host's global JSON parser, which consumes the body first.
+  app.use("/parsed/api/v1", express.json({ limit: "1mb" }), Router.makeRouter(runtime, routerOptions))
   const server = app.listen(0, "127.0.0.1")
   await new Promise<void>((resolve) => server.once("listening", () => resolve()))
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/api/v1`,
+    parsedUrl: `http://127.0.0.1:${port}/parsed/api/v1`,
     runtime,
     close: async () => {
       server.closeAllConnections()
