@@ -1003,3 +1003,17 @@ const createdMessage = (status: Batch.BatchStatus, accepted: number, rejected: n
       return `Batch created with ${contacts}; calling starts now`
   }
 }
+
+// The engine composed with its ports in one call; kept in its own module.
+export {
+  /**
+   * @since 0.1.0
+   * @category layers
+   */
+  layerWith,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  type LayerOptions
+} from "./EngineLayer.ts"

@@ -1,4 +1,4 @@
+import { BatchStoreSuite } from "@outdial/testing"
 import * as BatchStore from "../src/BatchStore.ts"
-import * as BatchStoreSuite from "../src/BatchStoreSuite.ts"
 
 BatchStoreSuite.run("BatchStore.layerMemory", BatchStore.layerMemory)

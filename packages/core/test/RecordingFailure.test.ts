@@ -13,7 +13,7 @@ import * as BatchStore from "../src/BatchStore.ts"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Engine from "../src/Engine.ts"
 import { StoreError } from "../src/OutdialError.ts"
-import { allContacts, engineOnly, organizationId, ports, rows, sharedMemoryStore } from "./harness.ts"
+import { allContacts, engineOnly, organizationId, ports, rows, sharedMemoryStore } from "@outdial/testing/TestEngine"
 
 const monday = Date.UTC(2026, 10, 23, 9, 0)
 

@@ -19,6 +19,7 @@ import express, { type Request, type Response } from "express"
 import * as ErrorResponse from "./ErrorResponse.ts"
 import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
+import * as ParsedBody from "./ParsedBody.ts"
 import * as Uploads from "./Uploads.ts"
 
 /**
@@ -171,7 +172,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     ) => Effect.Effect<unknown, unknown, Engine.Engine>
   ) =>
     handle(status, async (organizationId, request) => {
-      const incoming = await Uploads.read(request, limits)
+      // Behind a host's own body parser the stream is already read: take what it parsed.
+      const incoming = ParsedBody.fromRequest(request) ?? await Uploads.read(request, limits)
       return program(organizationId, incoming, request).pipe(Effect.ensuring(Effect.promise(incoming.cleanup)))
     })
 
@@ -308,15 +310,24 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     }
   })
 
-  router.use((_request: Request, response: Response) =>
-    ErrorResponse.send(
-      response,
-      ErrorResponse.fromUnknown(new ErrorResponse.HttpFailure(404, "not_found", "No such route"))
-    )
-  )
-  // What Express itself raises inside the router (a malformed percent-escape in a path) gets the envelope too.
+  // No catch-all: a path the router does not know goes on to the host's own routes.
+  // What Express itself raises inside the router (a malformed percent-escape in a path) gets the envelope.
   router.use((error: unknown, request: Request, response: Response, _next: express.NextFunction) =>
     fail(request, response, ErrorResponse.fromUnknown(error), error)
   )
   return router
 }
+
+/**
+ * The API's JSON 404 for a path nobody answered, for a host to mount after
+ * its own routes under the same prefix:
+ * `app.use("/api/v1", Router.makeRouter(runtime, options), hostRoutes, Router.notFound)`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const notFound = (_request: Request, response: Response): void =>
+  ErrorResponse.send(
+    response,
+    ErrorResponse.fromUnknown(new ErrorResponse.HttpFailure(404, "not_found", "No such route"))
+  )

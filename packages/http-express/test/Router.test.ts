@@ -49,10 +49,11 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         readonly json?: unknown
         readonly body?: string | FormData
         readonly headers?: Record<string, string>
+        readonly url?: string
       } = {}
     ): Promise<Reply> => {
       const org = options.org === undefined ? organizationId : options.org
-      const response = await fetch(`${server.url}${path}`, {
+      const response = await fetch(`${options.url ?? server.url}${path}`, {
         method,
         headers: {
           ...(org === null ? {} : { "x-organization-id": org }),
@@ -324,6 +325,30 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
       it("401 without an organization; 404 for an unknown route", async () => {
         expectError(await call("GET", "/batches", { org: null }), 401, "unauthorized")
         expectError(await call("GET", "/nothing-here"), 404, "not_found")
+      })
+
+      it("lets a path it does not know through to the host's routes under the same prefix", async () => {
+        const reply = await call("GET", "/host/ping")
+        expect([reply.status, reply.body]).toEqual([200, { host: true }])
+      })
+
+      it("behind the host's express.json(), reads the body the host parsed", async () => {
+        const url = server.parsedUrl
+        const created = await call("POST", "/batches", {
+          url,
+          json: { name: "Parsed by the host", agentId: "agent_sales", draft: true, contacts: rows(3, 900) }
+        })
+        expect(created.status, JSON.stringify(created.body)).toBe(201)
+        expect(created.body.totalContacts).toBe(3)
+        const validated = await call("POST", "/batches/validate", { url, json: rows(2, 910) })
+        expect(validated.status, JSON.stringify(validated.body)).toBe(200)
+        expectError(await call("POST", "/batches", { url, json: { agentId: "agent_sales", contacts: rows(1, 920) } }), 400, "validation_error")
+        // Multipart is left alone by express.json(): the router still streams it.
+        const upload = await call("POST", "/batches", {
+          url,
+          body: form({ name: "Upload", agentId: "agent_sales", draft: "true" }, { name: "c.csv", bytes: new TextEncoder().encode(`phone\n${phones(1, 930)[0]}\n`) })
+        })
+        expect(upload.status, JSON.stringify(upload.body)).toBe(201)
       })
     })
 

@@ -53,6 +53,8 @@ export interface TestServer {
   readonly origin: string
   /** Where this server spools uploads. */
   readonly spoolDirectory: string
+  /** The API mounted behind `express.json()`. */
+  readonly parsedUrl: string
   readonly runtime: ManagedRuntime.ManagedRuntime<Engine.Engine | BatchStore.BatchStore, unknown>
   readonly close: () => Promise<void>
 }
@@ -108,13 +110,19 @@ export const start = async (
       maxBytes: webhookBytes
     })
   )
-  app.use("/api/v1", Router.makeRouter(runtime, {
+  const routerOptions: Router.Options = {
     resolveOrganization: (request) => request.get("x-organization-id"),
     maxFileBytes,
     maxJsonBytes: options.maxJsonBytes,
     uploadIdleMillis: options.uploadIdleMillis,
     spoolDirectory
-  }))
+  }
+  app.use("/api/v1", Router.makeRouter(runtime, routerOptions))
+  // A host route under the router's prefix, registered after it, then the API's 404 for the rest.
+  app.get("/api/v1/host/ping", (_request, response) => void response.json({ host: true }))
+  app.use("/api/v1", Router.notFound)
+  // The same API behind a host's global JSON parser, which consumes the body first.
+  app.use("/parsed/api/v1", express.json({ limit: "1mb" }), Router.makeRouter(runtime, routerOptions))
   const server = app.listen(0, "127.0.0.1")
   await new Promise<void>((resolve) => server.once("listening", () => resolve()))
   const { port } = server.address() as AddressInfo
@@ -122,6 +130,7 @@ export const start = async (
     url: `http://127.0.0.1:${port}/api/v1`,
     origin: `http://127.0.0.1:${port}`,
     spoolDirectory,
+    parsedUrl: `http://127.0.0.1:${port}/parsed/api/v1`,
     runtime,
     close: async () => {
       server.closeAllConnections()
