@@ -9,9 +9,8 @@
 import type { Request } from "express"
 import { createHash } from "node:crypto"
 import { HttpFailure } from "./ErrorResponse.ts"
+import * as Uploads from "./Uploads.ts"
 import type { Incoming } from "./Uploads.ts"
-
-const noCleanup = async () => {}
 
 /**
  * The body a host's parser left on the request, or `undefined` when the
@@ -23,18 +22,8 @@ const noCleanup = async () => {}
  */
 export const fromRequest = (request: Request): Incoming | undefined => {
   if (!request.readableEnded) return undefined
-  let parsed: unknown = request.body
-  if (Buffer.isBuffer(parsed) || typeof parsed === "string") {
-    const text = parsed.toString()
-    if (text.trim() === "") parsed = {}
-    else {
-      try {
-        parsed = JSON.parse(text)
-      } catch (error) {
-        throw new HttpFailure(400, "validation_error", `The request body is not valid JSON: ${(error as Error).message}`)
-      }
-    }
-  }
+  const parsed: unknown = request.body
+  if (Buffer.isBuffer(parsed) || typeof parsed === "string") return Uploads.fromJsonText(parsed)
   if (parsed === undefined) {
     throw new HttpFailure(
       400,
@@ -43,13 +32,5 @@ export const fromRequest = (request: Request): Incoming | undefined => {
         "mount the Outdial router before body parsers, or parse JSON with express.json()"
     )
   }
-  // As a body the router reads itself: a bare array is a list of contacts.
-  const fields = Array.isArray(parsed)
-    ? { contacts: parsed }
-    : typeof parsed === "object" && parsed !== null
-    ? parsed as Record<string, unknown>
-    : undefined
-  if (fields === undefined) throw new HttpFailure(400, "validation_error", "The request body must be a JSON object")
-  const fingerprint = createHash("sha256").update(JSON.stringify(parsed)).digest("hex")
-  return { fields, file: undefined, fingerprint, cleanup: noCleanup }
+  return Uploads.fromJsonValue(parsed, () => createHash("sha256").update(JSON.stringify(parsed)).digest("hex"))
 }

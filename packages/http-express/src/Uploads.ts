@@ -142,16 +142,39 @@ const readJson = async (request: Request, limits: Limits): Promise<Incoming> => 
   } finally {
     timer.clear()
   }
-  const raw = Buffer.concat(chunks)
+  return fromJsonText(Buffer.concat(chunks))
+}
+
+const noCleanup = async () => {}
+
+/**
+ * A JSON body's text as the engine's fields; an empty body is an empty object.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const fromJsonText = (raw: Buffer | string): Incoming => {
   const fingerprint = createHash("sha256").update(raw).digest("hex")
-  if (raw.length === 0) return { fields: {}, file: undefined, fingerprint, cleanup: async () => {} }
+  const text = raw.toString()
+  if (text.trim() === "") return { fields: {}, file: undefined, fingerprint, cleanup: noCleanup }
   let parsed: unknown
   try {
-    parsed = JSON.parse(raw.toString("utf8"))
+    parsed = JSON.parse(text)
   } catch (error) {
     throw new HttpFailure(400, "validation_error", `The request body is not valid JSON: ${(error as Error).message}`)
   }
-  // A bare array is a list of contacts.
+  return fromJsonValue(parsed, () => fingerprint)
+}
+
+/**
+ * A parsed JSON body as the engine's fields: an object, or a bare array
+ * taken as the list of contacts. It is checked before anything else touches
+ * it (hashing included), so deep nesting cannot overflow the stack.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const fromJsonValue = (parsed: unknown, fingerprintOf: () => string): Incoming => {
   const fields = Array.isArray(parsed)
     ? { contacts: parsed }
     : typeof parsed === "object" && parsed !== null
@@ -159,7 +182,7 @@ const readJson = async (request: Request, limits: Limits): Promise<Incoming> => 
     : undefined
   if (fields === undefined) throw new HttpFailure(400, "validation_error", "The request body must be a JSON object")
   guard(fields, [])
-  return { fields, file: undefined, fingerprint, cleanup: async () => {} }
+  return { fields, file: undefined, fingerprint: fingerprintOf(), cleanup: noCleanup }
 }
 
 const readMultipart = (request: Request, limits: Limits): Promise<Incoming> =>
