@@ -16,7 +16,14 @@
 import * as Attempt from "@outdial/core/Attempt"
 import * as BatchModel from "@outdial/core/Batch"
 import type { Batch, BatchStatus } from "@outdial/core/Batch"
-import { BatchStore, type Lease, LeaseLost, type NewContact, type StatusBreakdown } from "@outdial/core/BatchStore"
+import {
+  BatchStore,
+  type Lease,
+  LeaseLost,
+  type NewContact,
+  type PruneResult,
+  type StatusBreakdown
+} from "@outdial/core/BatchStore"
 import type { CallOutcome } from "@outdial/core/CallOutcome"
 import * as Contact from "@outdial/core/Contact"
 import {
@@ -27,6 +34,7 @@ import {
   InvalidTransition,
   StoreError
 } from "@outdial/core/OutdialError"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -58,6 +66,8 @@ export interface Options {
   readonly listen?: boolean | undefined
   /** Contacts per bulk `INSERT … unnest(…)`; 5,000 unless set. */
   readonly ingestChunkSize?: number | undefined
+  /** Rows per `DELETE` when pruning, so a large backlog never holds many locks at once; 1,000 unless set. */
+  readonly pruneChunkSize?: number | undefined
 }
 
 /**
@@ -224,6 +234,7 @@ export const make = (options: Options = {}) =>
     const sql = yield* SqlClient.SqlClient
     const pg = yield* Effect.serviceOption(PgClient.PgClient)
     const chunkSize = options.ingestChunkSize ?? 5_000
+    const pruneChunkSize = options.pruneChunkSize ?? 1_000
     const origin = globalThis.crypto.randomUUID()
 
     const contactColumns = sql.literal(
@@ -274,11 +285,26 @@ export const make = (options: Options = {}) =>
     const notify = (batchId: string) =>
       pg._tag === "Some" ? Effect.ignore(pg.value.notify(channel, batchId)) : Effect.void
 
+    // Times written for retention come from the engine's clock, as the prune's do: never the database's now().
+    const clockDate = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
     const appendEvent = (batch: Batch, type: OutboxEvent["type"]) =>
-      sql`INSERT INTO outdial_events (batch_id, organization_id, type, status, origin, payload)
-          VALUES (${batch.id}, ${batch.organizationId}, ${type}, ${batch.status}, ${origin}, ${
-        jsonText(encodeBatch(batch))
-      }::jsonb)`
+      Effect.flatMap(clockDate, (at) =>
+        sql`INSERT INTO outdial_events (batch_id, organization_id, type, status, origin, payload, created_at)
+            VALUES (${batch.id}, ${batch.organizationId}, ${type}, ${batch.status}, ${origin}, ${
+          jsonText(encodeBatch(batch))
+        }::jsonb, ${at})`)
+
+    /** Runs `remove` (a DELETE of at most `limit` rows, answering how many) until a chunk comes back short; the total. */
+    const deleteInChunks = (remove: (limit: number) => Effect.Effect<ReadonlyArray<{ readonly count: number }>, SqlError>) =>
+      Effect.gen(function*() {
+        let total = 0
+        for (;;) {
+          const count = (yield* remove(pruneChunkSize))[0]?.count ?? 0
+          total += count
+          if (count < pruneChunkSize) return total
+        }
+      })
 
     /** Stores contacts after position `start`; returns how many were stored (repeated external ids are not). */
     const ingest = (batchId: string, start: number, contacts: ReadonlyArray<NewContact>, maxAttempts: number) =>
@@ -384,8 +410,10 @@ export const make = (options: Options = {}) =>
 
       reserveIdempotencyKey: (scope, key, fingerprint) =>
         Effect.gen(function*() {
+          const createdAt = yield* clockDate
           const inserted = yield* sql`
-            INSERT INTO outdial_idempotency_keys (scope, key, fingerprint) VALUES (${scope}, ${key}, ${fingerprint})
+            INSERT INTO outdial_idempotency_keys (scope, key, fingerprint, created_at)
+            VALUES (${scope}, ${key}, ${fingerprint}, ${createdAt})
             ON CONFLICT DO NOTHING RETURNING 1`
           if (inserted.length > 0) return undefined
           const rows = yield* sql<{ fingerprint: string; completed: boolean; response: unknown }>`
@@ -815,7 +843,40 @@ export const make = (options: Options = {}) =>
           statuses.filter(Contact.isFinal),
           sql`status = 'queued', max_attempts = attempt_count + ${extraAttempts},
               next_retry_at = ${DateTime.toDateUtc(at)}, completed_at = NULL`
-        ).pipe(Effect.mapError(storeError("requeueContacts")))
+        ).pipe(Effect.mapError(storeError("requeueContacts"))),
+
+      prune: ({ eventsBefore, idempotencyKeysBefore, minIntervalMillis, now }) =>
+        Effect.gen(function*(): Effect.fn.Return<PruneResult, SqlError> {
+          // The turn is claimed by one atomic upsert: the first prune ever inserts the row; later ones move
+          // `ran_at` only when the interval has passed. Of processes racing for it, the row lock lets one
+          // through; the others re-check `ran_at` after it commits and find it fresh.
+          const claimed = yield* sql`
+            INSERT INTO outdial_maintenance AS m (task, ran_at) VALUES ('retention', ${DateTime.toDateUtc(now)})
+            ON CONFLICT (task) DO UPDATE SET ran_at = excluded.ran_at
+            WHERE m.ran_at <= ${new Date(DateTime.toEpochMillis(now) - minIntervalMillis)}
+            RETURNING 1`
+          if (claimed.length === 0) return { ran: false, idempotencyKeys: 0, events: 0 }
+          // Each chunk is its own short statement: a crash midway leaves the rest to the next turn.
+          const keysBefore = DateTime.toDateUtc(idempotencyKeysBefore)
+          const idempotencyKeys = yield* deleteInChunks((limit) =>
+            sql<{ count: number }>`
+              WITH gone AS (
+                DELETE FROM outdial_idempotency_keys WHERE (scope, key) IN (
+                  SELECT scope, key FROM outdial_idempotency_keys WHERE created_at < ${keysBefore} LIMIT ${limit})
+                RETURNING 1)
+              SELECT count(*)::int4 AS count FROM gone`
+          )
+          const before = DateTime.toDateUtc(eventsBefore)
+          const events = yield* deleteInChunks((limit) =>
+            sql<{ count: number }>`
+              WITH gone AS (
+                DELETE FROM outdial_events WHERE id IN (
+                  SELECT id FROM outdial_events WHERE created_at < ${before} ORDER BY id LIMIT ${limit})
+                RETURNING 1)
+              SELECT count(*)::int4 AS count FROM gone`
+          )
+          return { ran: true, idempotencyKeys, events }
+        }).pipe(Effect.mapError(storeError("prune")))
     })
     return { store, outbox }
   })
