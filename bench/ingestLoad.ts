@@ -9,7 +9,12 @@
  *     with ingests unbounded (`maxConcurrentIngests` = the pool size: every
  *     create may hold a connection for its whole ingest), the behaviour
  *     before the bound;
- * (c) the same burst with the default bound (an eighth of the pool: 1).
+ * (c) the same burst with the default bound (an eighth of the pool: 1);
+ * (d) for the record, not the target: the same burst sent to a second host
+ *     process on the same database, while the reads go to this one. What the
+ *     reads lose then is the database's share; what (c) loses beyond it is
+ *     the host's own CPU, parsing 20 files on the event loop that answers
+ *     the reads.
  *
  * Reads during a burst are every read that started before its last create
  * answered. p50 / p95 in ms. Bounded: each phase ends when its burst (or its
@@ -28,6 +33,7 @@ import { Agent, request } from "node:http"
 import type { AddressInfo } from "node:net"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
 import { benchDatabase, percentile, round } from "./largeBatch.ts"
 
 const organizationId = "org_bench"
@@ -178,6 +184,17 @@ process.stdin.once("data", async () => {
 })
 `
 
+/** A host on `url` in a process of its own, with the default bound; its API's URL. */
+const hostProcess = async (url: string) => {
+  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", fileURLToPath(import.meta.url), "--host", url], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const line = await lines.next()
+  if (line.done === true) throw new Error("the second host exited early")
+  return { api: line.value, close: () => child.stdin.end() }
+}
+
 /** Starts the burst's client process; `run()` fires the burst and resolves with its wall time. */
 const burst = async (api: string, label: string) => {
   const child = spawn(process.execPath, ["--input-type=module", "-e", burstClients, api, label, organizationId, String(creates), String(rowsPerCreate)], {
@@ -216,12 +233,40 @@ const phase = async (url: string, label: string, maxConcurrentIngests: number | 
   }
 }
 
+/** Phase (d): the burst goes to a host in another process; the reads come here. */
+const otherHostPhase = async (url: string) => {
+  const host = await startHost(url, undefined)
+  const other = await hostProcess(url)
+  try {
+    const batchId = await post(host.api, "split target", csv(9_000_000, 1_000))
+    const clients = await burst(other.api, "split")
+    try {
+      return await readLoad(host.api, batchId, clients.run)
+    } finally {
+      clients.kill()
+    }
+  } finally {
+    other.close()
+    await host.close()
+  }
+}
+
 const main = async () => {
+  if (process.argv[2] === "--host") {
+    // The second host of phase (d): serves until its parent closes stdin.
+    const host = await startHost(process.argv[3]!, undefined)
+    process.stdout.write(`${host.api}\n`)
+    process.stdin.resume()
+    await new Promise<void>((resolve) => process.stdin.once("end", () => resolve()))
+    await host.close()
+    return
+  }
   const database = await benchDatabase("outdial_bench_ingest")
   try {
     const idle = await phase(database.url, "idle", undefined, false)
     const unbounded = await phase(database.url, "unbounded", poolSize, true)
     const bounded = await phase(database.url, "bounded", undefined, true)
+    const split = await otherHostPhase(database.url)
     const row = (name: string, s: typeof idle) =>
       `${name.padEnd(38)} ${
         [s.n, s.p50, s.p95, s.max, s.burstMs, s.loopP95Ms, s.loopMaxMs].map((v) => String(v).padStart(9)).join("")
@@ -233,6 +278,7 @@ const main = async () => {
     console.log(row("(a) idle", idle))
     console.log(row(`(b) burst, ingests unbounded (${poolSize})`, unbounded))
     console.log(row(`(c) burst, default bound (${Math.max(1, Math.floor(poolSize / 8))})`, bounded))
+    console.log(row("(d) as (c), burst parsed by another host", split))
     console.log(JSON.stringify({
       idleP50Ms: idle.p50,
       idleP95Ms: idle.p95,

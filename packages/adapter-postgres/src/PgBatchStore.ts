@@ -75,7 +75,7 @@ export interface Options {
    * of the pool, at least 1, unless set: 1 for the default 10 connections.
    * Ingests are bulk work for the server's CPUs, and a pool is commonly
    * sized at about twice their count: with a second concurrent ingest on a
-   * 2-core machine, read p95 during a burst of creates roughly doubled
+   * 2-core machine, read p95 during a burst of creates rose 1.5 to 2 times
    * (`pnpm bench:ingest-load`).
    */
   readonly maxConcurrentIngests?: number | undefined
