@@ -42,6 +42,7 @@ import {
   type StoreError
 } from "./OutdialError.ts"
 import * as PhoneNumber from "./PhoneNumber.ts"
+import * as Retention from "./Retention.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 
 /**
@@ -476,6 +477,7 @@ export const layer: Layer.Layer<
     const events = yield* EngineEvents
     const dispatcher = yield* Dispatcher
     const config = yield* EngineConfig
+    yield* Effect.forkScoped(Retention.run) // old idempotency keys and events, pruned for the engine's lifetime
 
     const decodeCreate = decodeInput(Batch.CreateBatchInput)
     const decodeUpdate = decodeInput(Batch.UpdateBatchInput)
