@@ -4,7 +4,7 @@
  * would have them, and latency percentiles.
  */
 import { BatchStore } from "@outdial/core"
-import * as BatchStoreSuite from "@outdial/core/BatchStoreSuite"
+import * as StoreFixtures from "@outdial/testing/StoreFixtures"
 import * as Effect from "effect/Effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
@@ -46,8 +46,8 @@ export const largeBatch = (organizationId: string, count: number) =>
   Effect.gen(function*() {
     const store = yield* BatchStore.BatchStore
     const sql = yield* SqlClient.SqlClient
-    const batch = BatchStoreSuite.makeBatch({ status: "running", organizationId })
-    const contacts = BatchStoreSuite.newContacts(count)
+    const batch = StoreFixtures.makeBatch({ status: "running", organizationId })
+    const contacts = StoreFixtures.newContacts(count)
     const started = performance.now()
     yield* store.createBatch(batch, contacts)
     const ingestSeconds = (performance.now() - started) / 1000

@@ -7,11 +7,11 @@
  *
  *   LIVEKIT_URL=wss://my-project.livekit.cloud LIVEKIT_API_KEY=… LIVEKIT_API_SECRET=… \
  *   LIVEKIT_SIP_TRUNK_ID=ST_… LIVEKIT_AGENT_NAME=outbound-caller \
- *   OUTDIAL_CALLER_NUMBER=+12025550100 npx pnpm@10 --filter @outdial/example-livekit start
+ *   OUTDIAL_CALLER_NUMBER=+12025550100 npx -y pnpm@10 --filter @outdial/example-livekit start
  */
 import { LiveKitTelephony } from "@outdial/adapter-livekit"
 import { PgEventRelay, PgStorage } from "@outdial/adapter-postgres"
-import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents } from "@outdial/core"
+import { Directory, Engine } from "@outdial/core"
 import { Router, Webhooks } from "@outdial/http-express"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -34,20 +34,13 @@ const storage = process.env.DATABASE_URL === undefined
   ? PgStorage.layerEmbedded({ dataDir: ".pglite/livekit-example" })
   : PgStorage.layerConfig()
 
-// Several processes may serve one database: the relay shows each the others' lifecycle changes.
-const ports = PgEventRelay.layer().pipe(Layer.provideMerge(Layer.mergeAll(
-  storage,
-  LiveKitTelephony.layerConfig(),
-  directory,
-  Credits.layerUnlimited(),
-  EngineEvents.layer()
-)))
-
-const engine = Engine.layer.pipe(
-  Layer.provideMerge(Dispatcher.layer),
-  Layer.provide(EngineConfig.layer({})),
-  Layer.provideMerge(ports)
-)
+// Several processes may serve one database: the relay shows each the others'
+// lifecycle changes, reading the SqlClient and events the engine layer provides.
+const engine = PgEventRelay.layer().pipe(Layer.provideMerge(Engine.layerWith({
+  store: storage,
+  telephony: LiveKitTelephony.layerConfig(),
+  directory
+})))
 
 const main = async () => {
   const runtime = ManagedRuntime.make(engine)

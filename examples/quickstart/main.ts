@@ -8,13 +8,12 @@
  * bar, prints the final breakdown, and keeps serving with curl commands to
  * try. `--once` exits instead.
  *
- *   npx pnpm@10 demo            # PORT=3000 unless set
- *   npx pnpm@10 demo -- --once
+ *   npx -y pnpm@10 demo            # PORT=3000 unless set
+ *   npx -y pnpm@10 demo -- --once
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import { Directory, Engine, SimulatedTelephony } from "@outdial/core"
 import { Router } from "@outdial/http-express"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
 import { readFile } from "node:fs/promises"
@@ -33,18 +32,13 @@ const directory = Directory.layerStatic({
   ]
 })
 
-const engine = Engine.layer.pipe(
-  Layer.provideMerge(Dispatcher.layer),
-  Layer.provide(EngineConfig.layer({})),
-  Layer.provideMerge(Layer.mergeAll(
-    PgStorage.layerEmbedded(),
-    // Calls ring up to a second and talk one to three: the demo finishes in seconds.
-    SimulatedTelephony.layer({ ringSeconds: { min: 0, max: 1 }, talkSeconds: { min: 1, max: 3 }, rejectSeconds: { min: 0, max: 1 } }),
-    directory,
-    Credits.layerUnlimited(),
-    EngineEvents.layer()
-  ))
-)
+// The engine with its dispatcher over the host's ports, in one call.
+const engine = Engine.layerWith({
+  store: PgStorage.layerEmbedded(),
+  // Calls ring up to a second and talk one to three: the demo finishes in seconds.
+  telephony: SimulatedTelephony.layer({ ringSeconds: { min: 0, max: 1 }, talkSeconds: { min: 1, max: 3 }, rejectSeconds: { min: 0, max: 1 } }),
+  directory
+})
 
 const bar = (done: number, total: number, width = 32): string => {
   const filled = total === 0 ? width : Math.round((done / total) * width)

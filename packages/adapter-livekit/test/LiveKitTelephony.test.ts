@@ -1,5 +1,6 @@
 import { LiveKitTelephony, SipOutcome } from "@outdial/adapter-livekit"
 import { Telephony } from "@outdial/core"
+import { TelephonySuite } from "@outdial/testing"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -316,5 +317,23 @@ describe("layerConfig", () => {
       Effect.scoped(Layer.build(LiveKitTelephony.layerConfig().pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({}))))))
     )
     expect(missing._tag).toBe("Failure")
+  })
+})
+
+// The provider-agnostic Telephony contract against a fake LiveKit of its own,
+// ending answered calls by polling; and the same adapter pointed at a closed port.
+const fakeLayer = Layer.unwrap(
+  Effect.acquireRelease(
+    Effect.promise(() => FakeLiveKit.start({ talkMs: 50 })),
+    (fake) => Effect.promise(() => fake.close())
+  ).pipe(Effect.map((fake) => LiveKitTelephony.layer(options(fake, { webhooks: false, pollIntervalMillis: 50 }))))
+)
+TelephonySuite.run("LiveKitTelephony: Telephony conformance", fakeLayer, {
+  unreachable: LiveKitTelephony.layer({
+    url: "ws://127.0.0.1:9",
+    apiKey: FakeLiveKit.apiKey,
+    apiSecret: Redacted.make(FakeLiveKit.apiSecret),
+    outboundTrunkId: FakeLiveKit.trunkId,
+    agentName: "outbound-caller"
   })
 })

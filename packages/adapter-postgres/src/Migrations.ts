@@ -156,6 +156,20 @@ const initial = Effect.gen(function*() {
   yield* sql`CREATE INDEX outdial_events_by_batch ON outdial_events (batch_id, id)`
 })
 
+// Retention deletes by age, so both tables get an index on their time
+// column; `outdial_maintenance` records when a task last ran, for processes
+// sharing the database to take turns instead of repeating each other's work.
+const retention = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE INDEX outdial_idempotency_keys_by_age ON outdial_idempotency_keys (created_at)`
+  yield* sql`CREATE INDEX outdial_events_by_age ON outdial_events (created_at)`
+  yield* sql`
+    CREATE TABLE outdial_maintenance (
+      task text PRIMARY KEY,
+      ran_at timestamptz NOT NULL
+    )`
+})
+
 /**
  * The migrations, by number.
  *
@@ -163,7 +177,8 @@ const initial = Effect.gen(function*() {
  * @category migrations
  */
 export const loader: Migrator.Loader = Migrator.fromRecord({
-  "1_initial": initial
+  "1_initial": initial,
+  "2_retention": retention
 })
 
 /**

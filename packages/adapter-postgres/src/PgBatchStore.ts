@@ -14,8 +14,8 @@
  * The statements live in groups under `internal/`: `rows` (row types and
  * their mapping), `fragments` (the lease CTE, counters, the lock order),
  * `dialingWrites` (the lease and the fenced single statements),
- * `batchWrites` (batches, contacts, idempotency keys) and `outbox` (the
- * event outbox and NOTIFY). This module assembles them.
+ * `batchWrites` (batches, contacts, idempotency keys), `outbox` (the
+ * event outbox and NOTIFY) and `retention` (pruning). This module assembles them.
  *
  * @since 0.1.0
  */
@@ -24,12 +24,14 @@ import { PgClient } from "@effect/sql-pg"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Semaphore from "effect/Semaphore"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as BatchWrites from "./internal/batchWrites.ts"
 import * as DialingWrites from "./internal/dialingWrites.ts"
 import * as Fragments from "./internal/fragments.ts"
 import { Outbox } from "./internal/outbox.ts"
 import * as OutboxModule from "./internal/outbox.ts"
+import * as Retention from "./internal/retention.ts"
 
 export {
   /**
@@ -67,6 +69,20 @@ export interface Options {
   readonly listen?: boolean | undefined
   /** Contacts per bulk `INSERT … unnest(…)`; 5,000 unless set. */
   readonly ingestChunkSize?: number | undefined
+  /**
+   * Ingests (`createBatch`, `addContacts`: a transaction holding a pool
+   * connection while it inserts every contact) that may run at once in this
+   * store; the others wait for a turn without holding a connection, so a
+   * burst of large creates never takes the connections reads need. An eighth
+   * of the pool, at least 1, unless set: 1 for the default 10 connections.
+   * Ingests are bulk work for the server's CPUs, and a pool is commonly
+   * sized at about twice their count: with a second concurrent ingest on a
+   * 2-core machine, read p95 during a burst of creates rose 1.5 to 2 times
+   * (`pnpm bench:ingest-load`).
+   */
+  readonly maxConcurrentIngests?: number | undefined
+  /** Rows per `DELETE` when pruning, so a large backlog never holds many locks at once; 1,000 unless set. */
+  readonly pruneChunkSize?: number | undefined
 }
 
 /**
@@ -82,11 +98,19 @@ export const make = (options: Options = {}) =>
     const pg = yield* Effect.serviceOption(PgClient.PgClient)
     const fragments = Fragments.make(sql)
     const events = OutboxModule.make(sql, pg, options)
+    // The pool's size as the client was configured (the pool's own default, 10, when unset).
+    const poolSize = pg._tag === "Some" ? (pg.value.config as PgClient.PgPoolConfig).maxConnections ?? 10 : 10
+    const ingests = yield* Semaphore.make(Math.max(1, options.maxConcurrentIngests ?? Math.floor(poolSize / 8)))
     const store = BatchStore.of({
       processLocal: options.processLocal === true,
       changes: events.changes,
-      ...BatchWrites.make(sql, fragments, events, { chunkSize: options.ingestChunkSize ?? 5_000 }),
-      ...DialingWrites.make(sql, fragments)
+      ...BatchWrites.make(sql, fragments, events, {
+        chunkSize: options.ingestChunkSize ?? 5_000,
+        // Outside the transaction: an ingest waiting for its turn holds no connection.
+        ingesting: ingests.withPermits(1)
+      }),
+      ...DialingWrites.make(sql, fragments),
+      ...Retention.make(sql, { chunkSize: options.pruneChunkSize ?? 1_000 })
     })
     return { store, outbox: events.outbox }
   })

@@ -6,8 +6,8 @@
  */
 import { PgEventRelay, PgStorage } from "@outdial/adapter-postgres"
 import { BatchStore, EngineEvents } from "@outdial/core"
+import * as StoreFixtures from "@outdial/testing/StoreFixtures"
 import * as Context from "effect/Context"
-import * as BatchStoreSuite from "@outdial/core/BatchStoreSuite"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -34,11 +34,11 @@ describe.skipIf(!reachable)("the change feed", () => {
       yield* Effect.sleep(200) // LISTEN confirmed before anything is sent
 
       const store = yield* writer
-      const batch = BatchStoreSuite.makeBatch({ status: "pending" })
-      yield* store.createBatch(batch, BatchStoreSuite.newContacts(2))
+      const batch = StoreFixtures.makeBatch({ status: "pending" })
+      yield* store.createBatch(batch, StoreFixtures.newContacts(2))
       yield* store.updateBatch(batch.id, ["pending"], "pause", { status: "paused" })
       // Not a lifecycle move: no news.
-      yield* store.updateBatch(batch.id, ["paused"], "estimate", { estimatedCompletionTime: BatchStoreSuite.after(60) })
+      yield* store.updateBatch(batch.id, ["paused"], "estimate", { estimatedCompletionTime: StoreFixtures.after(60) })
       yield* store.updateBatch(batch.id, ["paused"], "cancel", { status: "cancelled" })
       for (let i = 0; i < 100 && received.length < 3; i++) yield* Effect.sleep(50)
       yield* Effect.sleep(300) // time for a notification that should not come
@@ -66,10 +66,10 @@ describe.skipIf(!reachable)("the change feed", () => {
 
       const remote = Context.get(there, BatchStore.BatchStore)
       const local = Context.get(here, BatchStore.BatchStore)
-      const theirs = BatchStoreSuite.makeBatch({ status: "pending", name: "theirs" })
-      const ours = BatchStoreSuite.makeBatch({ status: "pending", name: "ours" })
-      yield* remote.createBatch(theirs, BatchStoreSuite.newContacts(1))
-      yield* local.createBatch(ours, BatchStoreSuite.newContacts(1))
+      const theirs = StoreFixtures.makeBatch({ status: "pending", name: "theirs" })
+      const ours = StoreFixtures.makeBatch({ status: "pending", name: "ours" })
+      yield* remote.createBatch(theirs, StoreFixtures.newContacts(1))
+      yield* local.createBatch(ours, StoreFixtures.newContacts(1))
       yield* remote.updateBatch(theirs.id, ["pending"], "pause", { status: "paused" })
       for (let i = 0; i < 100 && seen.length < 2; i++) yield* Effect.sleep(50)
       yield* Effect.sleep(300)

@@ -1,5 +1,5 @@
 import { PgStorage } from "@outdial/adapter-postgres"
-import * as BatchStoreSuite from "@outdial/core/BatchStoreSuite"
+import { BatchStoreSuite } from "@outdial/testing"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"

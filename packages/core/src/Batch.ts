@@ -170,7 +170,7 @@ export type Batch = typeof Batch.Type
 
 const Name = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 const Description = Schema.NullOr(Schema.String.check(Schema.isMaxLength(1000)))
-const Id = Schema.String.check(Schema.isMinLength(1))
+const Id = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 const Country = Schema.String.check(Schema.isPattern(/^[A-Za-z]{2}$/))
 // An offset or `Z` makes an instant; without one the time is read in the batch's `timezone`.
 const LocalOrInstant = Schema.String.check(
@@ -209,18 +209,18 @@ export const BatchSettingsInput = Schema.Struct({
   description: Schema.optionalKey(Description),
   agentId: Schema.optionalKey(Id),
   fromPhoneNumberId: Schema.optionalKey(Id),
-  phoneNumberIds: Schema.optionalKey(Schema.NonEmptyArray(Id)),
+  phoneNumberIds: Schema.optionalKey(Schema.NonEmptyArray(Id).check(Schema.isMaxLength(100))),
   phoneRotationStrategy: Schema.optionalKey(PhoneRotationStrategy),
   concurrentCallLimit: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 100 }))),
   maxAttempts: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10 }))),
   retryDelay: Schema.optionalKey(RetryDelayInput),
   defaultCountry: Schema.optionalKey(Schema.NullOr(Country)),
   scheduledStartTime: Schema.optionalKey(Schema.NullOr(LocalOrInstant)),
-  timezone: Schema.optionalKey(Schema.String),
+  timezone: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(64))),
   callingWindow: Schema.optionalKey(Schema.NullOr(CallingWindow.Window)),
-  callingWindows: Schema.optionalKey(Schema.Array(CallingWindow.Window)),
+  callingWindows: Schema.optionalKey(CallingWindow.Windows),
   workingDays: Schema.optionalKey(CallingWindow.WorkingDays),
-  maxCallsPerDay: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))))
+  maxCallsPerDay: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 }))))
 })
 export type BatchSettingsInput = typeof BatchSettingsInput.Type
 

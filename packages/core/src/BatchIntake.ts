@@ -16,8 +16,10 @@ import * as Idempotency from "./Idempotency.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
 import {
   checkCredits,
+  checkId,
   type EngineContext,
   estimateOf,
+  findBatch,
   invalid,
   now,
   publishBatch,
@@ -226,7 +228,7 @@ export const make = (context: EngineContext): BatchIntake => {
       `${organizationId}:${batchId}:contacts`,
       options?.idempotency,
       Effect.gen(function*() {
-        const batch = yield* store.getBatch(organizationId, batchId)
+        const batch = yield* findBatch(context, organizationId, batchId)
         yield* Effect.fromResult(Batch.transition(batch.status, "update"))
         const dialing = yield* Dialing.resolve(directory, organizationId, {
           agentId: batch.agentId,
@@ -249,8 +251,9 @@ export const make = (context: EngineContext): BatchIntake => {
 
   const removeContact: BatchIntake["removeContact"] = (organizationId, batchId, contactId) =>
     Effect.gen(function*() {
-      const batch = yield* store.getBatch(organizationId, batchId)
+      const batch = yield* findBatch(context, organizationId, batchId)
       yield* Effect.fromResult(Batch.transition(batch.status, "update"))
+      yield* checkId("contactId", contactId)
       yield* store.removeContact(batchId, contactId, yield* now)
       yield* publishBatch(context, yield* store.getBatch(organizationId, batchId))
     })

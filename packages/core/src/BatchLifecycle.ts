@@ -22,6 +22,7 @@ import {
   checkCredits,
   type EngineContext,
   estimateOf,
+  findBatch,
   invalid,
   now,
   publishBatch,
@@ -148,7 +149,8 @@ export interface BatchLifecycle {
   readonly retry: (
     organizationId: string,
     batchId: string,
-    input?: { readonly extraAttempts?: number | undefined }
+    /** `extraAttempts`: an integer from 1 to 10, as any body sent it (anything else is a `validation_error`). */
+    input?: { readonly extraAttempts?: unknown }
   ) => Effect.Effect<BatchView.RetryResponse, ChangeError>
   readonly deleteBatch: (organizationId: string, batchId: string) => Effect.Effect<void, ChangeError>
 }
@@ -179,7 +181,7 @@ export const make = (context: EngineContext): BatchLifecycle => {
     }
   ) =>
     Effect.gen(function*() {
-      const batch = yield* store.getBatch(organizationId, batchId)
+      const batch = yield* findBatch(context, organizationId, batchId)
       // A move the batch's state forbids is refused before its request is looked at.
       if (Batch.machine.targets(batch.status, action).length === 0) {
         yield* Effect.fromResult(Batch.transition(batch.status, action))
@@ -283,7 +285,7 @@ export const make = (context: EngineContext): BatchLifecycle => {
 
   const deleteBatch: BatchLifecycle["deleteBatch"] = (organizationId, batchId) =>
     Effect.gen(function*() {
-      const batch = yield* store.getBatch(organizationId, batchId)
+      const batch = yield* findBatch(context, organizationId, batchId)
       if (!Batch.isDeletable(batch.status)) {
         return yield* new InvalidTransition({ entity: "batch", action: "delete", from: batch.status })
       }

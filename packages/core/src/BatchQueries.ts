@@ -16,7 +16,8 @@ import * as Batch from "./Batch.ts"
 import type { BatchStore } from "./BatchStore.ts"
 import * as BatchView from "./BatchView.ts"
 import * as Contact from "./Contact.ts"
-import { invalid } from "./internal/engineContext.ts"
+import * as InputGuard from "./InputGuard.ts"
+import { findBatch, invalid, maxIdLength } from "./internal/engineContext.ts"
 import type { BatchNotFound, InvalidInput, StoreError } from "./OutdialError.ts"
 
 /**
@@ -26,8 +27,12 @@ import type { BatchNotFound, InvalidInput, StoreError } from "./OutdialError.ts"
  * @since 0.1.0
  * @category schemas
  */
+// Past these a page or offset only reaches past the end, and would overflow a database's integers.
+const maxOffset = 1_000_000_000
+const maxPage = maxOffset / 500
+
 export const IntFromString = (bounds: SchemaAST.Check<number>) =>
-  Schema.String.check(Schema.isPattern(/^\s*-?\d+\s*$/)).pipe(
+  Schema.String.check(Schema.isPattern(/^\s*-?\d{1,15}\s*$/)).pipe(
     Schema.decodeTo(
       Schema.Int.check(bounds),
       SchemaTransformation.transform({ decode: (s: string) => Number(s.trim()), encode: String })
@@ -42,7 +47,7 @@ export const IntFromString = (bounds: SchemaAST.Check<number>) =>
  */
 export const ContactsQuery = Schema.Struct({
   contactStatus: Schema.optionalKey(Contact.ContactStatus),
-  contactsPage: Schema.optionalKey(IntFromString(Schema.isGreaterThanOrEqualTo(1)).annotate({ default: 1 })),
+  contactsPage: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: maxPage })).annotate({ default: 1 })),
   contactsPageSize: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: 500 })).annotate({ default: 50 }))
 })
 export type ContactsQuery = typeof ContactsQuery.Type
@@ -54,21 +59,24 @@ export type ContactsQuery = typeof ContactsQuery.Type
  * @category schemas
  */
 export const ListQuery = Schema.Struct({
-  agentId: Schema.optionalKey(Schema.String),
+  agentId: Schema.optionalKey(Schema.String.check(
+    Schema.isMaxLength(maxIdLength),
+    Schema.makeFilter((id: string) => !InputGuard.hasNul(id) || "agentId must not contain a NUL character")
+  )),
   status: Schema.optionalKey(Batch.BatchStatus),
   limit: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: 100 })).annotate({ default: 50 })),
-  offset: Schema.optionalKey(IntFromString(Schema.isGreaterThanOrEqualTo(0)).annotate({ default: 0 }))
+  offset: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 0, maximum: maxOffset })).annotate({ default: 0 }))
 })
 export type ListQuery = typeof ListQuery.Type
 
 /** The code and message a refused parameter answers with. */
 const refusals: Record<string, readonly [InvalidInput["code"], string]> = {
   contactStatus: ["invalid_contact_status", `contactStatus must be one of ${Contact.statuses.join(", ")}`],
-  contactsPage: ["invalid_page", "contactsPage must be an integer of at least 1"],
+  contactsPage: ["invalid_page", `contactsPage must be an integer from 1 to ${maxPage}`],
   contactsPageSize: ["invalid_page_size", "contactsPageSize must be an integer from 1 to 500"],
   status: ["validation_error", `status must be one of ${Batch.statuses.join(", ")}`],
   limit: ["validation_error", "limit must be an integer from 1 to 100"],
-  offset: ["validation_error", "offset must be an integer of at least 0"],
+  offset: ["validation_error", `offset must be an integer from 0 to ${maxOffset}`],
   extraAttempts: ["validation_error", "extraAttempts must be an integer from 1 to 10"]
 }
 
@@ -143,7 +151,7 @@ export const make = (store: BatchStore["Service"]): BatchQueries => ({
       const query = yield* checkContactsQuery(raw)
       const page = query.contactsPage ?? 1
       const pageSize = query.contactsPageSize ?? 50
-      const batch = yield* store.getBatch(organizationId, batchId)
+      const batch = yield* findBatch({ store }, organizationId, batchId)
       const breakdown = yield* store.statusBreakdown(batchId)
       const contacts = yield* store.listContacts(batchId, { status: query.contactStatus, page, pageSize })
       return {

@@ -344,4 +344,33 @@ export class BatchStore extends Context.Service<BatchStore, {
     extraAttempts: number,
     at: DateTime.Utc
   ) => Effect.Effect<number, StoreError>
+  /**
+   * Deletes idempotency keys created before `idempotencyKeysBefore` and
+   * outbox events written before `eventsBefore`, unless a prune of this
+   * store (by any process sharing it) ran less than `minIntervalMillis`
+   * before `now`: then it does nothing and answers `ran: false`, so
+   * processes sharing a database never repeat each other's work.
+   */
+  readonly prune: (request: PruneRequest) => Effect.Effect<PruneResult, StoreError>
 }>()("@outdial/core/BatchStore") {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PruneRequest {
+  readonly now: DateTime.Utc
+  readonly idempotencyKeysBefore: DateTime.Utc
+  readonly eventsBefore: DateTime.Utc
+  readonly minIntervalMillis: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PruneResult {
+  readonly ran: boolean
+  readonly idempotencyKeys: number
+  readonly events: number
+}

@@ -39,6 +39,20 @@ export const Window = Schema.Struct({
 export type Window = typeof Window.Type
 
 /**
+ * Windows a day may have: more would only split a day no campaign needs split.
+ *
+ * @since 0.1.0
+ * @category configuration
+ */
+export const maxWindows = 12
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const Windows = Schema.Array(Window).check(Schema.isMaxLength(maxWindows))
+
+/**
  * ISO weekdays, 1 = Monday to 7 = Sunday, each at most once.
  *
  * @since 0.1.0

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInput, type RowError, type RowErrorCode, type RowErrorGroup } from "./OutdialError.ts"
 import type { NewContact } from "./BatchStore.ts"
+import * as InputGuard from "./InputGuard.ts"
 import * as PhoneNumber from "./PhoneNumber.ts"
 import * as FileRows from "./internal/fileRows.ts"
 import * as NumberIndex from "./internal/numberIndex.ts"
@@ -124,6 +125,25 @@ const chunkSize = 500
 const listedRowsPerGroup = 1_000
 
 /**
+ * What one contact row may hold: columns (the phone, name and flags
+ * included, the rest custom fields) and characters in one cell.
+ *
+ * @since 0.1.0
+ * @category configuration
+ */
+export const limits = {
+  maxColumns: 200,
+  maxCellLength: 8_192
+} as const
+
+// An error repeats at most this much of what the client sent: a file's
+// header or a rejected cell may be megabytes long.
+const echoedHeaders = 20
+const echoedLength = 100
+
+const echo = (text: string): string => text.length <= echoedLength ? text : `${text.slice(0, echoedLength)}…`
+
+/**
  * Validates rows as they come and keeps the report. Rows are arrays of cell
  * texts under `header`; the first data row is `firstRow`.
  */
@@ -151,6 +171,16 @@ class RowValidator {
   }
 
   setHeader(cells: ReadonlyArray<string>): InvalidInput | undefined {
+    if (cells.length > limits.maxColumns) {
+      return FileRows.invalidCsv(`The header has ${cells.length} columns; at most ${limits.maxColumns} are allowed`, 1)
+    }
+    const unreadable = cells.findIndex((cell) => cell.length > limits.maxCellLength || InputGuard.hasNul(cell))
+    if (unreadable !== -1) {
+      return FileRows.invalidCsv(
+        `Header column ${unreadable + 1} is longer than ${limits.maxCellLength} characters or holds a NUL character`,
+        1
+      )
+    }
     this.headers = cells.map((cell) => cell.trim())
     this.columns = this.headers.map((header, i) => {
       const name = header === "" ? `column_${i + 1}` : header
@@ -162,9 +192,12 @@ class RowValidator {
         code: "missing_phone_column",
         field: "phone",
         message: `No phone column: add a column named phone, phone_number or phoneNumber (found ${
-          this.headers.length === 0 ? "no headers" : this.headers.map((h) => `"${h}"`).join(", ")
+          this.headers.length === 0
+            ? "no headers"
+            : this.headers.slice(0, echoedHeaders).map((h) => `"${echo(h)}"`).join(", ") +
+              (this.headers.length > echoedHeaders ? ` and ${this.headers.length - echoedHeaders} more` : "")
         })`,
-        details: { headers: this.headers }
+        details: { headers: this.headers.slice(0, echoedHeaders).map(echo), headerCount: this.headers.length }
       })
     }
     return undefined
@@ -173,7 +206,7 @@ class RowValidator {
   private reject(row: number, field: string, code: RowErrorCode, message: string, value: string | undefined) {
     this.rejectedCount++
     if (this.rejected.length < this.maxListedErrors) {
-      this.rejected.push(value === undefined ? { row, field, code, message } : { row, field, code, message, value })
+      this.rejected.push(value === undefined ? { row, field, code, message } : { row, field, code, message, value: echo(value) })
     }
     let group = this.groups.get(code)
     if (group === undefined) {
@@ -204,6 +237,14 @@ class RowValidator {
     for (let i = 0; i < columns.length; i++) {
       const value = cells[i] ?? ""
       const column = columns[i]!
+      if (value.length > limits.maxCellLength) {
+        this.reject(row, column.name, "invalid_field", `${echo(column.name)} is longer than ${limits.maxCellLength} characters`, value)
+        return undefined
+      }
+      if (InputGuard.hasNul(value)) {
+        this.reject(row, column.name, "invalid_field", `${echo(column.name)} holds a NUL character`, value.replaceAll("\u0000", ""))
+        return undefined
+      }
       switch (column.role) {
         case "phone":
           // JSON rows may each spell the phone key differently: the first one given counts.
@@ -368,7 +409,11 @@ export const runRows = <E, R>(
   rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
   options: Options,
   onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void, E, R>
-): Effect.Effect<Report, InvalidInput | E, R> => consume(FileRows.fromObjects(rows), options, onAccepted)
+): Effect.Effect<Report, InvalidInput | E, R> =>
+  Effect.suspend(() => {
+    const hostile = InputGuard.check(rows, ["contacts"])
+    return hostile === undefined ? consume(FileRows.fromObjects(rows), options, onAccepted) : Effect.fail(hostile)
+  })
 
 const collecting = <A>(
   start: (onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void>) => Effect.Effect<A, InvalidInput>

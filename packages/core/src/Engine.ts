@@ -23,6 +23,7 @@ import { EngineConfig } from "./EngineConfig.ts"
 import { type EngineEvent, EngineEvents } from "./EngineEvents.ts"
 import type * as IdempotencyModule from "./Idempotency.ts"
 import type { EngineContext } from "./internal/engineContext.ts"
+import * as Retention from "./Retention.ts"
 
 /**
  * Contacts arrive as a file (CSV, XLSX, XLS) or as JSON rows.
@@ -183,4 +184,19 @@ export const layer: Layer.Layer<
   Engine,
   never,
   BatchStore | Directory | Credits | EngineEvents | Dispatcher
-> = Layer.effect(Engine)(make)
+> = Layer.effect(Engine)(
+  // Old idempotency keys and events are pruned for the engine's lifetime.
+  Effect.andThen(Effect.forkScoped(Retention.run), make)
+)
+export {
+  /**
+   * @since 0.1.0
+   * @category layers
+   */
+  layerWith,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  type LayerOptions
+} from "./EngineLayer.ts"

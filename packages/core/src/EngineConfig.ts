@@ -34,6 +34,26 @@ export interface EngineConfig {
   readonly maxFileBytes: number
   /** Source of randomness for `random` caller-number rotation. */
   readonly random: () => number
+  /** How long finished records are kept, and how often they are pruned. */
+  readonly retention: Retention
+  /**
+   * Consecutive failures to record a call's outcome (each retried with a
+   * growing back-off) after which the batch fails with the cause as reason.
+   */
+  readonly maxRecordFailures: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Retention {
+  /** An idempotency key replays its response this long, then is deleted. */
+  readonly idempotencyKeysMillis: number
+  /** Outbox events are kept this long after they were written. */
+  readonly eventsMillis: number
+  /** How often one process of those sharing a store prunes it. */
+  readonly intervalMillis: number
 }
 
 /**
@@ -50,7 +70,9 @@ export const defaults = (): EngineConfig => ({
   averageCallSeconds: 120,
   maxContacts: 10_000,
   maxFileBytes: 50 * 1024 * 1024,
-  random: Math.random
+  random: Math.random,
+  retention: { idempotencyKeysMillis: 86_400_000, eventsMillis: 7 * 86_400_000, intervalMillis: 3_600_000 },
+  maxRecordFailures: 10
 })
 
 /**

@@ -7,7 +7,8 @@
  */
 import * as Effect from "effect/Effect"
 import type { BatchStore } from "./BatchStore.ts"
-import type { IdempotencyKeyReused, IdempotencyRequestInProgress, StoreError } from "./OutdialError.ts"
+import * as InputGuard from "./InputGuard.ts"
+import type { IdempotencyKeyReused, IdempotencyRequestInProgress, InvalidInput, StoreError } from "./OutdialError.ts"
 
 /**
  * The key the client sent and a fingerprint of its body (the transport
@@ -21,6 +22,9 @@ export interface Idempotency {
   readonly fingerprint: string
 }
 
+/** A key longer than this is not a key but a payload. */
+const maxKeyLength = 255
+
 /**
  * Runs `body` once per key within `scope`: a repeat replays the stored response.
  *
@@ -32,9 +36,11 @@ export const run = <A, E>(
   scope: string,
   idempotency: Idempotency | undefined,
   body: Effect.Effect<A, E>
-): Effect.Effect<A, E | IdempotencyKeyReused | IdempotencyRequestInProgress | StoreError> => {
+): Effect.Effect<A, E | InvalidInput | IdempotencyKeyReused | IdempotencyRequestInProgress | StoreError> => {
   if (idempotency === undefined) return body
   return Effect.gen(function*() {
+    const malformed = InputGuard.checkText("Idempotency-Key", idempotency.key, maxKeyLength)
+    if (malformed !== undefined) return yield* malformed
     const replay = yield* store.reserveIdempotencyKey(scope, idempotency.key, idempotency.fingerprint)
     if (replay !== undefined) return replay.response as A
     return yield* body.pipe(

@@ -15,6 +15,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -85,7 +86,10 @@ const millis = (time: DateTime.Utc) => DateTime.toEpochMillis(time)
  */
 export const make = (): BatchStore["Service"] => {
   const batches = new Map<string, Entry>()
-  const idempotency = new Map<string, { fingerprint: string; response?: unknown; done: boolean }>()
+  // `createdAt` is the engine's clock at reservation (epoch millis), so retention follows a TestClock too.
+  const idempotency = new Map<string, { fingerprint: string; response?: unknown; done: boolean; createdAt: number }>()
+  // When this store was last pruned, so that engines sharing it prune once per interval.
+  let prunedAt: number | undefined
 
   const entryOf = (batchId: string) =>
     Effect.suspend(() => {
@@ -190,14 +194,14 @@ export const make = (): BatchStore["Service"] => {
   return BatchStore.of({
     processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
-      Effect.suspend((): Effect.Effect<
+      Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<
         { readonly response: unknown } | undefined,
         IdempotencyKeyReused | IdempotencyRequestInProgress
       > => {
         const id = `${scope}\u0000${key}`
         const record = idempotency.get(id)
         if (record === undefined) {
-          idempotency.set(id, { fingerprint, done: false })
+          idempotency.set(id, { fingerprint, done: false, createdAt: now })
           return Effect.succeed(undefined)
         }
         if (record.fingerprint !== fingerprint) return Effect.fail(new IdempotencyKeyReused({ key }))
@@ -544,6 +548,22 @@ export const make = (): BatchStore["Service"] => {
           }
         })
         return count
+      }),
+    prune: ({ eventsBefore: _, idempotencyKeysBefore, minIntervalMillis, now }) =>
+      Effect.sync(() => {
+        const at = millis(now)
+        if (prunedAt !== undefined && prunedAt > at - minIntervalMillis) return { ran: false, idempotencyKeys: 0, events: 0 }
+        prunedAt = at
+        const before = millis(idempotencyKeysBefore)
+        let idempotencyKeys = 0
+        for (const [id, record] of idempotency) {
+          if (record.createdAt < before) {
+            idempotency.delete(id)
+            idempotencyKeys++
+          }
+        }
+        // No outbox in memory: events go to `EngineEvents` subscribers and are not kept.
+        return { ran: true, idempotencyKeys, events: 0 }
       })
   })
 }

@@ -40,6 +40,16 @@ export const defaults: RetryPolicy = {
   delayByOutcome: {}
 }
 
+/**
+ * The longest retry delay: a retry further away than a month is no retry a
+ * campaign waits for, and it keeps every computed time far inside the range
+ * of a date.
+ *
+ * @since 0.1.0
+ * @category configuration
+ */
+export const maxDelaySeconds = 30 * 86_400
+
 const isoDuration = /^P(?!$)(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/
 
 /**
@@ -51,10 +61,19 @@ const isoDuration = /^P(?!$)(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?=\d)
  * @category schemas
  */
 export const DelayInput = Schema.Union([
-  Schema.Number.check(Schema.isGreaterThanOrEqualTo(0), Schema.isFinite()),
-  Schema.String.check(Schema.isPattern(isoDuration))
+  Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: maxDelaySeconds })),
+  Schema.String.check(
+    Schema.isMaxLength(64),
+    Schema.isPattern(isoDuration),
+    Schema.makeFilter((text: string) =>
+      isoSeconds(text) <= maxDelaySeconds || `a retry delay is at most ${maxDelaySeconds / 86_400} days`
+    )
+  )
 ])
 export type DelayInput = typeof DelayInput.Type
+
+// Escalating delays: one per retry at most (`maxAttempts` is at most 10).
+const DelayList = Schema.NonEmptyArray(DelayInput).check(Schema.isMaxLength(10))
 
 /**
  * `retryDelay` of a create or update request: one delay, escalating delays
@@ -66,9 +85,9 @@ export type DelayInput = typeof DelayInput.Type
  */
 export const RetryDelayInput = Schema.Union([
   DelayInput,
-  Schema.NonEmptyArray(DelayInput),
+  DelayList,
   Schema.Struct({
-    default: Schema.optionalKey(Schema.Union([DelayInput, Schema.NonEmptyArray(DelayInput)])),
+    default: Schema.optionalKey(Schema.Union([DelayInput, DelayList])),
     no_answer: Schema.optionalKey(DelayInput),
     busy: Schema.optionalKey(DelayInput),
     timeout: Schema.optionalKey(DelayInput),
@@ -85,9 +104,10 @@ export type RetryDelayInput = typeof RetryDelayInput.Type
  * @since 0.1.0
  * @category constructors
  */
-export const delayToSeconds = (delay: DelayInput): number => {
-  if (typeof delay === "number") return delay
-  const [, weeks, days, hours, minutes, seconds] = isoDuration.exec(delay) ?? []
+export const delayToSeconds = (delay: DelayInput): number => typeof delay === "number" ? delay : isoSeconds(delay)
+
+function isoSeconds(text: string): number {
+  const [, weeks, days, hours, minutes, seconds] = isoDuration.exec(text) ?? []
   const n = (s: string | undefined) => (s === undefined ? 0 : Number(s))
   return n(weeks) * 604_800 + n(days) * 86_400 + n(hours) * 3_600 + n(minutes) * 60 + n(seconds)
 }

@@ -1,4 +1,4 @@
-import * as BatchStoreSuite from "../src/BatchStoreSuite.ts"
+import { BatchStoreSuite } from "@outdial/testing"
 import * as MemoryBatchStore from "../src/MemoryBatchStore.ts"
 
 BatchStoreSuite.run("MemoryBatchStore.layer", MemoryBatchStore.layer)

@@ -171,7 +171,7 @@ describe("ContactImport: files refused as a whole", () => {
       assert.deepStrictEqual(error, {
         code: "missing_phone_column",
         message: "No phone column: add a column named phone, phone_number or phoneNumber (found \"phone|name\")",
-        details: { headers: ["phone|name"] }
+        details: { headers: ["phone|name"], headerCount: 1 }
       })))
 
   it.effect("10,001 contacts pass the default limit of 10,000", () =>

@@ -14,7 +14,7 @@ import * as Eligibility from "../src/Eligibility.ts"
 import * as Engine from "../src/Engine.ts"
 import type * as EngineEvents from "../src/EngineEvents.ts"
 import * as SimulatedTelephony from "../src/SimulatedTelephony.ts"
-import { allContacts, engine, engineOnly, organizationId, ports, rows, sharedMemoryStore } from "./harness.ts"
+import { allContacts, layer as engine, engineOnly, organizationId, ports, rows, sharedMemoryStore } from "@outdial/testing/TestEngine"
 
 const berlin = new Intl.DateTimeFormat("en-GB", {
   timeZone: "Europe/Berlin",

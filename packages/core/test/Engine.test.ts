@@ -6,7 +6,7 @@ import * as CallerRotation from "../src/CallerRotation.ts"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Engine from "../src/Engine.ts"
 import * as SimulatedTelephony from "../src/SimulatedTelephony.ts"
-import { engine, organizationId, otherOrganizationId, rows } from "./harness.ts"
+import { layer as engine, organizationId, otherOrganizationId, rows } from "@outdial/testing/TestEngine"
 
 const monday = Date.UTC(2026, 10, 23, 9, 0)
 

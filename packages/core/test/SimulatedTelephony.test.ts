@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { TelephonySuite } from "@outdial/testing"
 import { Clock, Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import type { CallOutcome } from "../src/CallOutcome.ts"
@@ -324,4 +325,9 @@ describe("SimulatedTelephony", () => {
         assert.isTrue(Exit.hasDies(exit), JSON.stringify(options))
       }
     }))
+})
+
+// The provider-agnostic Telephony contract, as any adapter runs it.
+TelephonySuite.run("SimulatedTelephony: Telephony conformance", SimulatedTelephony.layer({ instant: true }), {
+  unreachable: SimulatedTelephony.layer({ instant: true, failureRate: 1, lookupFailWhen: () => true })
 })

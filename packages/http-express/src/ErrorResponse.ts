@@ -62,26 +62,76 @@ const detailsOf = (error: OutdialError.OutdialError): Record<string, unknown> | 
 }
 
 /**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Failure {
+  readonly status: number
+  readonly body: ErrorBody
+}
+
+/**
  * The status and body of any failure.
  *
  * @since 0.1.0
  * @category mapping
  */
-export const fromUnknown = (error: unknown): { readonly status: number; readonly body: ErrorBody } => {
+export const fromUnknown = (error: unknown): Failure => {
   if (error instanceof HttpFailure) {
     return { status: error.status, body: { error: { code: error.code, message: error.message, details: error.details } } }
   }
   if (isOutdialError(error)) {
-    // A store failure is ours, not the client's: its cause stays in the logs.
-    const details = error.code === "store_error" ? null : detailsOf(error)
+    // A store failure is ours, not the client's: its cause (and the driver's words) stay in the logs.
+    if (error.code === "store_error") {
+      return { status: 500, body: { error: { code: error.code, message: storeFailureMessage, details: null } } }
+    }
     return {
       status: OutdialError.httpStatus[error.code],
-      body: { error: { code: error.code, message: error.message, details } }
+      body: { error: { code: error.code, message: error.message, details: detailsOf(error) } }
     }
+  }
+  const status = clientErrorStatus(error)
+  if (status !== undefined) {
+    const code = clientErrorCodes[status] ?? "validation_error"
+    return { status, body: { error: { code, message: clientErrorMessage(status, error), details: null } } }
   }
   return {
     status: 500,
     body: { error: { code: "internal_error", message: "The server could not complete the request", details: null } }
+  }
+}
+
+const clientErrorCodes: Readonly<Record<number, OutdialError.ErrorCode | TransportCode>> = {
+  404: "not_found",
+  413: "file_too_large",
+  415: "unsupported_file_type"
+}
+
+const storeFailureMessage = "The batch store could not complete the request; try again shortly"
+
+/**
+ * The 4xx status Express or its body parsers put on an error they raised for
+ * the request itself (a malformed path, a body too large, an unknown
+ * charset, a bad gzip stream).
+ */
+const clientErrorStatus = (error: unknown): number | undefined => {
+  if (error instanceof URIError) return 400
+  if (typeof error !== "object" || error === null) return undefined
+  const status = (error as { status?: unknown; statusCode?: unknown }).status ??
+    (error as { statusCode?: unknown }).statusCode
+  return typeof status === "number" && status >= 400 && status < 500 ? status : undefined
+}
+
+// What such an error says, in our words: theirs may quote the input or name internals.
+const clientErrorMessage = (status: number, error: unknown): string => {
+  if (error instanceof URIError) return "The path is not valid: it holds a malformed percent-escape"
+  switch (status) {
+    case 413:
+      return "The request body is too large"
+    case 415:
+      return "The request body's content type or charset is not supported"
+    default:
+      return `The request could not be read (${(error as { type?: unknown }).type ?? "malformed"})`
   }
 }
 
@@ -91,7 +141,7 @@ export const fromUnknown = (error: unknown): { readonly status: number; readonly
  * @since 0.1.0
  * @category mapping
  */
-export const fromCause = (cause: Cause.Cause<unknown>): { readonly status: number; readonly body: ErrorBody } => {
+export const fromCause = (cause: Cause.Cause<unknown>): Failure => {
   const found = Cause.findErrorOption(cause)
   return fromUnknown(found._tag === "Some" ? found.value : Cause.squash(cause))
 }
@@ -100,7 +150,7 @@ export const fromCause = (cause: Cause.Cause<unknown>): { readonly status: numbe
  * @since 0.1.0
  * @category responses
  */
-export const send = (response: Response, failure: { readonly status: number; readonly body: ErrorBody }): void => {
+export const send = (response: Response, failure: Failure): void => {
   if (response.headersSent) {
     response.end()
     return

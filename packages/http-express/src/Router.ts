@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { BatchQueries, Engine } from "@outdial/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -18,6 +19,7 @@ import express, { type Request, type Response } from "express"
 import * as ErrorResponse from "./ErrorResponse.ts"
 import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
+import * as ParsedBody from "./ParsedBody.ts"
 import * as Uploads from "./Uploads.ts"
 
 /**
@@ -46,6 +48,10 @@ export interface Options {
   readonly maxFileBytes?: number | undefined
   /** Bytes a JSON body may have; 50 MB unless set. */
   readonly maxJsonBytes?: number | undefined
+  /** Where uploaded files are spooled while a request is read; the system's temporary folder unless set. */
+  readonly spoolDirectory?: string | undefined
+  /** A request body that sends nothing for this long is abandoned (408); 30 s unless set. */
+  readonly uploadIdleMillis?: number | undefined
 }
 
 const idempotencyHeaders = ["idempotency-key", "x-idempotency-key"] as const
@@ -79,6 +85,13 @@ const param = (request: Request, name: string): string => {
 }
 
 const stringParam = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
+
+/** A query parameter given once, as text; a repeated or nested one is refused rather than guessed at. */
+const queryParam = (request: Request, name: string): string | undefined => {
+  const value = request.query[name]
+  if (value === undefined || typeof value === "string") return value
+  throw new ErrorResponse.HttpFailure(400, "validation_error", `${name} must be given once, as text`, { field: name })
+}
 // Anything else than text or null is still handed over as text, for the engine to refuse with a reason.
 const textOrNull = (value: unknown): string | null | undefined =>
   value === undefined || value === null || typeof value === "string" ? value : JSON.stringify(value)
@@ -97,7 +110,9 @@ const textOrNull = (value: unknown): string | null | undefined =>
 export const makeRouter = (runtime: EngineRuntime, options: Options): express.Router => {
   const limits: Uploads.Limits = {
     maxFileBytes: options.maxFileBytes ?? 50 * 1024 * 1024,
-    maxJsonBytes: options.maxJsonBytes ?? 50 * 1024 * 1024
+    maxJsonBytes: options.maxJsonBytes ?? 50 * 1024 * 1024,
+    spoolDirectory: options.spoolDirectory,
+    idleMillis: options.uploadIdleMillis
   }
   const router = express.Router()
 
@@ -111,9 +126,19 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     return organizationId
   }
 
-  const fail = (response: Response, failure: ReturnType<typeof ErrorResponse.fromUnknown>) => {
+  /**
+   * Answers a failure with the envelope. A 5xx is ours, not the client's: it
+   * is logged with its cause, which the answer never shows.
+   */
+  const fail = (request: Request, response: Response, failure: ErrorResponse.Failure, cause: unknown) => {
+    if (failure.status >= 500) {
+      runtime.runFork(Effect.logError(
+        `outdial: ${request.method} ${request.originalUrl.slice(0, 200)} answered ${failure.status}`,
+        Cause.isCause(cause) ? cause : Cause.die(cause)
+      ))
+    }
     // The rest of an upload refused for its size or type is not worth reading.
-    if (failure.status === 413 || failure.status === 415) response.set("connection", "close")
+    if (failure.status === 408 || failure.status === 413 || failure.status === 415) response.set("connection", "close")
     ErrorResponse.send(response, failure)
   }
 
@@ -129,11 +154,11 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     try {
       const organizationId = await organizationOf(request)
       const exit = await runtime.runPromiseExit(await program(organizationId, request))
-      if (Exit.isFailure(exit)) return fail(response, ErrorResponse.fromCause(exit.cause))
+      if (Exit.isFailure(exit)) return fail(request, response, ErrorResponse.fromCause(exit.cause), exit.cause)
       if (exit.value === undefined) return void response.status(204).end()
       response.status(status).json(exit.value)
     } catch (error) {
-      fail(response, ErrorResponse.fromUnknown(error))
+      fail(request, response, ErrorResponse.fromUnknown(error), error)
     }
   }
 
@@ -147,7 +172,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     ) => Effect.Effect<unknown, unknown, Engine.Engine>
   ) =>
     handle(status, async (organizationId, request) => {
-      const incoming = await Uploads.read(request, limits)
+      // Behind a host's own body parser the stream is already read: take what it parsed.
+      const incoming = ParsedBody.fromRequest(request) ?? await Uploads.read(request, limits)
       return program(organizationId, incoming, request).pipe(Effect.ensuring(Effect.promise(incoming.cleanup)))
     })
 
@@ -177,7 +203,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       return Engine.Engine.use((engine) =>
         engine.createBatch(
           organizationId,
-          contacts?._tag === "Rows" ? incoming.fields : settings,
+          // Without a file every field goes to the engine, `contacts` of any shape included, to be refused with a reason.
+          contacts?._tag === "File" ? settings : incoming.fields,
           contacts?._tag === "File" ? contacts : undefined,
           idempotencyOf(request, incoming.fingerprint)
         )
@@ -189,10 +216,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     "/batches",
     handle(200, (organizationId, request) =>
       BatchQueries.decodeListQuery({
-        agentId: stringParam(request.query.agentId),
-        status: stringParam(request.query.status),
-        limit: stringParam(request.query.limit),
-        offset: stringParam(request.query.offset)
+        agentId: queryParam(request, "agentId"),
+        status: queryParam(request, "status"),
+        limit: queryParam(request, "limit"),
+        offset: queryParam(request, "offset")
       }).pipe(Effect.flatMap((query) => Engine.Engine.use((engine) => engine.listBatches(organizationId, query)))))
   )
 
@@ -200,9 +227,9 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     "/batches/:id",
     handle(200, (organizationId, request) =>
       BatchQueries.decodeContactsQuery({
-        contactStatus: stringParam(request.query.contactStatus),
-        contactsPage: stringParam(request.query.contactsPage),
-        contactsPageSize: stringParam(request.query.contactsPageSize)
+        contactStatus: queryParam(request, "contactStatus"),
+        contactsPage: queryParam(request, "contactsPage"),
+        contactsPageSize: queryParam(request, "contactsPageSize")
       }).pipe(Effect.flatMap((query) =>
         Engine.Engine.use((engine) => engine.getBatch(organizationId, param(request, "id"), query))
       )))
@@ -259,9 +286,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     "/batches/:id/retry",
     withBody(200, (organizationId, incoming, request) =>
       Engine.Engine.use((engine) =>
-        engine.retry(organizationId, param(request, "id"), {
-          extraAttempts: incoming.fields.extraAttempts as number | undefined
-        })
+        engine.retry(organizationId, param(request, "id"), { extraAttempts: incoming.fields.extraAttempts })
       ))
   )
 
@@ -274,20 +299,33 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
       request.off("close", stop)
       const ended = Exit.isSuccess(exit) ? exit.value : exit
-      if (Exit.isFailure(ended) && !response.headersSent) {
-        return ErrorResponse.send(response, ErrorResponse.fromCause(ended.cause))
+      if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
+        return fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
       }
       response.end()
     } catch (error) {
-      ErrorResponse.send(response, ErrorResponse.fromUnknown(error))
+      fail(request, response, ErrorResponse.fromUnknown(error), error)
     }
   })
 
-  router.use((_request: Request, response: Response) =>
-    ErrorResponse.send(
-      response,
-      ErrorResponse.fromUnknown(new ErrorResponse.HttpFailure(404, "not_found", "No such route"))
-    )
+  // No catch-all: a path the router does not know goes on to the host's own routes.
+  // What Express itself raises inside the router (a malformed percent-escape in a path) gets the envelope.
+  router.use((error: unknown, request: Request, response: Response, _next: express.NextFunction) =>
+    fail(request, response, ErrorResponse.fromUnknown(error), error)
   )
   return router
 }
+
+/**
+ * The API's JSON 404 for a path nobody answered, for a host to mount after
+ * its own routes under the same prefix:
+ * `app.use("/api/v1", Router.makeRouter(runtime, options), hostRoutes, Router.notFound)`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const notFound = (_request: Request, response: Response): void =>
+  ErrorResponse.send(
+    response,
+    ErrorResponse.fromUnknown(new ErrorResponse.HttpFailure(404, "not_found", "No such route"))
+  )

@@ -4,6 +4,7 @@
 export * as ErrorResponse from "./ErrorResponse.ts"
 export * as EventStream from "./EventStream.ts"
 export * as OpenApi from "./OpenApi.ts"
+export * as ParsedBody from "./ParsedBody.ts"
 export * as Router from "./Router.ts"
 export * as Uploads from "./Uploads.ts"
 export * as Webhooks from "./Webhooks.ts"

@@ -10,7 +10,6 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
@@ -50,10 +49,11 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         readonly json?: unknown
         readonly body?: string | FormData
         readonly headers?: Record<string, string>
+        readonly url?: string
       } = {}
     ): Promise<Reply> => {
       const org = options.org === undefined ? organizationId : options.org
-      const response = await fetch(`${server.url}${path}`, {
+      const response = await fetch(`${options.url ?? server.url}${path}`, {
         method,
         headers: {
           ...(org === null ? {} : { "x-organization-id": org }),
@@ -154,8 +154,9 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
       })
 
       it("spools an upload to a temporary file and removes it once answered, accepted or refused", async () => {
-        const spooled = () => readdirSync(tmpdir()).filter((name) => name.startsWith("outdial-upload-")).length
+        const spooled = () => readdirSync(server.spoolDirectory).length
         const before = spooled()
+        expect(before).toBe(0)
         const ok = await call("POST", "/batches/validate", { body: form({}, { name: "contacts.csv", bytes: fixture("talkifai.csv") }) })
         expect(ok.status).toBe(200)
         const refused = await call("POST", "/batches/validate", { body: form({}, { name: "garbage.png", bytes: fixture("garbage.png") }) })
@@ -325,6 +326,30 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expectError(await call("GET", "/batches", { org: null }), 401, "unauthorized")
         expectError(await call("GET", "/nothing-here"), 404, "not_found")
       })
+
+      it("lets a path it does not know through to the host's routes under the same prefix", async () => {
+        const reply = await call("GET", "/host/ping")
+        expect([reply.status, reply.body]).toEqual([200, { host: true }])
+      })
+
+      it("behind the host's express.json(), reads the body the host parsed", async () => {
+        const url = server.parsedUrl
+        const created = await call("POST", "/batches", {
+          url,
+          json: { name: "Parsed by the host", agentId: "agent_sales", draft: true, contacts: rows(3, 900) }
+        })
+        expect(created.status, JSON.stringify(created.body)).toBe(201)
+        expect(created.body.totalContacts).toBe(3)
+        const validated = await call("POST", "/batches/validate", { url, json: rows(2, 910) })
+        expect(validated.status, JSON.stringify(validated.body)).toBe(200)
+        expectError(await call("POST", "/batches", { url, json: { agentId: "agent_sales", contacts: rows(1, 920) } }), 400, "validation_error")
+        // Multipart is left alone by express.json(): the router still streams it.
+        const upload = await call("POST", "/batches", {
+          url,
+          body: form({ name: "Upload", agentId: "agent_sales", draft: "true" }, { name: "c.csv", bytes: new TextEncoder().encode(`phone\n${phones(1, 930)[0]}\n`) })
+        })
+        expect(upload.status, JSON.stringify(upload.body)).toBe(201)
+      })
     })
 
     describe("drafts and the lifecycle", () => {
@@ -457,12 +482,17 @@ describe("a store that fails", () => {
       ...MemoryBatchStore.make(),
       listBatches: () => Effect.fail(new OutdialError.StoreError({ message: "connection refused by db.internal:5432" }))
     })))
-    const server = await Server.start(failing)
+    const errorLogs: Array<string> = []
+    const server = await Server.start(failing, { errorLogs })
     try {
       const response = await fetch(`${server.url}/batches`, { headers: { "x-organization-id": organizationId } })
       const body = await response.json() as any
       expect(response.status).toBe(500)
       expect(body.error).toMatchObject({ code: "store_error", details: null })
+      // The driver's words go to the log with the request, never to the client.
+      expect(body.error.message).not.toMatch(/db\.internal|connection refused/)
+      expect(errorLogs).toHaveLength(1)
+      expect(errorLogs[0]).toMatch(/GET \/api\/v1\/batches answered 500[\s\S]*connection refused by db\.internal:5432/)
     } finally {
       await server.close()
     }

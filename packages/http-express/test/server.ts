@@ -4,12 +4,17 @@
  * tenants plus one out of credits, listening on loopback.
  */
 import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, MemoryBatchStore, SimulatedTelephony } from "@outdial/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
+import { mkdtempSync, rmSync } from "node:fs"
 import type { AddressInfo } from "node:net"
-import { Router } from "../src/index.ts"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Router, Webhooks } from "../src/index.ts"
 
 export const organizationId = "org_acme"
 export const otherOrganizationId = "org_other"
@@ -44,11 +49,40 @@ export const maxContacts = 200
 
 export interface TestServer {
   readonly url: string
+  /** The host app's own address, for routes outside the router. */
+  readonly origin: string
+  /** Where this server spools uploads. */
+  readonly spoolDirectory: string
+  /** The API mounted behind `express.json()`. */
+  readonly parsedUrl: string
   readonly runtime: ManagedRuntime.ManagedRuntime<Engine.Engine | BatchStore.BatchStore, unknown>
   readonly close: () => Promise<void>
 }
 
-export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> = MemoryBatchStore.layer): Promise<TestServer> => {
+export interface StartOptions {
+  /** Collects every message the engine and router log at error level, with its cause. */
+  readonly errorLogs?: Array<string> | undefined
+  readonly maxJsonBytes?: number | undefined
+  readonly uploadIdleMillis?: number | undefined
+}
+
+/** A webhook route under `/hooks` that accepts a request signed `x-signature: ok`, 1 KB at most. */
+export const webhookBytes = 1024
+
+export const start = async (
+  store: Layer.Layer<BatchStore.BatchStore, unknown> = MemoryBatchStore.layer,
+  options: StartOptions = {}
+): Promise<TestServer> => {
+  const errorLogs = options.errorLogs
+  const logging = errorLogs === undefined
+    ? Layer.empty
+    : Logger.layer([
+      Logger.make((entry) => {
+        if (entry.logLevel === "Error" || entry.logLevel === "Fatal") {
+          errorLogs.push(`${String(entry.message)} ${Cause.pretty(entry.cause)}`)
+        }
+      })
+    ])
   const engine = Engine.layer.pipe(
     Layer.provideMerge(Dispatcher.layer),
     Layer.provide(EngineConfig.layer({ maxContacts, maxFileBytes })),
@@ -62,26 +96,47 @@ export const start = async (store: Layer.Layer<BatchStore.BatchStore, unknown> =
       directory,
       credits,
       EngineEvents.layer()
-    ))
+    )),
+    Layer.provideMerge(logging)
   )
   const runtime = ManagedRuntime.make(engine)
   await runtime.runPromise(Effect.void)
+  const spoolDirectory = mkdtempSync(join(tmpdir(), "outdial-spool-test-"))
   const app = express()
   app.get("/health", (_request, response) => void response.send("ok"))
-  app.use("/api/v1", Router.makeRouter(runtime, {
+  app.post(
+    "/hooks",
+    ...Webhooks.webhookRoute(async (_body, headers) => headers["x-signature"] === "ok" ? "accepted" : "rejected", {
+      maxBytes: webhookBytes
+    })
+  )
+  const routerOptions: Router.Options = {
     resolveOrganization: (request) => request.get("x-organization-id"),
-    maxFileBytes
-  }))
+    maxFileBytes,
+    maxJsonBytes: options.maxJsonBytes,
+    uploadIdleMillis: options.uploadIdleMillis,
+    spoolDirectory
+  }
+  app.use("/api/v1", Router.makeRouter(runtime, routerOptions))
+  // A host route under the router's prefix, registered after it, then the API's 404 for the rest.
+  app.get("/api/v1/host/ping", (_request, response) => void response.json({ host: true }))
+  app.use("/api/v1", Router.notFound)
+  // The same API behind a host's global JSON parser, which consumes the body first.
+  app.use("/parsed/api/v1", express.json({ limit: "1mb" }), Router.makeRouter(runtime, routerOptions))
   const server = app.listen(0, "127.0.0.1")
   await new Promise<void>((resolve) => server.once("listening", () => resolve()))
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/api/v1`,
+    origin: `http://127.0.0.1:${port}`,
+    spoolDirectory,
+    parsedUrl: `http://127.0.0.1:${port}/parsed/api/v1`,
     runtime,
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await runtime.dispose()
+      rmSync(spoolDirectory, { recursive: true, force: true })
     }
   }
 }

@@ -21,7 +21,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import { counterColumn } from "../Migrations.ts"
 import type { DialingWrites } from "./dialingWrites.ts"
 import type { Fragments } from "./fragments.ts"
-import type { Events } from "./outbox.ts"
+import { clockDate, type Events } from "./outbox.ts"
 import {
   type BatchRow,
   type ContactRow,
@@ -45,8 +45,12 @@ export const make = (
   sql: SqlClient.SqlClient,
   fragments: Fragments,
   events: Events,
-  options: { readonly chunkSize: number }
-): Omit<Store, keyof DialingWrites | "processLocal" | "changes"> => {
+  options: {
+    readonly chunkSize: number
+    /** Wraps an ingest's transaction: ingests waiting for a turn hold no connection. */
+    readonly ingesting: <A, E, R>(ingest: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  }
+): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune"> => {
   const { batchColumns, batchForUpdate, contactColumns, contactStatement, counted, counterSums, expectStatus, moveAll } =
     fragments
   const { appendEvent, notify } = events
@@ -80,8 +84,10 @@ export const make = (
   return {
     reserveIdempotencyKey: (scope, key, fingerprint) =>
       Effect.gen(function*() {
+        const createdAt = yield* clockDate
         const inserted = yield* sql`
-          INSERT INTO outdial_idempotency_keys (scope, key, fingerprint) VALUES (${scope}, ${key}, ${fingerprint})
+          INSERT INTO outdial_idempotency_keys (scope, key, fingerprint, created_at)
+          VALUES (${scope}, ${key}, ${fingerprint}, ${createdAt})
           ON CONFLICT DO NOTHING RETURNING 1`
         if (inserted.length > 0) return undefined
         const rows = yield* sql<{ fingerprint: string; completed: boolean; response: unknown }>`
@@ -119,6 +125,7 @@ export const make = (
         yield* appendEvent({ ...batch, totalContacts: added }, "created")
       }).pipe(
         sql.withTransaction,
+        options.ingesting,
         Effect.tap(() => notify(batch.id)),
         Effect.mapError(storeError("createBatch"))
       ),
@@ -199,7 +206,11 @@ export const make = (
           [added, batchId]
         )
         return { added, skipped: contacts.length - added }
-      }).pipe(sql.withTransaction, Effect.catchTag("SqlError", (e) => Effect.fail(storeError("addContacts")(e)))),
+      }).pipe(
+        sql.withTransaction,
+        options.ingesting,
+        Effect.catchTag("SqlError", (e) => Effect.fail(storeError("addContacts")(e)))
+      ),
     removeContact: (batchId, contactId, updatedAt) =>
       Effect.gen(function*() {
         const row = yield* batchForUpdate(batchId)

@@ -8,6 +8,7 @@ import type { StoreError } from "@outdial/core/OutdialError"
 import type { PgClient } from "@effect/sql-pg"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as SqlClient from "effect/sql/SqlClient"
@@ -48,6 +49,9 @@ export class Outbox extends Context.Service<Outbox, {
 /** The NOTIFY channel of lifecycle changes; the payload is the batch id. */
 const channel = "outdial_batch_changes"
 
+/** Times written for retention come from the engine's clock, as the prune's do: never the database's now(). */
+export const clockDate: Effect.Effect<Date> = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
+
 export const make = (
   sql: SqlClient.SqlClient,
   pg: Option.Option<PgClient.PgClient>,
@@ -59,10 +63,11 @@ export const make = (
     pg._tag === "Some" ? Effect.ignore(pg.value.notify(channel, batchId)) : Effect.void
 
   const appendEvent = (batch: Batch, type: OutboxEvent["type"]) =>
-    sql`INSERT INTO outdial_events (batch_id, organization_id, type, status, origin, payload)
-        VALUES (${batch.id}, ${batch.organizationId}, ${type}, ${batch.status}, ${origin}, ${
-      jsonText(encodeBatch(batch))
-    }::jsonb)`
+    Effect.flatMap(clockDate, (at) =>
+      sql`INSERT INTO outdial_events (batch_id, organization_id, type, status, origin, payload, created_at)
+          VALUES (${batch.id}, ${batch.organizationId}, ${type}, ${batch.status}, ${origin}, ${
+        jsonText(encodeBatch(batch))
+      }::jsonb, ${at})`)
 
   const changes: Stream.Stream<string, StoreError> | undefined = pg._tag === "Some" && options.listen !== false
     ? Stream.unwrap(Effect.map(pg.value.listen(channel), Stream.fromQueue)).pipe(

@@ -5,14 +5,17 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
+import * as InputGuard from "../InputGuard.ts"
 import { InvalidInput } from "../OutdialError.ts"
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 export const decodeInput = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
   const decode = Schema.decodeUnknownEffect(schema)
-  return (input: unknown): Effect.Effect<S["Type"], InvalidInput> =>
-    decode(input, { errors: "all", onExcessProperty: "error" }).pipe(
+  return (input: unknown): Effect.Effect<S["Type"], InvalidInput> => {
+    const hostile = InputGuard.check(input)
+    if (hostile !== undefined) return Effect.fail(hostile)
+    return decode(input, { errors: "all", onExcessProperty: "error" }).pipe(
       Effect.mapError((error) => {
         const issues = formatter(error.issue).issues.map((issue) => ({
           field: issue.path?.map((key) => (typeof key === "object" ? String(key.key) : String(key))).join(".") ?? "",
@@ -27,4 +30,5 @@ export const decodeInput = <S extends Schema.Top & { readonly DecodingServices: 
         })
       })
     )
+  }
 }

@@ -15,6 +15,7 @@ import type { Dispatcher } from "../Dispatcher.ts"
 import type { EngineConfig } from "../EngineConfig.ts"
 import type { EngineEvents } from "../EngineEvents.ts"
 import * as Estimate from "../Estimate.ts"
+import * as InputGuard from "../InputGuard.ts"
 import { InsufficientCredits, InvalidInput } from "../OutdialError.ts"
 
 export interface EngineContext {
@@ -25,6 +26,22 @@ export interface EngineContext {
   readonly dispatcher: Dispatcher["Service"]
   readonly config: EngineConfig
 }
+
+/** A start further away than this is a typo, and no calling campaign waits that long. */
+const maxStartAheadMillis = 366 * 86_400_000
+
+/** Ids are the engine's own, far shorter; anything longer names nothing. */
+export const maxIdLength = 200
+
+/** An id a client sent, as text the store can look up: no NUL, not absurdly long. */
+export const checkId = (field: string, id: string): Effect.Effect<void, InvalidInput> => {
+  const malformed = InputGuard.checkText(field, id, maxIdLength)
+  return malformed === undefined ? Effect.void : Effect.fail(malformed)
+}
+
+/** The organization's batch, its id checked first. */
+export const findBatch = (context: Pick<EngineContext, "store">, organizationId: string, batchId: string) =>
+  Effect.andThen(checkId("batchId", batchId), context.store.getBatch(organizationId, batchId))
 
 export const now: Effect.Effect<DateTime.Utc> = Effect.map(Clock.currentTimeMillis, (millis) => DateTime.makeUnsafe(millis))
 
@@ -65,6 +82,9 @@ export const startTimeOf = (
   // A minute of slack for clocks and slow uploads.
   if (DateTime.toEpochMillis(start) < DateTime.toEpochMillis(at) - 60_000) {
     return Result.fail(invalid("past_scheduled_time", "scheduledStartTime", `scheduledStartTime ${DateTime.formatIso(start)} is in the past`))
+  }
+  if (DateTime.toEpochMillis(start) > DateTime.toEpochMillis(at) + maxStartAheadMillis) {
+    return Result.fail(invalid("validation_error", "scheduledStartTime", "scheduledStartTime is more than a year ahead"))
   }
   return Result.succeed(start)
 }

@@ -9,6 +9,7 @@
 import { Readable } from "node:stream"
 import * as Stream from "effect/Stream"
 import Papa from "papaparse"
+import * as InputGuard from "../InputGuard.ts"
 import { InvalidInput } from "../OutdialError.ts"
 
 export interface Batch {
@@ -342,6 +343,8 @@ async function* jsonBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<B
     throw invalidCsv(`Unreadable JSON file: ${error instanceof Error ? error.message : String(error)}`)
   }
   if (!Array.isArray(parsed)) throw invalidCsv("A JSON contact file holds an array of contacts")
+  const hostile = InputGuard.check(parsed)
+  if (hostile !== undefined) throw invalidCsv(`Unreadable JSON file: ${hostile.message}`)
   yield* objectBatches(parsed)
 }
 

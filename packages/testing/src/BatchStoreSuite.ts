@@ -1,0 +1,57 @@
+/**
+ * The conformance suite of the `BatchStore` port: one set of tests every
+ * adapter runs against its own layer, so that the in-memory reference and a
+ * database keep the same contract.
+ *
+ * The tests share one store, as they would share a database: each works in
+ * organizations and batches of its own (random ids) and never assumes the
+ * store is otherwise empty. Times are fixed instants, never the clock.
+ *
+ * ```ts
+ * import { BatchStoreSuite } from "@outdial/testing"
+ *
+ * BatchStoreSuite.run("PgBatchStore", PgStorage.layerEmbedded())
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { layer } from "@effect/vitest"
+import type { BatchStore } from "@outdial/core/BatchStore"
+import type * as Duration from "effect/Duration"
+import type * as Layer from "effect/Layer"
+import { batches } from "./internal/batchStoreSuite/batches.ts"
+import { dispatch } from "./internal/batchStoreSuite/dispatch.ts"
+import { draftContacts } from "./internal/batchStoreSuite/draftContacts.ts"
+import { idempotencyKeys } from "./internal/batchStoreSuite/idempotencyKeys.ts"
+import { invariants } from "./internal/batchStoreSuite/invariants.ts"
+import { leases } from "./internal/batchStoreSuite/leases.ts"
+
+/**
+ * Options of `run`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Contacts of the scale check's batch; 20,000 unless set. */
+  readonly scaleContacts?: number | undefined
+  /** How long building the layer may take (starting a database, say). */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * Declares the suite: a `describe(name)` of tests sharing one store built
+ * from `store`, section by section.
+ *
+ * @since 0.1.0
+ * @category suite
+ */
+export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, options: Options = {}): void =>
+  layer(store, options.timeout === undefined ? {} : { timeout: options.timeout })(name, (it) => {
+    idempotencyKeys(it)
+    batches(it)
+    draftContacts(it)
+    leases(it)
+    dispatch(it)
+    invariants(it, options)
+  })

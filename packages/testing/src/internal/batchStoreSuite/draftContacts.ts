@@ -1,0 +1,111 @@
+/** Contacts of a draft: added, removed and listed before the batch runs. */
+import { assert, describe } from "@effect/vitest"
+import * as Contact from "@outdial/core/Contact"
+import * as Effect from "effect/Effect"
+import { after, allContacts, assertTime, begin, checkCounters, failure, idsOf, newContacts, seed, type Suite, takeLease, uniqueId } from "./helpers.ts"
+
+export const draftContacts = (it: Suite): void => {
+  describe("contacts of a draft", () => {
+    it.effect("addContacts appends, skipping externalIds the batch holds or the call repeats", () =>
+      Effect.gen(function*() {
+        const { batch, store } = yield* seed({ count: 2, externalIds: true, batch: { status: "draft" } })
+        yield* store.updateBatch(batch.id, ["draft"], "update", { retryPolicy: { ...batch.retryPolicy, maxAttempts: 5 } })
+        // A second file: its rows count from 2 again.
+        const more = newContacts(5, { from: 1, externalIds: true })
+        const appended = [
+          more[0]!,
+          more[1]!,
+          { ...more[1]!, phone: "+4915199999998" },
+          { ...more[2]!, externalId: null },
+          { ...more[3]!, externalId: null }
+        ]
+        assert.deepStrictEqual(yield* store.addContacts(batch.id, appended, after(10)), { added: 3, skipped: 2 })
+        const stored = yield* store.getBatch(batch.organizationId, batch.id)
+        assert.strictEqual(stored.totalContacts, 5)
+        assertTime(stored.updatedAt, after(10))
+        const contacts = yield* allContacts(batch.id)
+        assert.deepStrictEqual(contacts.map((c) => c.externalId), ["ext-1", "ext-2", "ext-3", null, null])
+        assert.deepStrictEqual(contacts.map((c) => c.row), [2, 3, 3, 4, 5], "stored order, not row numbers")
+        assert.deepStrictEqual(contacts.map((c) => c.maxAttempts), [3, 3, 5, 5, 5], "the policy as it is now")
+        assert.isTrue(contacts.every((c) => c.status === "pending" && c.attemptCount === 0))
+        assert.strictEqual(new Set(idsOf(contacts)).size, 5)
+
+        // The same request again: only rows without an externalId are added twice.
+        assert.deepStrictEqual(yield* store.addContacts(batch.id, appended, after(20)), { added: 2, skipped: 3 })
+        assert.deepStrictEqual(yield* store.addContacts(batch.id, [], after(30)), { added: 0, skipped: 0 })
+        assert.strictEqual((yield* store.getBatch(batch.organizationId, batch.id)).totalContacts, 7)
+        yield* checkCounters(batch.id)
+      }))
+
+    it.effect("addContacts refuses a batch that is not a draft", () =>
+      Effect.gen(function*() {
+        const { batch, store } = yield* seed({ batch: { status: "pending" } })
+        const refused = yield* failure(store.addContacts(batch.id, newContacts(2, { from: 10 }), after(1)), "InvalidTransition")
+        assert.strictEqual(refused.entity, "batch")
+        assert.strictEqual(refused.from, "pending")
+        assert.strictEqual((yield* store.getBatch(batch.organizationId, batch.id)).totalContacts, 3)
+        yield* failure(store.addContacts(uniqueId("batch"), newContacts(1), after(1)), "BatchNotFound")
+        yield* checkCounters(batch.id)
+      }))
+
+    it.effect("removeContact removes one contact of a draft", () =>
+      Effect.gen(function*() {
+        const { batch, contacts, store } = yield* seed({ count: 5, externalIds: true, batch: { status: "draft" } })
+        const removed = contacts[1]!
+        yield* store.removeContact(batch.id, removed.id, after(5))
+        assert.isUndefined(yield* store.getContact(batch.id, removed.id))
+        const stored = yield* store.getBatch(batch.organizationId, batch.id)
+        assert.strictEqual(stored.totalContacts, 4)
+        assertTime(stored.updatedAt, after(5))
+        const pages = [1, 2, 3].map((page) => store.listContacts(batch.id, { page, pageSize: 2 }))
+        const [first, second, third] = [yield* pages[0]!, yield* pages[1]!, yield* pages[2]!]
+        assert.deepStrictEqual(idsOf(first.items), [contacts[0]!.id, contacts[2]!.id])
+        assert.deepStrictEqual(idsOf(second.items), [contacts[3]!.id, contacts[4]!.id])
+        assert.deepStrictEqual([first.total, second.total, third.total, third.items.length], [4, 4, 4, 0])
+        yield* checkCounters(batch.id)
+
+        const missing = yield* failure(store.removeContact(batch.id, removed.id, after(6)), "ContactNotFound")
+        assert.strictEqual(missing.contactId, removed.id)
+        // Its externalId is free again.
+        const readded = yield* store.addContacts(batch.id, [{ ...newContacts(2)[1]!, row: 2 }], after(7))
+        assert.deepStrictEqual(readded, { added: 1, skipped: 0 })
+        yield* failure(store.removeContact(uniqueId("batch"), removed.id, after(6)), "BatchNotFound")
+
+        yield* store.updateBatch(batch.id, ["draft"], "schedule", { status: "pending" })
+        const refused = yield* failure(store.removeContact(batch.id, contacts[0]!.id, after(8)), "InvalidTransition")
+        assert.strictEqual(refused.from, "pending")
+        assert.isDefined(yield* store.getContact(batch.id, contacts[0]!.id))
+        yield* checkCounters(batch.id)
+      }))
+
+    it.effect("listContacts pages through contacts in row order, of every status or one", () =>
+      Effect.gen(function*() {
+        const { batch, contacts, store } = yield* seed({ count: 7 })
+        const ids = idsOf(contacts)
+        const page = (n: number, pageSize: number, status?: Contact.ContactStatus) =>
+          store.listContacts(batch.id, { page: n, pageSize, status }).pipe(
+            Effect.map((result) => ({ ids: idsOf(result.items), total: result.total }))
+          )
+        assert.deepStrictEqual(yield* page(1, 3), { ids: ids.slice(0, 3), total: 7 })
+        assert.deepStrictEqual(yield* page(2, 3), { ids: ids.slice(3, 6), total: 7 })
+        assert.deepStrictEqual(yield* page(3, 3), { ids: ids.slice(6), total: 7 })
+        assert.deepStrictEqual(yield* page(4, 3), { ids: [], total: 7 })
+        assert.deepStrictEqual(yield* page(1, 500), { ids, total: 7 })
+
+        const lease = yield* takeLease(batch.id)
+        yield* begin(lease, contacts[1]!)
+        yield* begin(lease, contacts[4]!)
+        assert.deepStrictEqual(yield* page(1, 1, "dialing"), { ids: [ids[1]!], total: 2 })
+        assert.deepStrictEqual(yield* page(2, 1, "dialing"), { ids: [ids[4]!], total: 2 })
+        assert.deepStrictEqual(yield* page(3, 1, "dialing"), { ids: [], total: 2 })
+        assert.deepStrictEqual(yield* page(2, 2, "pending"), { ids: [ids[3]!, ids[5]!], total: 5 })
+        assert.deepStrictEqual(yield* page(1, 10, "completed"), { ids: [], total: 0 })
+        assert.deepStrictEqual(yield* page(1, 3), { ids: ids.slice(0, 3), total: 7 }, "statuses do not reorder")
+        assert.deepStrictEqual(
+          yield* store.listContacts(uniqueId("batch"), { page: 1, pageSize: 10 }),
+          { items: [], total: 0 }
+        )
+        yield* checkCounters(batch.id)
+      }))
+  })
+}
