@@ -17,13 +17,18 @@ import * as BatchQueries from "./BatchQueries.ts"
 import { BatchStore } from "./BatchStore.ts"
 import * as BatchView from "./BatchView.ts"
 import { Credits } from "./Credits.ts"
+import * as CreditsModule from "./Credits.ts"
 import { Directory } from "./Directory.ts"
 import { Dispatcher } from "./Dispatcher.ts"
+import * as DispatcherModule from "./Dispatcher.ts"
 import { EngineConfig } from "./EngineConfig.ts"
+import * as EngineConfigModule from "./EngineConfig.ts"
 import { type EngineEvent, EngineEvents } from "./EngineEvents.ts"
+import * as EngineEventsModule from "./EngineEvents.ts"
 import type * as IdempotencyModule from "./Idempotency.ts"
 import type { EngineContext } from "./internal/engineContext.ts"
 import * as Retention from "./Retention.ts"
+import type { Telephony } from "./Telephony.ts"
 
 /**
  * Contacts arrive as a file (CSV, XLSX, XLS) or as JSON rows.
@@ -188,15 +193,74 @@ export const layer: Layer.Layer<
   // Old idempotency keys and events are pruned for the engine's lifetime.
   Effect.andThen(Effect.forkScoped(Retention.run), make)
 )
-export {
-  /**
-   * @since 0.1.0
-   * @category layers
-   */
-  layerWith,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  type LayerOptions
-} from "./EngineLayer.ts"
+/**
+ * The engine in one call: a host hands over its ports and gets the `Engine`
+ * with its `Dispatcher` running, plus every port it passed (so a store that
+ * also provides a `SqlClient`, say, keeps providing it).
+ *
+ * ```ts
+ * const engine = Engine.layerWith({
+ *   store: PgStorage.layerEmbedded(),
+ *   telephony: SimulatedTelephony.layer(),
+ *   directory: Directory.layerStatic({ agents, callerNumbers })
+ * })
+ * const runtime = ManagedRuntime.make(engine)
+ * ```
+ */
+/**
+ * The ports of `layerWith`. Credits default to unlimited at the default price,
+ * events to an in-process stream, and config to `EngineConfig.defaults()`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions<
+  Store extends Layer.Layer<BatchStore, any, any>,
+  Phone extends Layer.Layer<Telephony, any, any>,
+  Dir extends Layer.Layer<Directory, any, any>,
+  Cred extends Layer.Layer<Credits, any, any>,
+  Events extends Layer.Layer<EngineEvents, any, any>
+> {
+  readonly store: Store
+  readonly telephony: Phone
+  readonly directory: Dir
+  readonly credits?: Cred | undefined
+  readonly events?: Events | undefined
+  readonly config?: Partial<EngineConfig> | undefined
+}
+
+/**
+ * The `Engine` and its `Dispatcher` over the given ports, which it also
+ * provides.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = <
+  Store extends Layer.Layer<BatchStore, any, any>,
+  Phone extends Layer.Layer<Telephony, any, any>,
+  Dir extends Layer.Layer<Directory, any, any>,
+  Cred extends Layer.Layer<Credits, any, any> = Layer.Layer<Credits>,
+  Events extends Layer.Layer<EngineEvents, any, any> = Layer.Layer<EngineEvents>
+>(
+  options: LayerOptions<Store, Phone, Dir, Cred, Events>
+): Layer.Layer<
+  Engine | Dispatcher | Layer.Success<Store | Phone | Dir | Cred | Events>,
+  Layer.Error<Store | Phone | Dir | Cred | Events>,
+  Layer.Services<Store | Phone | Dir | Cred | Events>
+> => {
+  const ports = Layer.mergeAll(
+    options.store,
+    options.telephony,
+    options.directory,
+    options.credits ?? CreditsModule.layerUnlimited(),
+    options.events ?? EngineEventsModule.layer()
+  )
+  // The ports cover everything engine and dispatcher need, which the
+  // compiler cannot see through the generic layers: hence the cast.
+  return layer.pipe(
+    Layer.provideMerge(DispatcherModule.layer),
+    Layer.provide(EngineConfigModule.layer(options.config ?? {})),
+    Layer.provideMerge(ports)
+  ) as Layer.Layer<any, any, any>
+}
