@@ -9,6 +9,9 @@
  * rows flow in chunks, accepted contacts can go to a sink chunk by chunk, so
  * a million-row file validates in bounded memory.
  *
+ * Longer than ~400 lines because the row validator keeps the whole report
+ * (counts, groups, duplicates, limits) in one class every format feeds.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"

@@ -17,7 +17,6 @@
  */
 import { layer } from "@effect/vitest"
 import type { BatchStore } from "@outdial/core/BatchStore"
-import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
 import { batches } from "./internal/batchStoreSuite/batches.ts"
 import { dispatch } from "./internal/batchStoreSuite/dispatch.ts"
@@ -25,19 +24,17 @@ import { draftContacts } from "./internal/batchStoreSuite/draftContacts.ts"
 import { idempotencyKeys } from "./internal/batchStoreSuite/idempotencyKeys.ts"
 import { invariants } from "./internal/batchStoreSuite/invariants.ts"
 import { leases } from "./internal/batchStoreSuite/leases.ts"
+import type { Options } from "./internal/batchStoreSuite/options.ts"
 
-/**
- * Options of `run`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Options {
-  /** Contacts of the scale check's batch; 20,000 unless set. */
-  readonly scaleContacts?: number | undefined
-  /** How long building the layer may take (starting a database, say). */
-  readonly timeout?: Duration.Input | undefined
-}
+export {
+  /**
+   * Options of `run`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type Options
+} from "./internal/batchStoreSuite/options.ts"
 
 /**
  * Declares the suite: a `describe(name)` of tests sharing one store built

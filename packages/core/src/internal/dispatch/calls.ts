@@ -36,10 +36,18 @@ export const nextRetryAt = (
   if (!RetryPolicy.shouldRetry(batch.retryPolicy, outcome, contact.attemptCount, contact.maxAttempts)) return undefined
   const due = now + RetryPolicy.delayAfter(batch.retryPolicy, outcome, contact.attemptCount) * 1000
   const { localDate, callsToday } = runner.pace
-  return Eligibility.nextBatchDial(dialing.policies, { batch, schedule: dialing.schedule, now: due, callsToday: 0 }, (at) =>
+  const at = Eligibility.nextBatchDial(dialing.policies, { batch, schedule: dialing.schedule, now: due, callsToday: 0 }, (at) =>
     // Attempts of today count against today's cap; a later day starts afresh.
     CallingWindow.localDate(dialing.schedule, at) === localDate ? callsToday : 0)
+  // A retry that could never come (no opening within the horizon) is no retry: the contact ends.
+  return at !== undefined && at <= now + retryHorizonMillis ? at : undefined
 }
+
+/** Further away than this a retry is no retry; it also keeps every time well inside a date's range. */
+const retryHorizonMillis = 400 * 86_400_000
+
+/** The wait after `failures` failures in a row: 1 s, doubling, at most 5 minutes. */
+const backoffMillis = (failures: number): number => Math.min(1_000 * 2 ** Math.min(failures - 1, 20), 300_000)
 
 /** Records an ended call with the contact's next status, then frees its slot. */
 export const finish = (
@@ -68,19 +76,34 @@ export const finish = (
       // The write is idempotent, so a dropped connection is simply retried.
       Effect.retry({ while: (error) => error._tag === "StoreError", schedule: recordRetries, times: 8 })
     )
+    runner.recording.failures = 0
     yield* publishContact(context, runner, recorded.contact, recorded.attempt, now)
   }).pipe(
-    // A lost lease means another process owns the batch and reconciles this attempt; a
-    // store that stays down leaves it open, so this process takes its own lease anew
-    // (a new epoch) and reconciles it the same way.
+    // A lost lease means another process owns the batch and reconciles this attempt. Any
+    // other failure leaves the attempt open: after a growing back-off this process takes
+    // its own lease anew (a new epoch) and reconciles it the same way; past
+    // `maxRecordFailures` in a row the batch fails with the cause.
     Effect.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
         ? Effect.failCause(cause)
-        : Effect.logWarning("outdial: could not record a call", cause).pipe(
-          Effect.andThen(Effect.sync(() => {
+        : Effect.gen(function*() {
+          const lost = Cause.findErrorOption(cause)
+          if (lost._tag === "Some" && (lost.value as { _tag?: string })._tag === "LeaseLost") {
             if (runner.dialing === dialing) runner.dialing = undefined
-          }))
-        )
+            return
+          }
+          // The attempt stays open whatever lease the runner holds now (a renewal replaces it).
+          runner.dialing = undefined
+          const recording = runner.recording
+          recording.failures++
+          recording.last = Cause.pretty(cause).split("\n")[0]!.slice(0, 200)
+          const now = yield* Clock.currentTimeMillis
+          recording.backoffUntil = Math.max(recording.backoffUntil, now + backoffMillis(recording.failures))
+          yield* Effect.logWarning(
+            `outdial: could not record a call (${recording.failures} in a row); retrying after a back-off`,
+            cause
+          )
+        })
     ),
     Effect.ensuring(Effect.sync(() => {
       runner.inFlight--

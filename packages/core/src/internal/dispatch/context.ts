@@ -68,10 +68,21 @@ export interface Alarm {
 }
 
 /** One batch's dialer, shared with its call fibers. */
+/**
+ * Failures to record a call's outcome, in a row: the store gets a rest until
+ * `backoffUntil`, and past `maxRecordFailures` the batch fails with `last`.
+ */
+export interface Recording {
+  failures: number
+  last: string
+  backoffUntil: number
+}
+
 export interface Runner {
   readonly batchId: string
   readonly alarm: Alarm
   readonly pace: Pace
+  readonly recording: Recording
   /** The batch as last read or written. */
   batch: Batch | undefined
   /** Set while this process holds the lease; cleared to take it anew (and reconcile). */

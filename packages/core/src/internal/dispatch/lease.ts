@@ -15,7 +15,7 @@ import * as Eligibility from "../../Eligibility.ts"
 import { awaitFinished, finish } from "./calls.ts"
 import { type Dialing as DialingState, type DispatchContext, moveBatch, publishContact, type Runner } from "./context.ts"
 
-const failBatch = (context: DispatchContext, runner: Runner, reason: string, now: number) =>
+export const failBatch = (context: DispatchContext, runner: Runner, reason: string, now: number) =>
   moveBatch(context, runner, Batch.sourcesOf("fail"), "fail", {
     status: "failed",
     statusReason: reason,
@@ -45,11 +45,7 @@ export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.
       yield* store.releaseLease(lease)
       return undefined
     }
-    const schedule = yield* Effect.orDie(CallingWindow.compileEffect({
-      timeZone: batch.timezone,
-      windows: batch.callingWindows,
-      workingDays: batch.workingDays
-    }))
+    const schedule = yield* scheduleOf(batch)
     const dialing: DialingState = {
       lease,
       schedule,
@@ -64,6 +60,51 @@ export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.
     runner.pace.callsToday = yield* store.attemptsOnDay(batch.id, runner.pace.localDate)
     yield* reconcile(context, runner, dialing)
     return dialing
+  })
+
+// A stored batch's schedule was valid when the batch was created.
+const scheduleOf = (batch: Batch.Batch) =>
+  Effect.orDie(CallingWindow.compileEffect({
+    timeZone: batch.timezone,
+    windows: batch.callingWindows,
+    workingDays: batch.workingDays
+  }))
+
+/**
+ * A final batch may still hold attempts nobody records (their process died,
+ * or recording failed): they are looked up and recorded as on a takeover, so
+ * no contact stays `dialing`. Attempts that could not be recorded
+ * `maxRecordFailures` times are given up (the contact waits again, in a
+ * batch that no longer dials). `true` while calls are being followed.
+ */
+export const settleOpenAttempts = (context: DispatchContext, runner: Runner, batch: Batch.Batch, now: number) =>
+  Effect.gen(function*() {
+    const { config, store } = context
+    const open = yield* store.openAttempts(batch.id)
+    if (open.length === 0) return false
+    const lease = yield* store.acquireLease(batch.id, config.ownerId, DateTime.makeUnsafe(now), context.leaseTtlMillis)
+    // Another process holds the batch and follows its calls.
+    if (lease === undefined) return false
+    if (runner.recording.failures >= config.maxRecordFailures) {
+      for (const attempt of open) {
+        const contact = yield* store.abandonAttempt(lease, attempt.id)
+        yield* publishContact(context, runner, contact, null, now)
+      }
+      yield* store.releaseLease(lease)
+      return false
+    }
+    const dialing: DialingState = {
+      lease,
+      schedule: yield* scheduleOf(batch),
+      pickNumber: () => "",
+      numbers: new Map(),
+      policies: context.policies,
+      dialReason: "",
+      contactPolicies: false
+    }
+    runner.dialing = dialing
+    yield* reconcile(context, runner, dialing)
+    return runner.inFlight > 0 || runner.recording.backoffUntil > now
   })
 
 /**

@@ -12,6 +12,7 @@ import * as Latch from "effect/Latch"
 import * as Batch from "../../Batch.ts"
 import { rest } from "./alarm.ts"
 import { type DispatchContext, moveBatch, type Registry, type Runner } from "./context.ts"
+import { failBatch, settleOpenAttempts } from "./lease.ts"
 import { runStep } from "./pacing.ts"
 
 /** A runner for `batchId` that has not looked at its batch yet. */
@@ -19,6 +20,7 @@ export const make = (batchId: string): Runner => ({
   batchId,
   alarm: { signal: Latch.makeUnsafe(false), fiber: undefined, at: 0 },
   pace: { localDate: "", callsToday: 0, lastDeferral: "", nextEstimateAt: 0, talkSeconds: 0, talkSamples: 0 },
+  recording: { failures: 0, last: "", backoffUntil: 0 },
   batch: undefined,
   dialing: undefined,
   inFlight: 0
@@ -32,6 +34,11 @@ const step = (context: DispatchContext, registry: Registry, runner: Runner): Eff
     const { store } = context
     runner.alarm.signal.closeUnsafe()
     const now = yield* Clock.currentTimeMillis
+    if (now < runner.recording.backoffUntil) {
+      // After failures the store gets a rest: no lease taken, nothing read, until the back-off ends.
+      yield* rest(registry, runner.alarm, context.scope, runner.recording.backoffUntil)
+      return "continue" as const
+    }
     const batch = yield* store.findBatch(runner.batchId)
     runner.batch = batch ?? runner.batch
     if (batch === undefined) {
@@ -50,10 +57,19 @@ const step = (context: DispatchContext, registry: Registry, runner: Runner): Eff
       }, now)
       return "continue" as const
     }
-    if (batch.status === "running") return yield* runStep(context, registry, runner, batch, now)
+    if (batch.status === "running") {
+      if (runner.recording.failures >= context.config.maxRecordFailures) {
+        yield* failBatch(context, runner, `could not record call outcomes: ${runner.recording.last}`, now)
+        return "continue" as const
+      }
+      return yield* runStep(context, registry, runner, batch, now)
+    }
     // Paused or final: start nothing, but let the calls in flight end and be recorded.
     if (runner.inFlight > 0) {
       yield* rest(registry, runner.alarm, context.scope, undefined)
+      return "continue" as const
+    }
+    if (Batch.isFinal(batch.status) && (yield* settleOpenAttempts(context, runner, batch, now))) {
       return "continue" as const
     }
     if (batch.status === "cancelled") {

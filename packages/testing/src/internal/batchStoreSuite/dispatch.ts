@@ -1,4 +1,7 @@
-/** Dispatch: dialable contacts, attempts begun and finished under a lease, retries and moves. */
+/**
+ * Dispatch: dialable contacts, attempts begun and finished under a lease, retries and moves.
+ * Longer than ~400 lines because these are one part of the contract's tests, read together.
+ */
 import { assert, describe } from "@effect/vitest"
 import * as Attempt from "@outdial/core/Attempt"
 import * as Contact from "@outdial/core/Contact"

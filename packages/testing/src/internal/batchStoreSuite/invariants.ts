@@ -6,7 +6,7 @@ import * as Contact from "@outdial/core/Contact"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import { after, allContacts, assertTime, begin, callResult, checkCounters, deferDecision, dialableIds, finish, makeBatch, newContacts, seed, skipDecision, type Suite, takeLease, uniqueId } from "./helpers.ts"
-import type { Options } from "../../BatchStoreSuite.ts"
+import type { Options } from "./options.ts"
 
 export const invariants = (it: Suite, options: Options): void => {
   it.effect("statusBreakdown equals a recount after every kind of change", () =>
