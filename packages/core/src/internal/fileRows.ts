@@ -158,9 +158,9 @@ async function* csvBatches(text: AsyncIterable<string>): AsyncGenerator<Batch> {
     wake = undefined
     resolve?.()
   }
-  // One decoded chunk read ahead, not Readable.from's default sixteen: a
-  // chunk held that long is promoted, and so is every cell sliced from it.
-  const input = Readable.from(text, { highWaterMark: 1 })
+  // No decoded chunk read ahead (Readable.from buffers sixteen by default):
+  // a chunk held that long is promoted, and so is every cell sliced from it.
+  const input = Readable.from(text, { highWaterMark: 0 })
   input.on("error", (error) => {
     failure ??= error
     finished = true
