@@ -137,6 +137,9 @@ const createdMessage = (status: Batch.BatchStatus, accepted: number, rejected: n
  */
 export const make = (context: EngineContext): BatchIntake => {
   const { config, directory, dispatcher, events, store } = context
+  // Parsing a contact list is CPU on the host's event loop and an ingest holds a store connection:
+  // a burst of uploads takes turns, so reads are still answered meanwhile.
+  const importing = context.imports.withPermits(1)
   const decodeCreate = decodeInput(Batch.CreateBatchInput)
 
   const createBatch: BatchIntake["createBatch"] = (organizationId, raw, contacts, idempotency) =>
@@ -144,7 +147,7 @@ export const make = (context: EngineContext): BatchIntake => {
       store,
       `${organizationId}:create`,
       idempotency,
-      Effect.gen(function*() {
+      importing(Effect.gen(function*() {
         const input = yield* decodeCreate(raw)
         const at = yield* now
         const { callingWindows, schedule, timezone, workingDays } = yield* schedulingOf(input, Batch.defaultSettings)
@@ -200,11 +203,11 @@ export const make = (context: EngineContext): BatchIntake => {
           message: createdMessage(status, accepted.length, summary.rejectedContacts)
         }
         return response
-      })
+      }))
     )
 
   const validateContacts: BatchIntake["validateContacts"] = (organizationId, contacts, options) =>
-    Effect.gen(function*() {
+    importing(Effect.gen(function*() {
       const destinationPolicy = options?.phoneNumberIds === undefined
         ? yield* directory.destinationPolicy(organizationId)
         : yield* Dialing.destinationPolicy(
@@ -220,14 +223,14 @@ export const make = (context: EngineContext): BatchIntake => {
         maxFileBytes: config.maxFileBytes
       })
       return { ...BatchView.validationSummaryOf(report), accepted: report.accepted }
-    })
+    }))
 
   const addContacts: BatchIntake["addContacts"] = (organizationId, batchId, contacts, options) =>
     Idempotency.run(
       store,
       `${organizationId}:${batchId}:contacts`,
       options?.idempotency,
-      Effect.gen(function*() {
+      importing(Effect.gen(function*() {
         const batch = yield* findBatch(context, organizationId, batchId)
         yield* Effect.fromResult(Batch.transition(batch.status, "update"))
         const dialing = yield* Dialing.resolve(directory, organizationId, {
@@ -246,7 +249,7 @@ export const make = (context: EngineContext): BatchIntake => {
         const updated = yield* store.getBatch(organizationId, batchId)
         yield* publishBatch(context, updated)
         return { ...BatchView.validationSummaryOf(report), added, skipped, totalContacts: updated.totalContacts }
-      })
+      }))
     )
 
   const removeContact: BatchIntake["removeContact"] = (organizationId, batchId, contactId) =>

@@ -10,6 +10,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as BatchIntake from "./BatchIntake.ts"
 import * as BatchLifecycle from "./BatchLifecycle.ts"
@@ -162,13 +163,15 @@ export const make: Effect.Effect<
   never,
   BatchStore | Directory | Credits | EngineEvents | Dispatcher
 > = Effect.gen(function*() {
+  const config = yield* EngineConfig
   const context: EngineContext = {
     store: yield* BatchStore,
     directory: yield* Directory,
     credits: yield* Credits,
     events: yield* EngineEvents,
     dispatcher: yield* Dispatcher,
-    config: yield* EngineConfig
+    config,
+    imports: Semaphore.makeUnsafe(config.maxConcurrentImports)
   }
   const { events } = context
   return Engine.of({

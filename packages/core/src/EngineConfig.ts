@@ -41,6 +41,12 @@ export interface EngineConfig {
    * growing back-off) after which the batch fails with the cause as reason.
    */
   readonly maxRecordFailures: number
+  /**
+   * Contact lists parsed and stored at once (creates, validations, added
+   * contacts); the rest wait their turn. Parsing is CPU on the event loop
+   * that also answers reads.
+   */
+  readonly maxConcurrentImports: number
 }
 
 /**
@@ -72,7 +78,8 @@ export const defaults = (): EngineConfig => ({
   maxFileBytes: 50 * 1024 * 1024,
   random: Math.random,
   retention: { idempotencyKeysMillis: 86_400_000, eventsMillis: 7 * 86_400_000, intervalMillis: 3_600_000 },
-  maxRecordFailures: 10
+  maxRecordFailures: 10,
+  maxConcurrentImports: 2
 })
 
 /**

@@ -6,6 +6,7 @@ import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import type * as Semaphore from "effect/Semaphore"
 import * as Batch from "../Batch.ts"
 import type { BatchStore } from "../BatchStore.ts"
 import * as CallingWindow from "../CallingWindow.ts"
@@ -25,6 +26,8 @@ export interface EngineContext {
   readonly events: EngineEvents["Service"]
   readonly dispatcher: Dispatcher["Service"]
   readonly config: EngineConfig
+  /** Turns for contact imports (parse, validate, store), `config.maxConcurrentImports` at a time. */
+  readonly imports: Semaphore.Semaphore
 }
 
 /** A start further away than this is a typo, and no calling campaign waits that long. */
