@@ -168,7 +168,8 @@ export const Batch = Schema.Struct({
 })
 export type Batch = typeof Batch.Type
 
-const Name = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
+// Trimmed first, so a name of spaces is no name.
+const Name = Schema.Trim.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 const Description = Schema.NullOr(Schema.String.check(Schema.isMaxLength(1000)))
 const Id = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 const Country = Schema.String.check(Schema.isPattern(/^[A-Za-z]{2}$/))
@@ -209,7 +210,8 @@ export const BatchSettingsInput = Schema.Struct({
   description: Schema.optionalKey(Description),
   agentId: Schema.optionalKey(Id),
   fromPhoneNumberId: Schema.optionalKey(Id),
-  phoneNumberIds: Schema.optionalKey(Schema.NonEmptyArray(Id).check(Schema.isMaxLength(100))),
+  // Empty means as absent: the agent's numbers.
+  phoneNumberIds: Schema.optionalKey(Schema.Array(Id).check(Schema.isMaxLength(100))),
   phoneRotationStrategy: Schema.optionalKey(PhoneRotationStrategy),
   concurrentCallLimit: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 100 }))),
   maxAttempts: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10 }))),

@@ -190,13 +190,16 @@ export const make = (context: EngineContext): BatchIntake => {
           at
         })
         yield* store.createBatch(batch, accepted)
-        yield* events.publish({ _tag: "BatchChanged", organizationId, batchId: batch.id, batch, at })
+        // What the store kept: a repeated external id is stored once.
+        const stored = (yield* store.findBatch(batch.id)) ?? batch
+        yield* events.publish({ _tag: "BatchChanged", organizationId, batchId: batch.id, batch: stored, at })
         if (!draft) yield* dispatcher.wake(batch.id)
         const summary = report === undefined ? BatchView.emptyValidation : BatchView.validationSummaryOf(report)
         const response: BatchView.CreateBatchResponse = {
           batchJobId: batch.id,
           status,
           ...summary,
+          totalContacts: stored.totalContacts,
           estimatedDuration: estimate.estimatedDuration,
           estimatedCost: estimate.estimatedCost,
           scheduledStartTime: scheduledStartTime === null ? null : DateTime.formatIso(scheduledStartTime),

@@ -23,7 +23,6 @@ import {
   type EngineContext,
   estimateOf,
   findBatch,
-  invalid,
   now,
   publishBatch,
   schedulingOf,
@@ -65,13 +64,19 @@ export type Request =
   | { readonly action: "cancel" }
   | { readonly action: "retry" }
 
-const patchOf = (batch: Batch.Batch, request: Request, at: DateTime.Utc): Result.Result<Patch, InvalidInput> => {
+const patchOf = (
+  batch: Batch.Batch,
+  request: Request,
+  at: DateTime.Utc
+): Result.Result<Patch, InvalidInput | InvalidTransition> => {
   switch (request.action) {
     case "update":
       return Result.succeed({ ...request.settings, ...request.estimate })
     case "schedule": {
       if (batch.status === "draft" && batch.totalContacts === 0) {
-        return Result.fail(invalid("no_valid_contacts", "contacts", "A draft needs at least one contact before it can be scheduled"))
+        return Result.fail(
+          new InvalidTransition({ entity: "batch", action: "schedule", from: batch.status, reason: "it has no contacts yet" })
+        )
       }
       return Result.map(
         request.scheduledStartTime === undefined
@@ -207,8 +212,9 @@ export const make = (context: EngineContext): BatchLifecycle => {
             input.fromPhoneNumberId !== undefined
           const dialing = numbersChanged
             ? yield* Dialing.resolve(directory, organizationId, {
+              // Numbers named without an agent take their own agent; none named (or an empty list) keep the batch's.
               agentId: input.agentId ??
-                (input.phoneNumberIds === undefined && input.fromPhoneNumberId === undefined ? batch.agentId : undefined),
+                ((input.phoneNumberIds ?? []).length === 0 && input.fromPhoneNumberId === undefined ? batch.agentId : undefined),
               phoneNumberIds: input.phoneNumberIds ??
                 (input.fromPhoneNumberId === undefined ? batch.phoneNumberIds : [input.fromPhoneNumberId])
             })
@@ -275,6 +281,14 @@ export const make = (context: EngineContext): BatchLifecycle => {
       const input = yield* decodeRetry(raw)
       const [updated, requeued] = yield* apply(organizationId, batchId, "retry", {
         prepare: () => Effect.succeed({ action: "retry" as const }),
+        // Nothing to re-queue is refused before anything changes: the batch stays completed.
+        verify: (batch) =>
+          Effect.flatMap(store.statusBreakdown(batchId), (breakdown) =>
+            batch.retryPolicy.retryableOutcomes.some((outcome) => breakdown[outcome] > 0)
+              ? Effect.void
+              : Effect.fail(
+                new InvalidTransition({ entity: "batch", action: "retry", from: batch.status, reason: "nothing to retry" })
+              )),
         // Running first, then re-queued, then heard of: the dispatcher never sees a
         // completed batch with waiting contacts.
         afterWrite: (batch, at) =>

@@ -40,7 +40,10 @@ export const Duplicate = Schema.Struct({ phone: Schema.String, rows: Schema.Arra
  * @category schemas
  */
 export const ValidationSummary = Schema.Struct({
+  /** Contacts stored (after a create or an add), or that a create would store (a validation). */
   totalContacts: Count,
+  /** Data rows received, blank rows left out. */
+  rowsReceived: Count,
   acceptedContacts: Count,
   rejectedContacts: Count,
   rejected: Schema.Array(RowError),
@@ -389,7 +392,8 @@ export const contactView = (contact: Contact.Contact): ContactView => ({
  * @category mappers
  */
 export const validationSummaryOf = (report: ContactImport.Report): ValidationSummary => ({
-  totalContacts: report.totalRows,
+  totalContacts: report.acceptedCount,
+  rowsReceived: report.totalRows,
   acceptedContacts: report.acceptedCount,
   rejectedContacts: report.rejectedCount,
   rejected: report.rejected,
@@ -405,6 +409,7 @@ export const validationSummaryOf = (report: ContactImport.Report): ValidationSum
  */
 export const emptyValidation: ValidationSummary = {
   totalContacts: 0,
+  rowsReceived: 0,
   acceptedContacts: 0,
   rejectedContacts: 0,
   rejected: [],

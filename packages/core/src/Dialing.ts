@@ -88,7 +88,11 @@ export const resolve = (
   }
 ): Effect.Effect<Resolved, InvalidInput> =>
   Effect.gen(function*() {
-    const requested = input.phoneNumberIds ?? (input.fromPhoneNumberId === undefined ? [] : [input.fromPhoneNumberId])
+    const requested = input.phoneNumberIds !== undefined && input.phoneNumberIds.length > 0
+      ? input.phoneNumberIds
+      : input.fromPhoneNumberId === undefined
+      ? []
+      : [input.fromPhoneNumberId]
     const numbers: Array<CallerNumber> = []
     for (const id of requested) {
       const number = yield* directory.callerNumber(organizationId, id)

@@ -130,13 +130,15 @@ export class InvalidTransition extends Schema.TaggedError<InvalidTransition>()("
   entity: Schema.Literals(["batch", "contact"]),
   action: Schema.String,
   from: Schema.String,
-  to: Schema.optionalKey(Schema.String)
+  to: Schema.optionalKey(Schema.String),
+  /** Why, when the state allows the action but the entity does not (a draft without contacts). */
+  reason: Schema.optionalKey(Schema.String)
 }) {
   get code(): "invalid_state_transition" {
     return "invalid_state_transition"
   }
   override get message(): string {
-    return `Cannot ${this.action} a ${this.entity} that is ${this.from}`
+    return `Cannot ${this.action} a ${this.entity} that is ${this.from}${this.reason === undefined ? "" : `: ${this.reason}`}`
   }
 }
 

@@ -92,7 +92,7 @@ export const mergePolicies = (
 export interface Options {
   /** ISO 3166 alpha-2 country that numbers without `+` are read in. */
   readonly defaultCountry?: string | null | undefined
-  /** Keep any well-formed number, valid for its country or not. */
+  /** Keep any well-formed number, valid for its country or not; one without a country code (and no `defaultCountry`) as its digits, dialed as given. */
   readonly ignoreE164Validation?: boolean | undefined
   readonly policy?: DestinationPolicy | undefined
 }
@@ -143,13 +143,15 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
   if (digits < 7) return reject("invalid_phone_format", `"${input}" has ${digits} digits; a phone number has at least 7`)
   if (digits > 15) return reject("invalid_phone_format", `"${input}" has ${digits} digits; E.164 allows at most 15`)
   const defaultCountry = options.defaultCountry?.toUpperCase() as CountryCode | undefined
+  const policy = options.policy
   if (!international && defaultCountry === undefined) {
+    // The flag means the host takes responsibility: the digits are kept as written and dialed as given.
+    if (options.ignoreE164Validation) return withinPolicy(compact, undefined, undefined, policy)
     return reject(
       "invalid_phone_format",
       `"${input}" has no country code: write it with a leading + or set the batch's defaultCountry`
     )
   }
-  const policy = options.policy
   const needsType = (policy?.blockedNumberTypes?.length ?? 0) > 0
   const parsed = parse(compact, international ? undefined : defaultCountry, needsType)
   let e164: string
@@ -170,6 +172,16 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
     e164 = parsed.number
     country = parsed.country
   }
+  return withinPolicy(e164, country, parsed, policy)
+}
+
+/** A number the destination policy lets through, or why not. */
+const withinPolicy = (
+  e164: string,
+  country: string | undefined,
+  parsed: LibPhoneNumber | undefined,
+  policy: DestinationPolicy | undefined
+): Validation => {
   if (policy === undefined) return { ok: true, e164, country }
   if (policy.allowedCountries !== undefined && !policy.allowedCountries.some((c) => c.toUpperCase() === country)) {
     return reject(
@@ -182,7 +194,7 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
   if (policy.allowedPrefixes !== undefined && !policy.allowedPrefixes.some((prefix) => e164.startsWith(prefix))) {
     return reject("blocked_prefix", `${e164} does not start with an allowed prefix (${policy.allowedPrefixes.join(", ")})`)
   }
-  if (needsType && parsed !== undefined) {
+  if ((policy.blockedNumberTypes?.length ?? 0) > 0 && parsed !== undefined) {
     const type = parsed.getType()
     if (type !== undefined && policy.blockedNumberTypes!.includes(type)) {
       return reject("blocked_number_type", `${e164} is a ${type.toLowerCase().replaceAll("_", " ")} number, which may not be called`)

@@ -39,7 +39,7 @@ describe("BatchLifecycle.plan", () => {
     ["schedule a draft now", batchIn("draft"), { action: "schedule" }, { status: "pending", scheduledStartTime: null }],
     ["schedule a draft later", batchIn("draft"), { action: "schedule", scheduledStartTime: "2026-03-28T07:00:00Z" }, { status: "scheduled", scheduledStartTime: later }],
     ["schedule a draft in the past", batchIn("draft"), { action: "schedule", scheduledStartTime: "2026-03-26T07:00:00Z" }, "past_scheduled_time"],
-    ["schedule an empty draft", batchIn("draft", { totalContacts: 0 }), { action: "schedule", scheduledStartTime: "2026-03-26T07:00:00Z" }, "no_valid_contacts"],
+    ["schedule an empty draft", batchIn("draft", { totalContacts: 0 }), { action: "schedule", scheduledStartTime: "2026-03-26T07:00:00Z" }, "invalid_state_transition"],
     ["schedule a running batch", batchIn("running"), { action: "schedule" }, "invalid_state_transition"]
   ]
   for (const [name, batch, request, expected] of table) {

@@ -33,7 +33,9 @@ describe("Engine", () => {
       assert.strictEqual(created.acceptedContacts, 0)
 
       const empty = yield* Effect.flip(outdial.schedule(organizationId, created.batchJobId))
-      assert.strictEqual(codeOf(empty), "no_valid_contacts")
+      // A lifecycle refusal that says why (issue 16): not a bad request.
+      assert.strictEqual(codeOf(empty), "invalid_state_transition")
+      assert.strictEqual(empty.message, "Cannot schedule a batch that is draft: it has no contacts yet")
 
       const edited = yield* outdial.updateDraft(organizationId, created.batchJobId, {
         name: "Renewals",

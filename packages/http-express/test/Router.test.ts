@@ -14,7 +14,15 @@ import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
 import * as Server from "./server.ts"
-import { brokeOrganizationId, maxContacts, maxFileBytes, organizationId, otherOrganizationId } from "./server.ts"
+import {
+  alwaysAnswers,
+  alwaysBusy,
+  brokeOrganizationId,
+  maxContacts,
+  maxFileBytes,
+  organizationId,
+  otherOrganizationId
+} from "./server.ts"
 
 const fixturesDir = fileURLToPath(new URL("../../core/test/fixtures/contacts/", import.meta.url))
 const fixture = (name: string) => readFileSync(fixturesDir + name)
@@ -200,7 +208,7 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
           json: { contacts: [{ phone: "+12025550101" }, { phone: "not a number" }, { phone: "+12025550101" }] }
         })
         expect(reply.status).toBe(200)
-        expect(reply.body).toMatchObject({ totalContacts: 3, acceptedContacts: 2, rejectedContacts: 1 })
+        expect(reply.body).toMatchObject({ rowsReceived: 3, totalContacts: 2, acceptedContacts: 2, rejectedContacts: 1 })
         expect(reply.body.rejected[0]).toMatchObject({ row: 2, code: "invalid_phone_format" })
         expect(reply.body.duplicates).toEqual([{ phone: "+12025550101", rows: [1, 3] }])
         const after = await call("GET", "/batches", { org: otherOrganizationId })
@@ -397,8 +405,7 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
       })
 
       it("retries the failures of a completed batch", async () => {
-        const [busy, fine] = phones(2, 900)
-        const batchId = await create({ contacts: [{ phone: busy }, { phone: fine }], ...quickRetry })
+        const batchId = await create({ contacts: [{ phone: alwaysBusy }, { phone: alwaysAnswers }], ...quickRetry })
         await waitForStatus(batchId, "completed")
         const retried = await call("POST", `/batches/${batchId}/retry`, { json: { extraAttempts: 1 } })
         expect(retried.status).toBe(200)
@@ -414,6 +421,72 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expect(list.body.batches[0].status).toBe("draft")
         expect(list.body.pagination).toMatchObject({ limit: 1, offset: 0, hasMore: true })
         expectError(await call("GET", "/batches?limit=1000"), 400, "validation_error")
+      })
+    })
+
+    describe("as the seeds' clients expect", () => {
+      it("counts stored contacts as totalContacts everywhere, rows received beside it", async () => {
+        const [first, second] = phones(2, 700)
+        const reply = await call("POST", "/batches", {
+          json: {
+            name: "Counts",
+            agentId: "agent_sales",
+            draft: true,
+            // The second row repeats the first's external id: accepted, stored once.
+            contacts: [{ phone: first, external_id: "crm-1" }, { phone: second, external_id: "crm-1" }, { phone: "nope" }]
+          }
+        })
+        expect(reply.status).toBe(201)
+        expect(reply.body).toMatchObject({ rowsReceived: 3, acceptedContacts: 2, rejectedContacts: 1, totalContacts: 1 })
+        expect((await call("GET", `/batches/${reply.body.batchJobId}`)).body.totalContacts).toBe(1)
+      })
+
+      it("keeps a number without a country code as written when the row says to ignore validation", async () => {
+        const kept = await call("POST", "/batches/validate", {
+          json: { contacts: [{ phone: "(123) 456-7890", ignore_e164_validation: true }, { phone: "1234567890" }] }
+        })
+        expect(kept.status).toBe(200)
+        expect(kept.body.accepted.map((c: any) => c.phone)).toEqual(["1234567890"])
+        expect(kept.body.rejected).toEqual([expect.objectContaining({ row: 2, code: "invalid_phone_format" })])
+      })
+
+      it("trims names and refuses a blank one", async () => {
+        const created = await call("POST", "/batches", { json: { name: "  Spring renewals  ", agentId: "agent_sales", draft: true } })
+        expect(created.status).toBe(201)
+        expect((await call("GET", `/batches/${created.body.batchJobId}`)).body.name).toBe("Spring renewals")
+        expectError(await call("POST", "/batches", { json: { name: "   ", agentId: "agent_sales", draft: true } }), 400, "validation_error")
+        expectError(await call("PATCH", `/batches/${created.body.batchJobId}`, { json: { name: "\t " } }), 400, "validation_error")
+      })
+
+      it("takes an empty phoneNumberIds list as the agent's numbers, on create and on edit", async () => {
+        const created = await call("POST", "/batches", { json: { name: "Numbers", agentId: "agent_sales", draft: true, phoneNumberIds: [] } })
+        expect(created.status).toBe(201)
+        const batchId = created.body.batchJobId
+        expect((await call("GET", `/batches/${batchId}`)).body.phoneNumberIds).toEqual(["num_1", "num_2"])
+        await call("PATCH", `/batches/${batchId}`, { json: { phoneNumberIds: ["num_2"] } })
+        const edited = await call("PATCH", `/batches/${batchId}`, { json: { phoneNumberIds: [] } })
+        expect(edited.status).toBe(200)
+        expect(edited.body).toMatchObject({ agentId: "agent_sales", phoneNumberIds: ["num_1", "num_2"] })
+      })
+
+      it("refuses to schedule a draft without contacts as a lifecycle refusal, saying why", async () => {
+        const created = await call("POST", "/batches", { json: { name: "Empty", agentId: "agent_sales", draft: true } })
+        const refused = await call("POST", `/batches/${created.body.batchJobId}/schedule`, { json: {} })
+        expectError(refused, 422, "invalid_state_transition")
+        expect(refused.body.error.message).toBe("Cannot schedule a batch that is draft: it has no contacts yet")
+        expect((await call("GET", `/batches/${created.body.batchJobId}`)).body.status).toBe("draft")
+      })
+
+      it("refuses a retry with nothing to retry and changes nothing", async () => {
+        const batchId = await create({ contacts: [{ phone: alwaysAnswers }], ...quickRetry })
+        await waitForStatus(batchId, "completed")
+        const before = (await call("GET", `/batches/${batchId}`)).body
+        const refused = await call("POST", `/batches/${batchId}/retry`, { json: {} })
+        expectError(refused, 422, "invalid_state_transition")
+        expect(refused.body.error.message).toBe("Cannot retry a batch that is completed: nothing to retry")
+        const after = (await call("GET", `/batches/${batchId}`)).body
+        expect(after.status).toBe("completed")
+        expect(after.timing).toEqual(before.timing)
       })
     })
 

@@ -44,6 +44,10 @@ const credits = Layer.succeed(Credits.Credits)({
   balance: (org) => Effect.succeed(org === brokeOrganizationId ? 0 : Number.POSITIVE_INFINITY)
 })
 
+/** Numbers whose calls always end the same way, for tests that need a known outcome. */
+export const alwaysBusy = "+4915139990001"
+export const alwaysAnswers = "+4915139990002"
+
 export const maxFileBytes = 256 * 1024
 export const maxContacts = 200
 
@@ -89,6 +93,7 @@ export const start = async (
     Layer.provideMerge(Layer.mergeAll(
       store,
       SimulatedTelephony.layer({
+        byNumber: { [alwaysBusy]: "busy", [alwaysAnswers]: "completed" },
         ringSeconds: { min: 0, max: 0.02 },
         talkSeconds: { min: 0.01, max: 0.03 },
         rejectSeconds: { min: 0, max: 0.01 }

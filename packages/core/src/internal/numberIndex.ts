@@ -43,7 +43,8 @@ export const make = (initialCapacity = 1 << 14): NumberIndex => {
 
   return {
     firstRow: (e164, row) => {
-      const key = Number(e164.slice(1))
+      // A number kept as written (no `+`) is negative, led by a 1 so its leading zeros count.
+      const key = e164.charCodeAt(0) === 43 ? Number(e164.slice(1)) : -Number(`1${e164}`)
       const slot = slotOf(keys, key, capacity - 1)
       if (keys[slot] === key) return rows[slot]
       keys[slot] = key
