@@ -61,7 +61,8 @@ const live = ["draft", "pending", "scheduled", "running", "paused"] as const
 /**
  * The batch lifecycle as a table. `resume` returns a batch to where it would
  * be had it never paused: running if it had started, otherwise waiting for
- * its start. `retry` runs a completed batch again over its retryable failures.
+ * its start. `retry` runs a finished batch again over its retryable failures
+ * (and, for a cancelled one, the contacts the cancel ended).
  *
  * @since 0.1.0
  * @category transitions
@@ -73,7 +74,7 @@ export const machine = StateMachine.make<BatchStatus, BatchAction>("batch", [
   { action: "pause", from: ["pending", "scheduled", "running"], to: ["paused"] },
   { action: "resume", from: ["paused"], to: ["pending", "scheduled", "running"] },
   { action: "complete", from: ["running"], to: ["completed"] },
-  { action: "retry", from: ["completed"], to: ["running"] },
+  { action: "retry", from: ["completed", "cancelled", "failed"], to: ["running"] },
   { action: "cancel", from: live, to: ["cancelled"] },
   { action: "fail", from: live, to: ["failed"] }
 ])

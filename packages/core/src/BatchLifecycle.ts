@@ -16,6 +16,7 @@ import * as Batch from "./Batch.ts"
 import * as BatchQueries from "./BatchQueries.ts"
 import * as BatchView from "./BatchView.ts"
 import * as CallingWindow from "./CallingWindow.ts"
+import type { ContactStatus } from "./Contact.ts"
 import * as Dialing from "./Dialing.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
 import {
@@ -279,20 +280,32 @@ export const make = (context: EngineContext): BatchLifecycle => {
   const retry: BatchLifecycle["retry"] = (organizationId, batchId, raw) =>
     Effect.gen(function*() {
       const input = yield* decodeRetry(raw)
+      // A cancel ended the contacts still waiting: a retry of a cancelled batch calls them too.
+      const requeuedStatuses = (batch: Batch.Batch): ReadonlyArray<ContactStatus> =>
+        batch.status === "cancelled" ? [...batch.retryPolicy.retryableOutcomes, "cancelled"] : batch.retryPolicy.retryableOutcomes
+      const refuse = (batch: Batch.Batch, reason: string) =>
+        new InvalidTransition({ entity: "batch", action: "retry", from: batch.status, reason })
       const [updated, requeued] = yield* apply(organizationId, batchId, "retry", {
         prepare: () => Effect.succeed({ action: "retry" as const }),
-        // Nothing to re-queue is refused before anything changes: the batch stays completed.
+        // Refused before anything changes: nothing to re-queue, or (for a failed batch) its
+        // agent or caller numbers still cannot dial.
         verify: (batch) =>
-          Effect.flatMap(store.statusBreakdown(batchId), (breakdown) =>
-            batch.retryPolicy.retryableOutcomes.some((outcome) => breakdown[outcome] > 0)
-              ? Effect.void
-              : Effect.fail(
-                new InvalidTransition({ entity: "batch", action: "retry", from: batch.status, reason: "nothing to retry" })
-              )),
+          Effect.gen(function*() {
+            const breakdown = yield* store.statusBreakdown(batchId)
+            // A failed batch may also have contacts it never reached: they wait as they were.
+            const waiting = breakdown.pending + breakdown.queued
+            if (waiting === 0 && !requeuedStatuses(batch).some((status) => breakdown[status] > 0)) {
+              return yield* refuse(batch, "nothing to retry")
+            }
+            if (batch.status === "failed") {
+              yield* Dialing.resolve(directory, organizationId, { agentId: batch.agentId, phoneNumberIds: batch.phoneNumberIds }).pipe(
+                Effect.mapError((cause) => refuse(batch, cause.message))
+              )
+            }
+          }),
         // Running first, then re-queued, then heard of: the dispatcher never sees a
-        // completed batch with waiting contacts.
-        afterWrite: (batch, at) =>
-          store.requeueContacts(batchId, batch.retryPolicy.retryableOutcomes, input.extraAttempts ?? 1, at)
+        // finished batch with waiting contacts.
+        afterWrite: (batch, at) => store.requeueContacts(batchId, requeuedStatuses(batch), input.extraAttempts ?? 1, at)
       })
       return { ...BatchView.summaryOf(updated), requeued }
     })

@@ -36,6 +36,8 @@ describe("BatchLifecycle.plan", () => {
     ["cancel a completed batch", batchIn("completed"), { action: "cancel" }, "invalid_state_transition"],
     ["retry a completed batch", batchIn("completed"), { action: "retry" }, { status: "running", completedAt: null, statusReason: null }],
     ["retry a running batch", batchIn("running"), { action: "retry" }, "invalid_state_transition"],
+    ["retry a cancelled batch", batchIn("cancelled"), { action: "retry" }, { status: "running", completedAt: null, statusReason: null }],
+    ["retry a failed batch", batchIn("failed"), { action: "retry" }, { status: "running", completedAt: null, statusReason: null }],
     ["schedule a draft now", batchIn("draft"), { action: "schedule" }, { status: "pending", scheduledStartTime: null }],
     ["schedule a draft later", batchIn("draft"), { action: "schedule", scheduledStartTime: "2026-03-28T07:00:00Z" }, { status: "scheduled", scheduledStartTime: later }],
     ["schedule a draft in the past", batchIn("draft"), { action: "schedule", scheduledStartTime: "2026-03-26T07:00:00Z" }, "past_scheduled_time"],
@@ -63,6 +65,6 @@ describe("Batch", () => {
   it("derives the statuses the dispatcher watches and each action's sources from the machine", () => {
     assert.deepStrictEqual([...Batch.dispatchable].sort(), ["pending", "running", "scheduled"])
     assert.deepStrictEqual([...Batch.sourcesOf("fail")].sort(), ["draft", "paused", "pending", "running", "scheduled"])
-    assert.deepStrictEqual(Batch.sourcesOf("retry"), ["completed"])
+    assert.deepStrictEqual(Batch.sourcesOf("retry"), ["completed", "cancelled", "failed"])
   })
 })

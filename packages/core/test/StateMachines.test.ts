@@ -59,6 +59,9 @@ walk("batch", Batch.statuses, Batch.BatchAction.literals, Batch.machine, [
   ["paused", "resume", "running"],
   ["running", "complete", "completed"],
   ["completed", "retry", "running"],
+  // Issue 16: a cancelled or failed batch can be run again over what it left undone.
+  ["cancelled", "retry", "running"],
+  ["failed", "retry", "running"],
   ...live.map((from) => [from, "cancel", "cancelled"] as const),
   ...live.map((from) => [from, "fail", "failed"] as const)
 ])

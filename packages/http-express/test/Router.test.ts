@@ -477,6 +477,21 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expect((await call("GET", `/batches/${created.body.batchJobId}`)).body.status).toBe("draft")
       })
 
+      it("retries a cancelled batch over the contacts its cancel ended, saying how many", async () => {
+        const batchId = await create({ contacts: rows(30, 820), concurrentCallLimit: 1, ...quickRetry })
+        expect((await call("POST", `/batches/${batchId}/cancel`)).status).toBe(200)
+        await waitForStatus(batchId, "cancelled")
+        const ended = (await call("GET", `/batches/${batchId}`)).body.progress.statusBreakdown
+        expect(ended.cancelled).toBeGreaterThan(0)
+        const retried = await call("POST", `/batches/${batchId}/retry`, { json: {} })
+        expect(retried.status).toBe(200)
+        // The contacts the cancel ended and the retryable failures of those it reached.
+        const retryable = ended.no_answer + ended.busy + ended.timeout + ended.carrier_error + ended.failed
+        expect(retried.body).toMatchObject({ status: "running", requeued: ended.cancelled + retryable })
+        await waitForStatus(batchId, "completed")
+        expect((await call("GET", `/batches/${batchId}`)).body.progress.statusBreakdown.cancelled).toBe(0)
+      })
+
       it("refuses a retry with nothing to retry and changes nothing", async () => {
         const batchId = await create({ contacts: [{ phone: alwaysAnswers }], ...quickRetry })
         await waitForStatus(batchId, "completed")
