@@ -199,6 +199,24 @@ export const parseStartTime = (value: string, timeZone: string): Option.Option<D
   return Option.map(DateTime.makeZoned(wall, { timeZone, adjustForTimeZone: true }), DateTime.toUtc)
 }
 
+const Header = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
+
+/**
+ * Which column of a contact file holds the phone, the name, the external id
+ * and the ignore flag, by header (case and surrounding spaces aside); the
+ * rest are detected by their names.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ColumnMapping = Schema.Struct({
+  phone: Schema.optionalKey(Header),
+  name: Schema.optionalKey(Header),
+  externalId: Schema.optionalKey(Header),
+  ignoreE164Validation: Schema.optionalKey(Header)
+})
+export type ColumnMapping = typeof ColumnMapping.Type
+
 /**
  * Settings shared by a create and a draft update; every one is optional and
  * falls back to the spec's default at creation.
@@ -238,7 +256,8 @@ export const CreateBatchInput = Schema.Struct({
   name: Name,
   draft: Schema.optionalKey(Schema.Boolean),
   dropDuplicates: Schema.optionalKey(Schema.Boolean),
-  contacts: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, Schema.Unknown)))
+  contacts: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, Schema.Unknown))),
+  columnMapping: Schema.optionalKey(ColumnMapping)
 })
 export type CreateBatchInput = typeof CreateBatchInput.Type
 

@@ -26,15 +26,15 @@ import {
   schedulingOf,
   startTimeOf
 } from "./internal/engineContext.ts"
-import type {
-  BatchNotFound,
-  ContactNotFound,
-  IdempotencyKeyReused,
-  IdempotencyRequestInProgress,
-  InsufficientCredits,
+import {
+  type BatchNotFound,
+  type ContactNotFound,
+  type IdempotencyKeyReused,
+  type IdempotencyRequestInProgress,
+  type InsufficientCredits,
   InvalidInput,
-  InvalidTransition,
-  StoreError
+  type InvalidTransition,
+  type StoreError
 } from "./OutdialError.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 
@@ -67,6 +67,8 @@ export interface ValidateOptions {
   readonly defaultCountry?: string | null | undefined
   readonly dropDuplicates?: boolean | undefined
   readonly phoneNumberIds?: ReadonlyArray<string> | undefined
+  /** A `Batch.ColumnMapping`, as any body sent it (checked here). */
+  readonly columnMapping?: unknown
 }
 
 /**
@@ -76,6 +78,8 @@ export interface ValidateOptions {
 export interface AddContactsOptions {
   readonly dropDuplicates?: boolean | undefined
   readonly idempotency?: Idempotency.Idempotency | undefined
+  /** A `Batch.ColumnMapping`, as any body sent it (checked here). */
+  readonly columnMapping?: unknown
 }
 
 /**
@@ -117,6 +121,18 @@ const importContacts = (
   contacts._tag === "File"
     ? ContactImport.validate(contacts.file, options)
     : ContactImport.validateRows(contacts.rows, options)
+
+const decodeMapping = decodeInput(Batch.ColumnMapping)
+
+/** A column mapping as any body sent it, checked; none when absent. */
+const decodeColumnMapping = (raw: unknown) =>
+  raw === undefined ? Effect.succeed(undefined) : Effect.mapError(decodeMapping(raw), (error) =>
+    new InvalidInput({
+      code: error.code,
+      message: `columnMapping: ${error.message}`,
+      field: `columnMapping${error.field === undefined ? "" : `.${error.field}`}`,
+      ...(error.details === undefined ? {} : { details: error.details })
+    }))
 
 const createdMessage = (status: Batch.BatchStatus, accepted: number, rejected: number): string => {
   const contacts = `${accepted} contact${accepted === 1 ? "" : "s"} accepted` +
@@ -165,7 +181,8 @@ export const make = (context: EngineContext): BatchIntake => {
           destinationPolicy: dialing.destinationPolicy,
           dropDuplicates: input.dropDuplicates ?? false,
           maxContacts: config.maxContacts,
-          maxFileBytes: config.maxFileBytes
+          maxFileBytes: config.maxFileBytes,
+          columnMapping: input.columnMapping
         })
         const accepted = report?.accepted ?? []
         const settings = Batch.applySettings(Batch.defaultSettings, input, {
@@ -223,7 +240,8 @@ export const make = (context: EngineContext): BatchIntake => {
         destinationPolicy,
         dropDuplicates: options?.dropDuplicates ?? false,
         maxContacts: config.maxContacts,
-        maxFileBytes: config.maxFileBytes
+        maxFileBytes: config.maxFileBytes,
+        columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
       return { ...BatchView.validationSummaryOf(report), accepted: report.accepted }
     }))
@@ -245,7 +263,8 @@ export const make = (context: EngineContext): BatchIntake => {
           destinationPolicy: dialing.destinationPolicy,
           dropDuplicates: options?.dropDuplicates ?? false,
           maxContacts: Math.max(0, config.maxContacts - batch.totalContacts),
-          maxFileBytes: config.maxFileBytes
+          maxFileBytes: config.maxFileBytes,
+          columnMapping: yield* decodeColumnMapping(options?.columnMapping)
         })
         const at = yield* now
         const { added, skipped } = yield* store.addContacts(batchId, report.accepted, at)

@@ -48,7 +48,9 @@ export const ValidationSummary = Schema.Struct({
   rejectedContacts: Count,
   rejected: Schema.Array(RowError),
   errorGroups: Schema.Array(RowErrorGroup),
-  duplicates: Schema.Array(Duplicate)
+  duplicates: Schema.Array(Duplicate),
+  /** The custom columns found: the variables each contact carries to the agent. */
+  variables: Schema.Array(Schema.String)
 })
 export type ValidationSummary = typeof ValidationSummary.Type
 
@@ -398,7 +400,8 @@ export const validationSummaryOf = (report: ContactImport.Report): ValidationSum
   rejectedContacts: report.rejectedCount,
   rejected: report.rejected,
   errorGroups: report.errorGroups,
-  duplicates: report.duplicates
+  duplicates: report.duplicates,
+  variables: report.customFieldNames
 })
 
 /**
@@ -414,5 +417,6 @@ export const emptyValidation: ValidationSummary = {
   rejectedContacts: 0,
   rejected: [],
   errorGroups: [],
-  duplicates: []
+  duplicates: [],
+  variables: []
 }

@@ -51,7 +51,37 @@ export interface Options {
   readonly maxFileBytes?: number | undefined
   /** Rejected rows listed one by one in the report (all are counted and grouped). Defaults to 1,000. */
   readonly maxListedErrors?: number | undefined
+  /** Which column holds what, for headers in another language or naming; the rest as detected. */
+  readonly columnMapping?: ColumnMapping | undefined
 }
+
+/**
+ * The header of the column holding each field, matched without regard to
+ * case or surrounding spaces.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ColumnMapping {
+  readonly phone?: string | undefined
+  readonly name?: string | undefined
+  readonly externalId?: string | undefined
+  readonly ignoreE164Validation?: string | undefined
+}
+
+const mappedRoles: ReadonlyArray<readonly [keyof ColumnMapping, Role]> = [
+  ["phone", "phone"],
+  ["name", "name"],
+  ["externalId", "externalId"],
+  ["ignoreE164Validation", "ignore"]
+]
+
+// Words a phone column's header tends to hold, in the languages contact lists arrive in.
+const phoneHints = /phone|fone|fono|tel|mobil|m[oó]vil|cell|celular|handy|number|n[uú]mero|nummer|msisdn|whatsapp|contact|cont[aá]cto|call|sms/i
+
+/** Headers most likely to be the phone column, best first: for an error that says what to map. */
+const likelyPhoneColumns = (headers: ReadonlyArray<string>): Array<string> =>
+  headers.filter((header) => phoneHints.test(header)).slice(0, 3).map(echo)
 
 /**
  * @since 0.1.0
@@ -198,8 +228,29 @@ class RowValidator {
       const name = header === "" ? `column_${i + 1}` : header
       return { role: roleOf(name), name }
     })
+    const mapping = this.options.columnMapping
+    if (mapping !== undefined) {
+      for (const [key, role] of mappedRoles) {
+        const wanted = mapping[key]?.trim().toLowerCase()
+        if (wanted === undefined) continue
+        const index = this.columns.findIndex((column) => column.name.toLowerCase() === wanted)
+        if (index === -1) {
+          return new InvalidInput({
+            code: "validation_error",
+            field: `columnMapping.${key}`,
+            message: `columnMapping.${key}: the file has no column "${echo(mapping[key]!)}"`,
+            details: { headers: this.headers.slice(0, echoedHeaders).map(echo), headerCount: this.headers.length }
+          })
+        }
+        // The mapped column takes the role; one detected for it by name becomes a custom field.
+        this.columns = this.columns.map((column, i) =>
+          i === index ? { role, name: column.name } : column.role === role ? { role: "custom", name: column.name } : column
+        )
+      }
+    }
     this.phoneColumn = this.columns.findIndex((column) => column.role === "phone")
     if (this.phoneColumn === -1) {
+      const suggestions = likelyPhoneColumns(this.headers)
       return new InvalidInput({
         code: "missing_phone_column",
         field: "phone",
@@ -208,17 +259,35 @@ class RowValidator {
             ? "no headers"
             : this.headers.slice(0, echoedHeaders).map((h) => `"${echo(h)}"`).join(", ") +
               (this.headers.length > echoedHeaders ? ` and ${this.headers.length - echoedHeaders} more` : "")
-        })`,
-        details: { headers: this.headers.slice(0, echoedHeaders).map(echo), headerCount: this.headers.length }
+        })${
+          suggestions.length === 0
+            ? ""
+            : `; or map one with columnMapping.phone (likeliest: ${suggestions.map((h) => `"${h}"`).join(", ")})`
+        }`,
+        details: { headers: this.headers.slice(0, echoedHeaders).map(echo), headerCount: this.headers.length, suggestions }
       })
     }
     return undefined
   }
 
-  private reject(row: number, field: string, code: RowErrorCode, message: string, value: string | undefined) {
+  private reject(
+    row: number,
+    field: string,
+    code: RowErrorCode,
+    message: string,
+    value: string | undefined,
+    contact?: RowError["contact"]
+  ) {
     this.rejectedCount++
     if (this.rejected.length < this.maxListedErrors) {
-      this.rejected.push(value === undefined ? { row, field, code, message } : { row, field, code, message, value: echo(value) })
+      this.rejected.push({
+        row,
+        field,
+        code,
+        message,
+        ...(value === undefined ? {} : { value: echo(value) }),
+        ...(contact === undefined ? {} : { contact })
+      })
     }
     let group = this.groups.get(code)
     if (group === undefined) {
@@ -282,7 +351,13 @@ class RowValidator {
       policy: this.options.destinationPolicy
     })
     if (!validation.ok) {
-      this.reject(row, this.columns[this.phoneColumn]!.name, validation.code, validation.message, phone === "" ? undefined : phone)
+      this.reject(row, this.columns[this.phoneColumn]!.name, validation.code, validation.message, phone === "" ? undefined : phone, {
+        phone,
+        name,
+        externalId,
+        ignoreE164Validation: ignore,
+        customFields
+      })
       return undefined
     }
     const e164 = validation.e164
@@ -373,7 +448,8 @@ class RowValidator {
           code: "no_valid_contacts",
           field: "contacts",
           message: `None of the ${report.totalRows} rows holds a valid phone number`,
-          details: { errorGroups: report.errorGroups, rejected: report.rejected }
+          // The rows' data stays out of an error, which would otherwise echo the whole file.
+          details: { errorGroups: report.errorGroups, rejected: report.rejected.map(({ contact: _, ...error }) => error) }
         })
       )
     }

@@ -60,7 +60,15 @@ export const RowError = Schema.Struct({
   field: Schema.String,
   code: RowErrorCode,
   message: Schema.String,
-  value: Schema.optionalKey(Schema.String)
+  value: Schema.optionalKey(Schema.String),
+  /** The row as read, so a client can show it and send it back corrected. */
+  contact: Schema.optionalKey(Schema.Struct({
+    phone: Schema.String,
+    name: Schema.NullOr(Schema.String),
+    externalId: Schema.NullOr(Schema.String),
+    ignoreE164Validation: Schema.Boolean,
+    customFields: Schema.Record(Schema.String, Schema.String)
+  }))
 })
 export type RowError = typeof RowError.Type
 

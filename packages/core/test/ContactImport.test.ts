@@ -57,7 +57,15 @@ describe("ContactImport: the seeds' tables", () => {
         field: "phone_number",
         code: "invalid_number",
         message: "+99912345679 is not a valid phone number for its country",
-        value: "+99912345679"
+        value: "+99912345679",
+        // Issue 16: the row's data, for a client to show and send back corrected.
+        contact: {
+          phone: "+99912345679",
+          name: "Not Flagged",
+          externalId: null,
+          ignoreE164Validation: false,
+          customFields: { dynamic_variable1: "value7", dynamic_variable2: "value8" }
+        }
       }])
       assert.deepStrictEqual(report.errorGroups, [{ code: "invalid_number", message: "Not a valid number for its country", count: 1, rows: [5] }])
     }))
@@ -170,8 +178,9 @@ describe("ContactImport: files refused as a whole", () => {
     Effect.map(failure("pipe.csv"), (error) =>
       assert.deepStrictEqual(error, {
         code: "missing_phone_column",
-        message: "No phone column: add a column named phone, phone_number or phoneNumber (found \"phone|name\")",
-        details: { headers: ["phone|name"], headerCount: 1 }
+        message: "No phone column: add a column named phone, phone_number or phoneNumber (found \"phone|name\"); " +
+          "or map one with columnMapping.phone (likeliest: \"phone|name\")",
+        details: { headers: ["phone|name"], headerCount: 1, suggestions: ["phone|name"] }
       })))
 
   it.effect("10,001 contacts pass the default limit of 10,000", () =>

@@ -187,6 +187,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
         engine.validateContacts(organizationId, contacts ?? { _tag: "Rows", rows: [] }, {
           defaultCountry: stringParam(incoming.fields.defaultCountry) ?? null,
           dropDuplicates: incoming.fields.dropDuplicates === true,
+          columnMapping: incoming.fields.columnMapping,
           phoneNumberIds: Array.isArray(incoming.fields.phoneNumberIds)
             ? incoming.fields.phoneNumberIds.filter((id): id is string => typeof id === "string")
             : undefined
@@ -253,6 +254,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       Engine.Engine.use((engine) =>
         engine.addContacts(organizationId, param(request, "id"), contactsOf(incoming) ?? { _tag: "Rows", rows: [] }, {
           dropDuplicates: incoming.fields.dropDuplicates === true,
+          columnMapping: incoming.fields.columnMapping,
           idempotency: idempotencyOf(request, incoming.fingerprint)
         })
       ))

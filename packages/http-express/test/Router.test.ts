@@ -477,11 +477,54 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expect((await call("GET", `/batches/${created.body.batchJobId}`)).body.status).toBe("draft")
       })
 
+      it("keeps a rejected row's data, and lists the custom variables found", async () => {
+        const [good] = phones(1, 760)
+        const reply = await call("POST", "/batches/validate", {
+          json: { contacts: [{ phone: good, plan: "basic" }, { phone: "12345", name: "Ann", plan: "pro", external_id: "crm-7" }] }
+        })
+        expect(reply.status).toBe(200)
+        expect(reply.body.variables).toEqual(["plan"])
+        expect(reply.body.rejected).toEqual([expect.objectContaining({
+          row: 2,
+          code: "invalid_phone_format",
+          contact: { phone: "12345", name: "Ann", externalId: "crm-7", ignoreE164Validation: false, customFields: { plan: "pro" } }
+        })])
+      })
+
+      it("reads a file's columns as mapped, and refuses a mapping to a column it lacks", async () => {
+        const [first, second] = phones(2, 780)
+        const file = { name: "kunden.csv", bytes: Buffer.from(`Telefon,Nombre,Kunden-ID,Tarif\n${first},Ana,k-1,pro\n${second},Bea,k-2,basic\n`) }
+        const mapped = await call("POST", "/batches/validate", {
+          body: form({ columnMapping: JSON.stringify({ phone: "telefon", name: "Nombre", externalId: "Kunden-ID" }) }, file)
+        })
+        expect(mapped.status).toBe(200)
+        expect(mapped.body.accepted.map((c: any) => [c.phone, c.name, c.externalId])).toEqual([[first, "Ana", "k-1"], [second, "Bea", "k-2"]])
+        expect(mapped.body.variables).toEqual(["Tarif"])
+        const unknown = await call("POST", "/batches/validate", { body: form({ columnMapping: JSON.stringify({ phone: "Handy" }) }, file) })
+        expectError(unknown, 400, "validation_error")
+        expect(unknown.body.error.message).toBe('columnMapping.phone: the file has no column "Handy"')
+        const wrongType = await call("POST", "/batches/validate", { json: { columnMapping: { phone: 7 }, contacts: [{ phone: first }] } })
+        expectError(wrongType, 400, "validation_error")
+        const unmapped = await call("POST", "/batches/validate", { body: form({}, file) })
+        expectError(unmapped, 400, "missing_phone_column")
+        expect(unmapped.body.error.details.suggestions).toEqual(["Telefon"])
+        const created = await call("POST", "/batches", {
+          body: form({ name: "Mapped", agentId: "agent_sales", draft: "true", columnMapping: JSON.stringify({ phone: "Telefon" }) }, file)
+        })
+        expect(created.status).toBe(201)
+        expect(created.body).toMatchObject({ totalContacts: 2, variables: ["Nombre", "Kunden-ID", "Tarif"] })
+      })
+
       it("retries a cancelled batch over the contacts its cancel ended, saying how many", async () => {
         const batchId = await create({ contacts: rows(30, 820), concurrentCallLimit: 1, ...quickRetry })
         expect((await call("POST", `/batches/${batchId}/cancel`)).status).toBe(200)
         await waitForStatus(batchId, "cancelled")
-        const ended = (await call("GET", `/batches/${batchId}`)).body.progress.statusBreakdown
+        // The calls in flight at the cancel end on their own; then nothing moves.
+        let ended = (await call("GET", `/batches/${batchId}`)).body.progress.statusBreakdown
+        for (let i = 0; ended.dialing > 0 && i < 200; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 25))
+          ended = (await call("GET", `/batches/${batchId}`)).body.progress.statusBreakdown
+        }
         expect(ended.cancelled).toBeGreaterThan(0)
         const retried = await call("POST", `/batches/${batchId}/retry`, { json: {} })
         expect(retried.status).toBe(200)
