@@ -257,7 +257,9 @@ export const CreateBatchInput = Schema.Struct({
   draft: Schema.optionalKey(Schema.Boolean),
   dropDuplicates: Schema.optionalKey(Schema.Boolean),
   contacts: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, Schema.Unknown))),
-  columnMapping: Schema.optionalKey(ColumnMapping)
+  columnMapping: Schema.optionalKey(ColumnMapping),
+  /** Refuse the whole create when any row is rejected; the host's default unless given. */
+  strictValidation: Schema.optionalKey(Schema.Boolean)
 })
 export type CreateBatchInput = typeof CreateBatchInput.Type
 

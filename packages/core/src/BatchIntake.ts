@@ -17,6 +17,7 @@ import { decodeInput } from "./internal/decodeInput.ts"
 import {
   checkCredits,
   checkId,
+  checkWindowRequired,
   type EngineContext,
   estimateOf,
   findBatch,
@@ -78,6 +79,8 @@ export interface ValidateOptions {
 export interface AddContactsOptions {
   readonly dropDuplicates?: boolean | undefined
   readonly idempotency?: Idempotency.Idempotency | undefined
+  /** Refuse them all when any row is rejected; the host's default unless given. */
+  readonly strictValidation?: boolean | undefined
   /** A `Batch.ColumnMapping`, as any body sent it (checked here). */
   readonly columnMapping?: unknown
 }
@@ -121,6 +124,19 @@ const importContacts = (
   contacts._tag === "File"
     ? ContactImport.validate(contacts.file, options)
     : ContactImport.validateRows(contacts.rows, options)
+
+/** Strict validation: one rejected row refuses the whole list, with the rows and why. */
+const checkStrict = (report: ContactImport.Report, strict: boolean): Effect.Effect<void, InvalidInput> =>
+  strict && report.rejectedCount > 0
+    ? Effect.fail(
+      new InvalidInput({
+        code: "validation_error",
+        field: "contacts",
+        message: `${report.rejectedCount} of ${report.totalRows} rows were rejected; strict validation stores none of them`,
+        details: { errorGroups: report.errorGroups, rejected: ContactImport.rejectedForError(report) }
+      })
+    )
+    : Effect.void
 
 const decodeMapping = decodeInput(Batch.ColumnMapping)
 
@@ -167,6 +183,7 @@ export const make = (context: EngineContext): BatchIntake => {
         const input = yield* decodeCreate(raw)
         const at = yield* now
         const { callingWindows, schedule, timezone, workingDays } = yield* schedulingOf(input, Batch.defaultSettings)
+        yield* checkWindowRequired(context, callingWindows)
         const scheduledStartTime = yield* Effect.fromResult(startTimeOf(input.scheduledStartTime, timezone, at))
         const retryPolicy = yield* Effect.fromResult(RetryPolicy.fromInput(input))
         const dialing = yield* Dialing.resolve(directory, organizationId, input)
@@ -184,6 +201,7 @@ export const make = (context: EngineContext): BatchIntake => {
           maxFileBytes: config.maxFileBytes,
           columnMapping: input.columnMapping
         })
+        if (report !== undefined) yield* checkStrict(report, input.strictValidation ?? config.strictValidation)
         const accepted = report?.accepted ?? []
         const settings = Batch.applySettings(Batch.defaultSettings, input, {
           agentId: dialing.agentId,
@@ -266,6 +284,7 @@ export const make = (context: EngineContext): BatchIntake => {
           maxFileBytes: config.maxFileBytes,
           columnMapping: yield* decodeColumnMapping(options?.columnMapping)
         })
+        yield* checkStrict(report, options?.strictValidation ?? config.strictValidation)
         const at = yield* now
         const { added, skipped } = yield* store.addContacts(batchId, report.accepted, at)
         const updated = yield* store.getBatch(organizationId, batchId)

@@ -21,6 +21,7 @@ import * as Dialing from "./Dialing.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
 import {
   checkCredits,
+  checkWindowRequired,
   type EngineContext,
   estimateOf,
   findBatch,
@@ -209,6 +210,7 @@ export const make = (context: EngineContext): BatchLifecycle => {
         prepare: (batch, at) =>
         Effect.gen(function*() {
           const scheduling = yield* schedulingOf(input, batch)
+          yield* checkWindowRequired(context, scheduling.callingWindows)
           const numbersChanged = input.agentId !== undefined || input.phoneNumberIds !== undefined ||
             input.fromPhoneNumberId !== undefined
           const dialing = numbersChanged

@@ -56,6 +56,16 @@ export interface Options {
 }
 
 /**
+ * A report's rejected rows as an error may carry them: without the rows'
+ * data, which would otherwise echo the whole file.
+ *
+ * @since 0.1.0
+ * @category reporting
+ */
+export const rejectedForError = (report: Report): ReadonlyArray<RowError> =>
+  report.rejected.map(({ contact: _, ...error }) => error)
+
+/**
  * The header of the column holding each field, matched without regard to
  * case or surrounding spaces.
  *
@@ -448,8 +458,7 @@ class RowValidator {
           code: "no_valid_contacts",
           field: "contacts",
           message: `None of the ${report.totalRows} rows holds a valid phone number`,
-          // The rows' data stays out of an error, which would otherwise echo the whole file.
-          details: { errorGroups: report.errorGroups, rejected: report.rejected.map(({ contact: _, ...error }) => error) }
+          details: { errorGroups: report.errorGroups, rejected: rejectedForError(report) }
         })
       )
     }

@@ -47,6 +47,13 @@ export interface EngineConfig {
    * that also answers reads.
    */
   readonly maxConcurrentImports: number
+  /** Refuse a batch without a calling window (one seed makes it mandatory); off unless set. */
+  readonly requireCallingWindow: boolean
+  /**
+   * Refuse a whole create or added contacts when any row is rejected, unless
+   * the request says otherwise (`strictValidation`); off unless set.
+   */
+  readonly strictValidation: boolean
 }
 
 /**
@@ -79,7 +86,9 @@ export const defaults = (): EngineConfig => ({
   random: Math.random,
   retention: { idempotencyKeysMillis: 86_400_000, eventsMillis: 7 * 86_400_000, intervalMillis: 3_600_000 },
   maxRecordFailures: 10,
-  maxConcurrentImports: 2
+  maxConcurrentImports: 2,
+  requireCallingWindow: false,
+  strictValidation: false
 })
 
 /**

@@ -255,6 +255,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
         engine.addContacts(organizationId, param(request, "id"), contactsOf(incoming) ?? { _tag: "Rows", rows: [] }, {
           dropDuplicates: incoming.fields.dropDuplicates === true,
           columnMapping: incoming.fields.columnMapping,
+          strictValidation: typeof incoming.fields.strictValidation === "boolean" ? incoming.fields.strictValidation : undefined,
           idempotency: idempotencyOf(request, incoming.fingerprint)
         })
       ))

@@ -515,6 +515,17 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expect(created.body).toMatchObject({ totalContacts: 2, variables: ["Nombre", "Kunden-ID", "Tarif"] })
       })
 
+      it("refuses a whole create under strict validation when any row is rejected, storing nothing", async () => {
+        const before = (await call("GET", "/batches?limit=1")).body.pagination.total
+        const [good] = phones(1, 790)
+        const refused = await call("POST", "/batches", {
+          json: { name: "Strict", agentId: "agent_sales", draft: true, strictValidation: true, contacts: [{ phone: good }, { phone: "12345" }] }
+        })
+        expectError(refused, 400, "validation_error")
+        expect(refused.body.error.details.errorGroups).toEqual([{ code: "invalid_phone_format", message: "Not a phone number", count: 1, rows: [2] }])
+        expect((await call("GET", "/batches?limit=1")).body.pagination.total).toBe(before)
+      })
+
       it("retries a cancelled batch over the contacts its cancel ended, saying how many", async () => {
         const batchId = await create({ contacts: rows(30, 820), concurrentCallLimit: 1, ...quickRetry })
         expect((await call("POST", `/batches/${batchId}/cancel`)).status).toBe(200)

@@ -70,6 +70,15 @@ export const schedulingOf = (input: Batch.BatchSettingsInput, base: {
     return { timezone, callingWindows, workingDays, schedule }
   })
 
+/** A host that requires a calling window on every batch refuses one without. */
+export const checkWindowRequired = (
+  context: EngineContext,
+  callingWindows: ReadonlyArray<CallingWindow.Window>
+): Effect.Effect<void, InvalidInput> =>
+  context.config.requireCallingWindow && callingWindows.length === 0
+    ? Effect.fail(invalid("invalid_calling_window", "callingWindow", "A calling window is required: set callingWindow or callingWindows"))
+    : Effect.void
+
 /** The instant of a requested start time, refused when it is in the past. */
 export const startTimeOf = (
   value: string | null | undefined,
