@@ -1,7 +1,8 @@
 /**
  * Many batches: 1,000 running batches (50 contacts each, limit 10, so 10
  * calls in flight each), three engine processes on one PostgreSQL (a fresh
- * database, dropped afterwards), calls of 3–6 s in real time. The parent
+ * database, dropped afterwards), calls of 3–6 s in real time (ringing 1–2 s,
+ * talk BENCH_TALK_SECONDS to twice that, default 2). The parent
  * creates the batches as drafts, then schedules them all at once (an API
  * process without a dispatcher: its NOTIFY reaches the three dialers
  * alike), lets them dial for BENCH_SECONDS (default 45) after the last is
@@ -9,7 +10,8 @@
  *
  * Measured: per batch the time from its scheduling to its first dial (max and
  * p95 over batches), dials per second, the lease statements of all processes
- * per second (acquisition tries, renewals, releases), rescans per second and
+ * per second (acquisition tries, renewal statements, releases; the leases
+ * renewed apart), rescans per second and
  * how the leases spread over the processes at the end.
  *
  * Last line JSON: {"maxFirstDialSeconds","p95FirstDialSeconds","dialsPerSec","leaseWritesPerSec","rescansPerSec",...}.
@@ -36,6 +38,7 @@ interface Stats {
   acquireTries: number
   acquired: number
   renewals: number
+  renewalWrites: number
   releases: number
   rescans: number
   rescannedBatches: number
@@ -168,13 +171,18 @@ try {
     `SELECT owner_id, count(*)::int4 AS count FROM outdial_leases WHERE owner_id IS NOT NULL GROUP BY owner_id ORDER BY owner_id`
   )
 
-  const leaseWrites = sum("acquireTries") + sum("renewals") + sum("releases")
-  const steadyLeaseWrites = sum("acquireTries", before) + sum("renewals", before) + sum("releases", before)
-  for (const w of workers) console.log(`${w.ownerId}: ${JSON.stringify(w.stats)}`)
+  // Statements against outdial_leases (a batched renewal is one, however many leases it renews).
+  const leaseWrites = sum("acquireTries") + sum("renewalWrites") + sum("releases")
+  const steadyLeaseWrites = sum("acquireTries", before) + sum("renewalWrites", before) + sum("releases", before)
+  for (const w of workers) {
+    console.log(`${w.ownerId}: ${JSON.stringify(w.stats)}; ${w.output.length} log lines`)
+    for (const line of w.output.slice(-3)) console.log(`  ${line.slice(0, 300)}`)
+  }
   const result = {
     batches,
     processes,
     contactsPerBatch,
+    talkSeconds: Number(process.env.BENCH_TALK_SECONDS ?? 2),
     scheduleSeconds: round(scheduleSeconds),
     elapsedSeconds: round(elapsed),
     maxFirstDialSeconds: round(waits.at(-1)!, 2),
@@ -187,6 +195,7 @@ try {
     acquireTriesPerSec: round(sum("acquireTries") / elapsed),
     acquiredPerSec: round(sum("acquired") / elapsed),
     renewalsPerSec: round(sum("renewals") / elapsed),
+    renewalWritesPerSec: round(sum("renewalWrites") / elapsed, 2),
     rescansPerSec: round(sum("rescans") / elapsed, 2),
     rescannedBatchesPerSec: round(sum("rescannedBatches") / elapsed),
     notifiesPerSec: round(sum("notifies") / elapsed),

@@ -1,7 +1,7 @@
 /**
  * One engine process of bench:batches: the PostgreSQL store with default
  * lease and rescan settings, calls of a few seconds in real time
- * (SimulatedTelephony), and a store wrapper that counts the lease and rescan
+ * (SimulatedTelephony; talk time BENCH_TALK_SECONDS to twice that, default 2), and a store wrapper that counts the lease and rescan
  * traffic this process causes. Prints `STATS {json}` (cumulative) every second.
  *
  *   worker.ts <databaseUrl> <ownerId>
@@ -16,6 +16,7 @@ import {
   EngineEvents,
   SimulatedTelephony
 } from "@outdial/core"
+import type { Utc as DateTimeUtc } from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -23,11 +24,13 @@ import * as Stream from "effect/Stream"
 import { directory } from "./shared.ts"
 
 const [databaseUrl, ownerId] = process.argv.slice(2) as [string, string]
+const talkSeconds = Number(process.env.BENCH_TALK_SECONDS ?? 2)
 
 const stats = {
   acquireTries: 0,
   acquired: 0,
   renewals: 0,
+  renewalWrites: 0,
   releases: 0,
   rescans: 0,
   rescannedBatches: 0,
@@ -53,7 +56,18 @@ const counted = Layer.effect(BatchStore.BatchStore)(Effect.gen(function*() {
         stats.acquireTries++
         if (lease !== undefined) stats.acquired++
       })),
-    renewLease: (lease, now, ttl) => store.renewLease(lease, now, ttl).pipe(count(() => stats.renewals++)),
+    renewLease: (lease, now, ttl) =>
+      store.renewLease(lease, now, ttl).pipe(count(() => {
+        stats.renewalWrites++
+        stats.renewals++
+      })),
+    ...(store.renewLeases === undefined ? {} : {
+      renewLeases: (leases: Parameters<NonNullable<typeof store.renewLeases>>[0], now: DateTimeUtc, ttl: number) =>
+        store.renewLeases!(leases, now, ttl).pipe(count((renewed) => {
+          stats.renewalWrites++
+          stats.renewals += renewed.length
+        }))
+    }),
     releaseLease: (lease) => store.releaseLease(lease).pipe(count(() => stats.releases++)),
     beginAttempt: (lease, attempt) => store.beginAttempt(lease, attempt).pipe(count(() => stats.dials++)),
     ...(store.changes === undefined ? {} : { changes: store.changes.pipe(Stream.tap(() => Effect.sync(() => void stats.notifies++))) })
@@ -71,7 +85,7 @@ const engine = Engine.layer.pipe(
       seed: 15,
       outcomes: { completed: 0.7, no_answer: 0.2, busy: 0.1 },
       ringSeconds: { min: 1, max: 2 },
-      talkSeconds: { min: 2, max: 4 },
+      talkSeconds: { min: talkSeconds, max: talkSeconds * 2 },
       rejectSeconds: 1,
       record: false
     }),
