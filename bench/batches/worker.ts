@@ -46,8 +46,8 @@ const counted = Layer.effect(BatchStore.BatchStore)(Effect.gen(function*() {
   const store = yield* BatchStore.BatchStore
   return BatchStore.BatchStore.of({
     ...store,
-    activeBatches: () =>
-      store.activeBatches().pipe(count((batches) => {
+    activeBatches: (contender) =>
+      store.activeBatches(contender).pipe(count((batches) => {
         stats.rescans++
         stats.rescannedBatches += batches.length
       })),
