@@ -226,8 +226,16 @@ export class BatchStore extends Context.Service<BatchStore, {
   ) => Effect.Effect<Page<Contact>, StoreError>
   readonly getContact: (batchId: string, contactId: string) => Effect.Effect<Contact | undefined, StoreError>
 
-  /** Batches the dispatcher may have work in: pending, scheduled and running. */
-  readonly activeBatches: () => Effect.Effect<ReadonlyArray<Batch>, StoreError>
+  /**
+   * Batches the dispatcher may have work in: pending, scheduled and running.
+   * With `contender`, a store may leave out those whose lease another owner
+   * holds unexpired at `now`: the contender could not take them, and listing
+   * every batch to every process makes a rescan cost the whole fleet. Never
+   * those the contender holds or could take.
+   */
+  readonly activeBatches: (
+    contender?: { readonly ownerId: string; readonly now: DateTime.Utc }
+  ) => Effect.Effect<ReadonlyArray<Batch>, StoreError>
   /**
    * Takes the batch's lease if it is free, expired (`expiresAt <= now`) or
    * already `ownerId`'s, with an epoch larger than any the batch had before
@@ -249,6 +257,16 @@ export class BatchStore extends Context.Service<BatchStore, {
    * taken it over (even past its expiry); `undefined` when it was lost.
    */
   readonly renewLease: (lease: Lease, now: DateTime.Utc, ttlMillis: number) => Effect.Effect<Lease | undefined, StoreError>
+  /**
+   * `renewLease` of many leases in one write: those renewed, with their new
+   * expiry; a lease missing from the answer was lost. Optional: a process
+   * holding many batches renews them all at once instead of one write each.
+   */
+  readonly renewLeases?: (
+    leases: ReadonlyArray<Lease>,
+    now: DateTime.Utc,
+    ttlMillis: number
+  ) => Effect.Effect<ReadonlyArray<Lease>, StoreError>
   /** Frees the lease if `lease` still holds it; a lost lease frees nothing. */
   readonly releaseLease: (lease: Lease) => Effect.Effect<void, StoreError>
 

@@ -14,7 +14,9 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -26,6 +28,7 @@ import * as Eligibility from "./Eligibility.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import { EngineEvents } from "./EngineEvents.ts"
 import type { DispatchContext, Registry } from "./internal/dispatch/context.ts"
+import * as Lease from "./internal/dispatch/lease.ts"
 import * as Runner from "./internal/dispatch/runner.ts"
 import { Telephony } from "./Telephony.ts"
 
@@ -73,7 +76,8 @@ export const make: Effect.Effect<
     scope,
     policies: [...Eligibility.builtIn, ...config.policies],
     // A lease nobody else can contest never needs renewing.
-    leaseTtlMillis: store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis
+    leaseTtlMillis: store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis,
+    heldElsewhere: new Map()
   }
   const registry: Registry = { runners: new Map(), busy: 0 }
 
@@ -90,9 +94,15 @@ export const make: Effect.Effect<
       return Effect.asVoid(Effect.forkIn(Runner.run(context, registry, runner), scope, { startImmediately: true }))
     })
 
-  const rescan = store.activeBatches().pipe(
+  // Only batches this process could take: the others' live leases are left out by the store.
+  const rescan = Clock.currentTimeMillis.pipe(
+    Effect.flatMap((now) => store.activeBatches({ ownerId: config.ownerId, now: DateTime.makeUnsafe(now) })),
     Effect.flatMap((batches) =>
-      Effect.forEach(batches, (batch) => (registry.runners.has(batch.id) ? Effect.void : wake(batch.id)), { discard: true })
+      Effect.forEach(batches, (batch) => {
+        // The store says this process could take it now.
+        context.heldElsewhere.delete(batch.id)
+        return registry.runners.has(batch.id) ? Effect.void : wake(batch.id)
+      }, { discard: true })
     ),
     Effect.catchCause((cause) => Effect.logWarning("outdial: could not list active batches", cause))
   )
@@ -105,11 +115,34 @@ export const make: Effect.Effect<
     scope
   )
 
+  // Every lease this process holds, renewed by one write each quarter lease period, each
+  // once less than half its time is left (a runner still renews its own when this falls behind).
+  if (store.processLocal !== true && store.renewLeases !== undefined) {
+    const every = context.leaseTtlMillis / 4
+    yield* Effect.forkIn(
+      Effect.forever(Effect.sleep(every).pipe(
+        Effect.andThen(Clock.currentTimeMillis),
+        Effect.flatMap((now) => Lease.renewHeld(context, registry, now, now + every)),
+        Effect.catchCause((cause) => Effect.logWarning("outdial: could not renew this process's leases", cause))
+      )),
+      scope
+    )
+  }
+
+  // A change to a batch another process holds is that process's to act on; when
+  // the holder lets the batch go, it wakes it itself or a rescan finds it.
+  const wakeOnChange = (batchId: string): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (!registry.runners.has(batchId) && (context.heldElsewhere.get(batchId) ?? 0) > now) return Effect.void
+      context.heldElsewhere.delete(batchId)
+      return wake(batchId)
+    })
+
   // Lifecycle changes other processes made (pause, cancel, a new batch) wake runners at once.
   const changes = store.changes
   if (changes !== undefined) {
     yield* Effect.forkIn(
-      Stream.runForEach(changes, wake).pipe(
+      Stream.runForEach(changes, wakeOnChange).pipe(
         Effect.catchCause((cause) => Effect.logWarning("outdial: lost the store's change feed; listening again", cause)),
         Effect.andThen(Effect.sleep(1_000)),
         Effect.forever

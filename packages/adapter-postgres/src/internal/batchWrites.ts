@@ -258,11 +258,15 @@ export const make = (
         )
     },
 
-    activeBatches: () =>
+    activeBatches: (contender) =>
       // The statuses are written out, not bound, so the planner uses the partial index of
       // the same statuses (Migrations).
       sql<BatchRow>`SELECT ${batchColumns} FROM outdial_batches b
-                    WHERE b.status IN (${dispatchable})`.pipe(
+                    WHERE b.status IN (${dispatchable}) ${
+        contender === undefined ? sql.literal("") : sql`AND NOT EXISTS (
+                      SELECT 1 FROM outdial_leases l WHERE l.batch_id = b.id AND l.owner_id <> ${contender.ownerId}
+                        AND l.expires_at > ${DateTime.toDateUtc(contender.now)})`
+      }`.pipe(
         Effect.map((rows) => rows.map(toBatch)),
         Effect.mapError(storeError("activeBatches"))
       ),

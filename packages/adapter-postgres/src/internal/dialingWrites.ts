@@ -24,6 +24,7 @@ import {
   jsonText,
   positionOf,
   storeError,
+  textArray,
   toAttempt,
   toContact
 } from "./rows.ts"
@@ -34,6 +35,7 @@ export type DialingWrites = Pick<
   Store,
   | "acquireLease"
   | "renewLease"
+  | "renewLeases"
   | "releaseLease"
   | "dialable"
   | "nextDueAt"
@@ -70,6 +72,25 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): DialingWri
         RETURNING 1`.pipe(
         Effect.map((rows) => rows.length === 0 ? undefined : { ...lease, expiresAt }),
         Effect.mapError(storeError("renewLease"))
+      )
+    },
+    renewLeases: (leases, now, ttlMillis) => {
+      if (leases.length === 0) return Effect.succeed([])
+      const expiresAt = DateTime.addDuration(now, ttlMillis)
+      // Each row is matched on its owner and epoch as in renewLease; only this batch's
+      // lease rows are locked, one at a time, so no lock order is needed.
+      return sql<{ batch_id: string; epoch: number }>`
+        UPDATE outdial_leases l SET expires_at = ${DateTime.toDateUtc(expiresAt)}
+        FROM unnest(${textArray(leases.map((lease) => lease.batchId))}::text[],
+                    ${textArray(leases.map((lease) => lease.ownerId))}::text[],
+                    ${int4Array(leases.map((lease) => lease.epoch))}::int4[]) AS r(batch_id, owner_id, epoch)
+        WHERE l.batch_id = r.batch_id AND l.owner_id = r.owner_id AND l.epoch = r.epoch
+        RETURNING l.batch_id, l.epoch`.pipe(
+        Effect.map((rows) => {
+          const renewed = new Set(rows.map((row) => `${row.batch_id}\u0000${row.epoch}`))
+          return leases.filter((lease) => renewed.has(`${lease.batchId}\u0000${lease.epoch}`)).map((lease) => ({ ...lease, expiresAt }))
+        }),
+        Effect.mapError(storeError("renewLeases"))
       )
     },
     releaseLease: (lease) =>

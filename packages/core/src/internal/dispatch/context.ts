@@ -37,6 +37,12 @@ export interface DispatchContext {
   readonly scope: Scope.Scope
   readonly policies: ReadonlyArray<Eligibility.Policy>
   readonly leaseTtlMillis: number
+  /**
+   * Batches whose lease another process held when this one last tried, and
+   * until when to believe it: their lifecycle changes concern the holder, so
+   * a wake here would only read the batch and fail to take the lease again.
+   */
+  readonly heldElsewhere: Map<string, number>
 }
 
 /** What a runner needs to place calls, settled when it takes the lease (lease.ts). */

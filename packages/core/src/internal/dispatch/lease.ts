@@ -13,7 +13,14 @@ import * as CallingWindow from "../../CallingWindow.ts"
 import * as Dialing from "../../Dialing.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import { awaitFinished, finish } from "./calls.ts"
-import { type Dialing as DialingState, type DispatchContext, moveBatch, publishContact, type Runner } from "./context.ts"
+import {
+  type Dialing as DialingState,
+  type DispatchContext,
+  moveBatch,
+  publishContact,
+  type Registry,
+  type Runner
+} from "./context.ts"
 
 export const failBatch = (context: DispatchContext, runner: Runner, reason: string, now: number) =>
   moveBatch(context, runner, Batch.sourcesOf("fail"), "fail", {
@@ -21,6 +28,17 @@ export const failBatch = (context: DispatchContext, runner: Runner, reason: stri
     statusReason: reason,
     completedAt: DateTime.makeUnsafe(now)
   }, now)
+
+/** The lease if this process can take it; remembers who could not (see `heldElsewhere`). */
+const acquire = (context: DispatchContext, batchId: string, now: number) =>
+  context.store.acquireLease(batchId, context.config.ownerId, DateTime.makeUnsafe(now), context.leaseTtlMillis).pipe(
+    Effect.tap((lease) =>
+      Effect.sync(() => {
+        if (lease === undefined) context.heldElsewhere.set(batchId, now + context.leaseTtlMillis)
+        else context.heldElsewhere.delete(batchId)
+      })
+    )
+  )
 
 /**
  * Takes the lease and settles what dialing needs: the schedule, a usable
@@ -30,7 +48,7 @@ export const failBatch = (context: DispatchContext, runner: Runner, reason: stri
 export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.Batch, now: number) =>
   Effect.gen(function*() {
     const { config, directory, store } = context
-    const lease = yield* store.acquireLease(batch.id, config.ownerId, DateTime.makeUnsafe(now), context.leaseTtlMillis)
+    const lease = yield* acquire(context, batch.id, now)
     if (lease === undefined) return undefined
     const agent = yield* directory.agent(batch.organizationId, batch.agentId)
     if (agent === undefined) {
@@ -82,7 +100,7 @@ export const settleOpenAttempts = (context: DispatchContext, runner: Runner, bat
     const { config, store } = context
     const open = yield* store.openAttempts(batch.id)
     if (open.length === 0) return false
-    const lease = yield* store.acquireLease(batch.id, config.ownerId, DateTime.makeUnsafe(now), context.leaseTtlMillis)
+    const lease = yield* acquire(context, batch.id, now)
     // Another process holds the batch and follows its calls.
     if (lease === undefined) return false
     if (runner.recording.failures >= config.maxRecordFailures) {
@@ -122,6 +140,37 @@ export const renew = (context: DispatchContext, runner: Runner, dialing: Dialing
     const next = { ...dialing, lease: renewed }
     runner.dialing = next
     return next
+  })
+
+/**
+ * Renews, in one write, every lease of this process that comes due before
+ * `horizon`: a process holding many batches would otherwise write once per
+ * batch and lease period. A runner whose lease was lost stops dialing at
+ * once (its next step finds no lease and cannot take it back); one that
+ * moved on meanwhile (released, took a new epoch) is left alone.
+ */
+export const renewHeld = (context: DispatchContext, registry: Registry, now: number, horizon: number) =>
+  Effect.gen(function*() {
+    const renewLeases = context.store.renewLeases
+    if (renewLeases === undefined) return
+    const due: Array<readonly [Runner, DialingState]> = []
+    for (const runner of registry.runners.values()) {
+      const dialing = runner.dialing
+      if (dialing !== undefined && renewAt(context, dialing) < horizon) due.push([runner, dialing])
+    }
+    if (due.length === 0) return
+    const renewed = yield* renewLeases(due.map(([, dialing]) => dialing.lease), DateTime.makeUnsafe(now), context.leaseTtlMillis)
+    const byBatch = new Map(renewed.map((lease) => [lease.batchId, lease]))
+    for (const [runner, dialing] of due) {
+      if (runner.dialing?.lease !== dialing.lease) continue
+      const lease = byBatch.get(dialing.lease.batchId)
+      if (lease !== undefined) {
+        runner.dialing = { ...runner.dialing, lease }
+      } else {
+        runner.dialing = undefined
+        runner.alarm.signal.openUnsafe()
+      }
+    }
   })
 
 /** When the lease must be renewed. */

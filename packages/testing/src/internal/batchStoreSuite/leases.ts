@@ -1,5 +1,6 @@
 /** Leases: one holder at a time, renewed, released, taken over with a new epoch. */
 import { assert, describe } from "@effect/vitest"
+import { BatchStore } from "@outdial/core/BatchStore"
 import * as Effect from "effect/Effect"
 import { after, allContacts, assertSame, assertTime, baseTime, begin, call, checkCounters, day, deferDecision, failure, finish, seed, skipDecision, type Suite, takeLease, ttl, uniqueId } from "./helpers.ts"
 
@@ -30,6 +31,39 @@ export const leases = (it: Suite): void => {
         assert.strictEqual(lost.epoch, first!.epoch)
         yield* begin(second!, contacts[0]!, after(41))
         assert.isUndefined(yield* store.acquireLease(uniqueId("batch"), "owner-a", baseTime, ttl))
+      }))
+
+    it.effect("activeBatches for a contender keeps every batch it could take", () =>
+      Effect.gen(function*() {
+        const { batch, store } = yield* seed()
+        const listed = (ownerId: string, seconds: number) =>
+          store.activeBatches({ ownerId, now: after(seconds) }).pipe(Effect.map((all) => all.some((b) => b.id === batch.id)))
+        assert.isTrue(yield* listed("owner-b", 0), "a free lease")
+        yield* takeLease(batch.id, baseTime, "owner-a")
+        assert.isTrue(yield* listed("owner-a", 1), "its own lease")
+        assert.isTrue(yield* listed("owner-b", 30), "an expired lease")
+        // Leaving out another owner's live lease is allowed, not required: nothing to assert for owner-b at 29 s.
+        assert.isTrue((yield* store.activeBatches()).some((b) => b.id === batch.id), "without a contender, every batch")
+      }))
+
+    it.effect("renewLeases, where a store has it, renews the leases still held and leaves out lost ones", () =>
+      Effect.gen(function*() {
+        const store = yield* BatchStore
+        if (store.renewLeases === undefined) return
+        const kept = yield* seed()
+        const lost = yield* seed()
+        const a = yield* takeLease(kept.batch.id, baseTime, "owner-a")
+        const b = yield* takeLease(lost.batch.id, baseTime, "owner-a")
+        const taken = yield* store.acquireLease(lost.batch.id, "owner-b", after(30), ttl)
+        assert.isDefined(taken)
+        // Past its expiry but not taken over: still the holder's, as with renewLease.
+        const renewed = yield* store.renewLeases([a, b], after(40), ttl)
+        assert.deepStrictEqual(renewed.map((lease) => [lease.batchId, lease.epoch]), [[a.batchId, a.epoch]])
+        assertTime(renewed[0]!.expiresAt, after(70))
+        assert.isUndefined(yield* store.acquireLease(kept.batch.id, "owner-b", after(69), ttl), "renewed to 70s")
+        yield* begin(renewed[0]!, kept.contacts[0]!, after(41))
+        yield* failure(begin(b, lost.contacts[0]!, after(41)), "LeaseLost")
+        assert.deepStrictEqual(yield* store.renewLeases([], after(42), ttl), [])
       }))
 
     it.effect("the holder may take its own lease again, which fences its older lease", () =>
