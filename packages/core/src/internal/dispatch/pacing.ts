@@ -124,9 +124,7 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     if (budget > 0) {
       const contacts = yield* store.dialable(batch.id, utcAt(now), budget, noExclusions)
       const ready = dialing
-      // A database store writes the attempts side by side: one after another, a step's
-      // round trips would bound the whole batch's dial rate.
-      yield* Effect.forEach(contacts, (contact) =>
+      const place = (contact: Contact.Contact) =>
         Effect.gen(function*() {
           const decision = ready.contactPolicies
             ? yield* Eligibility.decideContact(ready.policies, view, contact, ready.dialReason)
@@ -138,7 +136,15 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
             const decided = yield* store.decide(ready.lease, contact.id, decision)
             yield* publishContact(context, runner, decided, null, now)
           }
-        }), { discard: true, concurrency: store.processLocal === true ? 1 : "unbounded" })
+        })
+      if (store.processLocal === true) {
+        // In memory the writes cost no round trip: one after another, without a fiber each.
+        for (const contact of contacts) yield* place(contact)
+      } else {
+        // A database store writes the attempts side by side: one after another, a step's
+        // round trips would bound the whole batch's dial rate.
+        yield* Effect.forEach(contacts, place, { discard: true, concurrency: "unbounded" })
+      }
       if (contacts.length === budget) {
         // Every slot is taken and the day's cap is not reached: another pass now could only
         // rest, so rest at once until a call ends (half the passes of a busy batch).
