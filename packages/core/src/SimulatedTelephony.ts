@@ -487,9 +487,10 @@ const make = (config: Config, scope: Scope.Scope) => {
       }
       const done = Deferred.makeUnsafe<CallResult>()
       const entry = start(request, now, done)
-      ringing.push({ due: now + seconds * 1000, seq: sequence++, entry, result })
+      const due = now + seconds * 1000
+      ringing.push({ due, seq: sequence++, entry, result })
       // The call belongs to the layer (its timer, not the dialer's fiber): interrupting the dialer only stops its wait.
-      return Effect.andThen(arm(now), Deferred.await(done))
+      return timer.fiber !== undefined && timer.at <= due ? Deferred.await(done) : Effect.andThen(arm(now), Deferred.await(done))
     })
 
   // Calls end by one timer for all of them, not a fiber and a sleep each: in a
