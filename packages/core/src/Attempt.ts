@@ -60,7 +60,13 @@ export const begun = (fields: {
   readonly callerNumberId: string
   readonly startedAt: Attempt["startedAt"]
 }): Attempt => ({
-  ...fields,
+  // Field by field, not a spread: one per dial, and a spread plus new keys was a visible share of it.
+  id: fields.id,
+  batchId: fields.batchId,
+  contactId: fields.contactId,
+  attemptNumber: fields.attemptNumber,
+  callerNumberId: fields.callerNumberId,
+  startedAt: fields.startedAt,
   state: "dialing",
   endedAt: null,
   outcome: null,

@@ -159,12 +159,17 @@ export const make = (): BatchStore["Service"] => {
   // A batch deleted under its owner is a lease lost too: the owner must stop.
   // Writes are fenced by epoch alone: a holder past its expiry still writes
   // until someone else takes the batch.
+  const leasedEntry = (lease: Lease): Entry | undefined => {
+    const entry = batches.get(lease.batchId)
+    return entry?.lease !== undefined && entry.lease.ownerId === lease.ownerId && entry.lease.epoch === lease.epoch
+      ? entry
+      : undefined
+  }
+  const lostLease = (lease: Lease) => Effect.fail(new LeaseLost({ batchId: lease.batchId, epoch: lease.epoch }))
   const leased = (lease: Lease) =>
     Effect.suspend(() => {
-      const entry = batches.get(lease.batchId)
-      return entry?.lease !== undefined && entry.lease.ownerId === lease.ownerId && entry.lease.epoch === lease.epoch
-        ? Effect.succeed(entry)
-        : Effect.fail(new LeaseLost({ batchId: lease.batchId, epoch: lease.epoch }))
+      const entry = leasedEntry(lease)
+      return entry === undefined ? lostLease(lease) : Effect.succeed(entry)
     })
 
   const contactAt = (entry: Entry, contactId: string) => {
@@ -388,14 +393,22 @@ export const make = (): BatchStore["Service"] => {
         const top = entry.timed.peek()
         return top === undefined ? undefined : entry.contacts[top.position]!.nextRetryAt ?? undefined
       }),
+    // The two writes of every call, without a generator: each is a few map
+    // look-ups, and a dial's cost was mostly the effects around them.
     beginAttempt: (lease, attempt) =>
-      Effect.gen(function*() {
-        const entry = yield* leased(lease)
-        const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
-        yield* contactTransition(contact, "dial")
+      Effect.suspend((): ReturnType<BatchStore["Service"]["beginAttempt"]> => {
+        const entry = leasedEntry(lease)
+        if (entry === undefined) return lostLease(lease)
+        const position = entry.positions.get(attempt.contactId)
+        const contact = position === undefined ? undefined : entry.contacts[position]
+        if (contact === undefined || position === undefined) {
+          return Effect.die(new ContactNotFound({ batchId: entry.batch.id, contactId: attempt.contactId }))
+        }
+        const moved = Contact.transition(contact.status, "dial")
+        if (moved._tag === "Failure") return Effect.fail(moved.failure)
         if (attempt.attemptNumber !== contact.attemptCount + 1) {
           // Another number would reuse an attempt id: the provider would take it for a call already placed.
-          return yield* Effect.die(
+          return Effect.die(
             new Error(`Attempt ${attempt.attemptNumber} of contact ${contact.id} follows ${contact.attemptCount} attempts`)
           )
         }
@@ -424,15 +437,21 @@ export const make = (): BatchStore["Service"] => {
           nextRetryAt: null,
           lastDecision: attempt.decision ?? contact.lastDecision
         })
-        return { contact: updated, attempt: record }
+        return Effect.succeed({ contact: updated, attempt: record })
       }),
     finishAttempt: (lease, end) =>
-      Effect.gen(function*() {
-        const entry = yield* leased(lease)
-        const attempt = yield* attemptOf(entry, end.attemptId)
-        const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
+      Effect.suspend((): ReturnType<BatchStore["Service"]["finishAttempt"]> => {
+        const entry = leasedEntry(lease)
+        if (entry === undefined) return lostLease(lease)
+        const attempt = entry.attempts.get(end.attemptId)
+        if (attempt === undefined) return Effect.die(new Error(`Attempt ${end.attemptId} is not in batch ${entry.batch.id}`))
+        const position = entry.positions.get(attempt.contactId)
+        const contact = position === undefined ? undefined : entry.contacts[position]
+        if (contact === undefined || position === undefined) {
+          return Effect.die(new ContactNotFound({ batchId: entry.batch.id, contactId: attempt.contactId }))
+        }
         // Recorded already (a retried write): the first record stands.
-        if (!entry.opened.has(attempt.id)) return { contact, attempt }
+        if (!entry.opened.has(attempt.id)) return Effect.succeed({ contact, attempt })
         const finished: Attempt.Attempt = {
           ...attempt,
           state: "finished",
@@ -444,11 +463,12 @@ export const make = (): BatchStore["Service"] => {
           failureReason: end.result.failureReason
         }
         // A contact cancelled while its call was on keeps `cancelled`; the call is still recorded.
-        const status = contact.status === "dialing"
-          ? yield* contactTransition(contact, end.status === "queued" ? "requeue" : "finish", end.status).pipe(
-            Effect.orDie
-          )
-          : contact.status
+        let status = contact.status
+        if (status === "dialing") {
+          const moved = Contact.transition(status, end.status === "queued" ? "requeue" : "finish", end.status)
+          if (moved._tag === "Failure") return Effect.die(moved.failure)
+          status = moved.success
+        }
         entry.attempts.set(finished.id, finished)
         entry.opened.delete(finished.id)
         const updated = put(entry, position, {
@@ -462,7 +482,7 @@ export const make = (): BatchStore["Service"] => {
           roomName: end.result.roomName,
           lastDecision: end.decision ?? contact.lastDecision
         })
-        return { contact: updated, attempt: finished }
+        return Effect.succeed({ contact: updated, attempt: finished })
       }),
     abandonAttempt: (lease, attemptId) =>
       Effect.gen(function*() {

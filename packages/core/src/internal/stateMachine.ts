@@ -30,14 +30,17 @@ export const make = <S extends string, A extends string>(
   entity: "batch" | "contact",
   edges: ReadonlyArray<Edge<S, A>>
 ): Machine<S, A> => {
-  const index = new Map<string, ReadonlyArray<S>>()
+  // By state, then action: two look-ups and no key to build on every call's transitions.
+  const index = new Map<string, Map<string, ReadonlyArray<S>>>()
   for (const edge of edges) {
     for (const from of edge.from) {
-      const key = `${from}\u0000${edge.action}`
-      index.set(key, [...(index.get(key) ?? []), ...edge.to])
+      let byAction = index.get(from)
+      if (byAction === undefined) index.set(from, byAction = new Map())
+      byAction.set(edge.action, [...(byAction.get(edge.action) ?? []), ...edge.to])
     }
   }
-  const targets = (from: S, action: A): ReadonlyArray<S> => index.get(`${from}\u0000${action}`) ?? []
+  const none: ReadonlyArray<S> = []
+  const targets = (from: S, action: A): ReadonlyArray<S> => index.get(from)?.get(action) ?? none
   const transition = (from: S, action: A, to?: S): Result.Result<S, InvalidTransition> => {
     const allowed = targets(from, action)
     const target = to ?? (allowed.length === 1 ? allowed[0] : undefined)

@@ -26,14 +26,19 @@ const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) =>
   })
 
 /** Waits for a signal or, at the latest, `deadline`; meanwhile the runner does not count as busy. */
-export const rest = (registry: Registry, alarm: Alarm, scope: Scope.Scope, deadline: number | undefined) =>
-  Effect.gen(function*() {
-    if (alarm.signal.isOpen()) return
+export const rest = (registry: Registry, alarm: Alarm, scope: Scope.Scope, deadline: number | undefined): Effect.Effect<void> =>
+  // Without a generator: a busy batch rests once per call.
+  Clock.clockWith((clock) => {
+    if (alarm.signal.isOpen()) return Effect.void
     if (deadline !== undefined && Number.isFinite(deadline)) {
-      const now = yield* Clock.currentTimeMillis
-      if (deadline <= now) return
-      yield* setAlarm(alarm, scope, deadline, now)
+      const now = clock.currentTimeMillisUnsafe()
+      if (deadline <= now) return Effect.void
+      return Effect.andThen(setAlarm(alarm, scope, deadline, now), Effect.suspend(() => wait(registry, alarm)))
     }
-    registry.busy--
-    yield* Effect.ensuring(alarm.signal.await, Effect.sync(() => void registry.busy++))
+    return wait(registry, alarm)
   })
+
+const wait = (registry: Registry, alarm: Alarm) => {
+  registry.busy--
+  return Effect.ensuring(alarm.signal.await, Effect.sync(() => void registry.busy++))
+}

@@ -16,9 +16,13 @@ import type { Contact, Decision } from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as RetryPolicy from "../../RetryPolicy.ts"
 import type { CallResult, TelephonyError } from "../../Telephony.ts"
-import { type Dialing, type DispatchContext, publishContact, type Runner } from "./context.ts"
+import { type Dialing, type DispatchContext, publishContact, type Runner, utcAt } from "./context.ts"
 
-const recordRetries = Schedule.exponential(200, 2)
+/** The waits between tries of a record after its first failed: 200 ms, doubling, 8 retries in all. */
+const firstRetryMillis = 200
+const laterRetries = Schedule.exponential(firstRetryMillis * 2, 2)
+
+const isStoreError = (error: { readonly _tag: string }) => error._tag === "StoreError"
 
 /**
  * When a contact whose call ended at `now` with `outcome` is dialed again,
@@ -65,16 +69,22 @@ export const finish = (
       runner.pace.talkSeconds += result.duration
       runner.pace.talkSamples++
     }
-    const recorded = yield* context.store.finishAttempt(dialing.lease, {
+    const write = context.store.finishAttempt(dialing.lease, {
       attemptId,
       result,
-      endedAt: DateTime.makeUnsafe(now),
+      endedAt: utcAt(now),
       status: retryAt === undefined ? result.outcome : "queued",
       nextRetryAt: retryAt === undefined ? null : DateTime.makeUnsafe(retryAt),
       decision: null
-    }).pipe(
-      // The write is idempotent, so a dropped connection is simply retried.
-      Effect.retry({ while: (error) => error._tag === "StoreError", schedule: recordRetries, times: 8 })
+    })
+    // The write is idempotent, so a dropped connection is simply retried; the retry
+    // machinery is built only once a try has failed, not for every call.
+    const recorded = yield* write.pipe(
+      Effect.catchIf(isStoreError, () =>
+        Effect.sleep(firstRetryMillis).pipe(
+          Effect.andThen(write),
+          Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 })
+        ))
     )
     runner.recording.failures = 0
     yield* publishContact(context, runner, recorded.contact, recorded.attempt, now)
@@ -147,7 +157,7 @@ export const dial = (
       contactId: contact.id,
       attemptNumber,
       callerNumberId,
-      startedAt: DateTime.makeUnsafe(now),
+      startedAt: utcAt(now),
       localDate: runner.pace.localDate,
       decision
     })

@@ -96,13 +96,28 @@ export interface Runner {
   inFlight: number
 }
 
+let lastMillis = Number.NaN
+let lastUtc: DateTime.Utc = DateTime.makeUnsafe(0)
+
+/**
+ * The instant `millis` as a `DateTime`, shared while the instant stays the
+ * same: a step stamps one instant on many dials, records and events.
+ */
+export const utcAt = (millis: number): DateTime.Utc => {
+  if (millis !== lastMillis) {
+    lastUtc = DateTime.makeUnsafe(millis)
+    lastMillis = millis
+  }
+  return lastUtc
+}
+
 export const publishBatch = (context: DispatchContext, batch: Batch, at: number) =>
   context.events.publish({
     _tag: "BatchChanged",
     organizationId: batch.organizationId,
     batchId: batch.id,
     batch,
-    at: DateTime.makeUnsafe(at)
+    at: utcAt(at)
   })
 
 export const publishContact = (
@@ -118,7 +133,7 @@ export const publishContact = (
     batchId: runner.batchId,
     contact,
     attempt,
-    at: DateTime.makeUnsafe(at)
+    at: utcAt(at)
   })
 
 /** Applies a lifecycle move; a concurrent move (another process, a user) just means look again. */

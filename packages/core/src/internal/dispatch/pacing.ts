@@ -15,7 +15,7 @@ import * as Eligibility from "../../Eligibility.ts"
 import * as Estimate from "../../Estimate.ts"
 import { rest } from "./alarm.ts"
 import { dial } from "./calls.ts"
-import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner } from "./context.ts"
+import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner, utcAt } from "./context.ts"
 import { renew, renewAt, takeOver } from "./lease.ts"
 
 const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter((status) => !Contact.isFinal(status))
@@ -47,7 +47,7 @@ const completeIfDone = (context: DispatchContext, runner: Runner, now: number) =
   Effect.gen(function*() {
     const breakdown = yield* context.store.statusBreakdown(runner.batchId)
     if (waitingStatuses.some((status) => breakdown[status] > 0)) return false
-    const at = DateTime.makeUnsafe(now)
+    const at = utcAt(now)
     yield* moveBatch(context, runner, Batch.sourcesOf("complete"), "complete", {
       status: "completed",
       completedAt: at,
@@ -101,7 +101,7 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
           policy: held.policy,
           reason: held.verdict.reason,
           until: until === undefined ? null : DateTime.makeUnsafe(until),
-          at: DateTime.makeUnsafe(now)
+          at: utcAt(now)
         })
         yield* estimateCompletion(context, runner, dialing, now)
       }
@@ -122,15 +122,13 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     if (batch.maxCallsPerDay !== null) budget = Math.min(budget, batch.maxCallsPerDay - pace.callsToday)
     let dialed = 0
     if (budget > 0) {
-      const contacts = yield* store.dialable(batch.id, DateTime.makeUnsafe(now), budget, noExclusions)
+      const contacts = yield* store.dialable(batch.id, utcAt(now), budget, noExclusions)
       const ready = dialing
-      // A database store writes the attempts side by side: one after another, a step's
-      // round trips would bound the whole batch's dial rate.
-      yield* Effect.forEach(contacts, (contact) =>
+      const place = (contact: Contact.Contact) =>
         Effect.gen(function*() {
           const decision = ready.contactPolicies
             ? yield* Eligibility.decideContact(ready.policies, view, contact, ready.dialReason)
-            : { kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: DateTime.makeUnsafe(now) }
+            : { kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: utcAt(now) }
           if (decision.kind === "dial") {
             yield* dial(context, runner, ready, contact, decision, now)
             dialed++
@@ -138,8 +136,23 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
             const decided = yield* store.decide(ready.lease, contact.id, decision)
             yield* publishContact(context, runner, decided, null, now)
           }
-        }), { discard: true, concurrency: store.processLocal === true ? 1 : "unbounded" })
-      if (contacts.length === budget) return "continue" as const
+        })
+      if (store.processLocal === true) {
+        // In memory the writes cost no round trip: one after another, without a fiber each.
+        for (const contact of contacts) yield* place(contact)
+      } else {
+        // A database store writes the attempts side by side: one after another, a step's
+        // round trips would bound the whole batch's dial rate.
+        yield* Effect.forEach(contacts, place, { discard: true, concurrency: "unbounded" })
+      }
+      if (contacts.length === budget) {
+        // Every slot is taken and the day's cap is not reached: another pass now could only
+        // rest, so rest at once until a call ends (half the passes of a busy batch).
+        if (runner.inFlight >= batch.concurrentCallLimit && !(batch.maxCallsPerDay !== null && pace.callsToday >= batch.maxCallsPerDay)) {
+          yield* rest(registry, runner.alarm, context.scope, renewBy)
+        }
+        return "continue" as const
+      }
     }
     if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
     // Nothing more is due now: rest until a call ends, a retry comes due, or the lease needs renewing.
