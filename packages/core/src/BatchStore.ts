@@ -219,10 +219,20 @@ export class BatchStore extends Context.Service<BatchStore, {
   /**
    * Contacts in row order, optionally of one status; `page` counts from 1 and
    * `total` counts every match. Empty for a batch that does not exist.
+   *
+   * With `after` (the id of the contact a previous page ended with), the page
+   * holds the matches that follow that contact in row order and `page` is
+   * ignored: a keyset read, as fast deep in a batch as at its start. The
+   * contact need not exist any more; an id the store never gave reads empty.
    */
   readonly listContacts: (
     batchId: string,
-    options: { readonly status?: ContactStatus | undefined; readonly page: number; readonly pageSize: number }
+    options: {
+      readonly status?: ContactStatus | undefined
+      readonly page: number
+      readonly pageSize: number
+      readonly after?: string | undefined
+    }
   ) => Effect.Effect<Page<Contact>, StoreError>
   readonly getContact: (batchId: string, contactId: string) => Effect.Effect<Contact | undefined, StoreError>
 

@@ -297,10 +297,21 @@ export const make = (): BatchStore["Service"] => {
       }),
     statusBreakdown: (batchId) =>
       Effect.sync(() => ({ ...(batches.get(batchId)?.counts ?? emptyCounts()) }) as StatusBreakdown),
-    listContacts: (batchId, { page, pageSize, status }) =>
+    listContacts: (batchId, { after, page, pageSize, status }) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
         if (entry === undefined) return { items: [], total: 0 }
+        if (after !== undefined) {
+          const total = status === undefined ? entry.batch.totalContacts : entry.counts[status]
+          // A removed contact's id still names its place: ids are `c` and the position + 1.
+          const from = entry.positions.get(after) ?? (/^c\d{1,9}$/.test(after) ? Number(after.slice(1)) - 1 : Infinity)
+          const items: Array<Contact.Contact> = []
+          for (let i = from + 1; i < entry.contacts.length && items.length < pageSize; i++) {
+            const contact = entry.contacts[i]
+            if (contact !== undefined && (status === undefined || contact.status === status)) items.push(contact)
+          }
+          return { items, total }
+        }
         const skip = (page - 1) * pageSize
         if (status === undefined && entry.holes === 0) {
           return { items: entry.contacts.slice(skip, skip + pageSize) as Array<Contact.Contact>, total: entry.contacts.length }
