@@ -19,6 +19,7 @@ import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import * as Attempt from "./Attempt.ts"
 import { type Batch, type BatchStatus, dispatchable } from "./Batch.ts"
 import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
@@ -191,7 +192,7 @@ export const make = (): BatchStore["Service"] => {
   const contactTransition = (contact: Contact.Contact, action: Contact.ContactAction, to?: Contact.ContactStatus) =>
     Effect.fromResult(Contact.transition(contact.status, action, to))
 
-  return BatchStore.of({
+  const store: BatchStore["Service"] = BatchStore.of({
     processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
       Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<
@@ -577,6 +578,21 @@ export const make = (): BatchStore["Service"] => {
         return { ran: true, idempotencyKeys, events: 0 }
       })
   })
+  return {
+    ...store,
+    // The single writes in turn, under the lease checked first: nothing here waits on I/O.
+    beginAttempts: (lease, attempts) =>
+      Effect.andThen(
+        leased(lease),
+        Effect.forEach(attempts, (attempt) =>
+          store.beginAttempt(lease, attempt).pipe(
+            Effect.map(Result.succeed),
+            Effect.catchTag("InvalidTransition", (error) => Effect.succeed(Result.fail(error)))
+          ))
+      ),
+    finishAttempts: (lease, ends) =>
+      Effect.andThen(leased(lease), Effect.forEach(ends, (end) => store.finishAttempt(lease, end)))
+  }
 }
 
 /**
