@@ -14,7 +14,7 @@ import * as Contact from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as Estimate from "../../Estimate.ts"
 import { rest } from "./alarm.ts"
-import { dial } from "./calls.ts"
+import { dial, dialAll } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner } from "./context.ts"
 import { renew, renewAt, takeOver } from "./lease.ts"
 
@@ -124,21 +124,30 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     if (budget > 0) {
       const contacts = yield* store.dialable(batch.id, DateTime.makeUnsafe(now), budget, noExclusions)
       const ready = dialing
-      // A database store writes the attempts side by side: one after another, a step's
-      // round trips would bound the whole batch's dial rate.
+      // A shared store begins the step's attempts with one batched write, after the
+      // contacts' decisions: one at a time, a step's round trips would bound the whole
+      // batch's dial rate. A process-local store has no round trips to save.
+      const batched = store.processLocal !== true
+      const picks: Array<{ readonly contact: Contact.Contact; readonly decision: Contact.Decision }> = []
       yield* Effect.forEach(contacts, (contact) =>
         Effect.gen(function*() {
           const decision = ready.contactPolicies
             ? yield* Eligibility.decideContact(ready.policies, view, contact, ready.dialReason)
             : { kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: DateTime.makeUnsafe(now) }
-          if (decision.kind === "dial") {
+          if (decision.kind === "dial" && batched) {
+            picks.push({ contact, decision })
+          } else if (decision.kind === "dial") {
             yield* dial(context, runner, ready, contact, decision, now)
             dialed++
           } else {
             const decided = yield* store.decide(ready.lease, contact.id, decision)
             yield* publishContact(context, runner, decided, null, now)
           }
-        }), { discard: true, concurrency: store.processLocal === true ? 1 : "unbounded" })
+        }), { discard: true, concurrency: batched ? "unbounded" : 1 })
+      if (picks.length > 0) {
+        yield* dialAll(context, runner, ready, picks, now)
+        dialed += picks.length
+      }
       if (contacts.length === budget) return "continue" as const
     }
     if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
