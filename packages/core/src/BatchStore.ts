@@ -11,6 +11,9 @@
  * "waiting" when `pending` or `queued`. Every adapter is held to this
  * contract by the conformance suite, `@outdial/core/BatchStoreSuite`.
  *
+ * Longer than ~400 lines because the port is one contract, each method's
+ * documentation the promise every adapter keeps, read together.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
