@@ -18,7 +18,8 @@
  * (d) deep pages of the 1,000,000-contact batch: the page 18,000 deep
  *     (contacts 899,951–900,000, 50 a page) read by page number and by
  *     cursor (`after` the previous page's last contact), p50 / p95 over 400
- *     reads each; `deepPageP95Ms` is the slower path's p95. And, for the
+ *     reads each; `deepPageP95Ms` is the slower path's p95; beside them the
+ *     OFFSET read used before (100 reads), the baseline. And, for the
  *     record, the deepest page of one status (pending, ~9,000 pages of 50)
  *     both ways: a page number there is found by counting (see listContacts).
  *
@@ -67,7 +68,14 @@ const ingestAndRead = Effect.gen(function*() {
     Effect.promise(() => latencies(() => Effect.runPromise(store.listContacts(batchId, options))))
   const pagePath = yield* timed({ page: deepPage, pageSize: 50 })
   const cursorPath = yield* timed({ page: 1, pageSize: 50, after: deepAfter })
-  console.log(`(d) page ${deepPage.toLocaleString()} of 50: by page number p50 ${pagePath.p50} ms, p95 ${pagePath.p95} ms; by cursor p50 ${cursorPath.p50} ms, p95 ${cursorPath.p95} ms`)
+  // The baseline: the OFFSET read listContacts made before, in the same run.
+  const sql = yield* SqlClient.SqlClient
+  const offsetPath = yield* Effect.promise(() =>
+    latencies(() =>
+      Effect.runPromise(sql`SELECT * FROM outdial_contacts c WHERE c.batch_id = ${batchId}
+                            ORDER BY c.position LIMIT 50 OFFSET ${(deepPage - 1) * 50}`), 100)
+  )
+  console.log(`(d) page ${deepPage.toLocaleString()} of 50: by page number p50 ${pagePath.p50} ms, p95 ${pagePath.p95} ms; by cursor p50 ${cursorPath.p50} ms, p95 ${cursorPath.p95} ms; OFFSET (before) p50 ${offsetPath.p50} ms, p95 ${offsetPath.p95} ms`)
   const pending = (yield* store.statusBreakdown(batchId)).pending
   const statusPage = Math.floor(pending / 50)
   const statusPrevious = yield* store.listContacts(batchId, { status: "pending", page: statusPage - 1, pageSize: 50 })
@@ -82,6 +90,7 @@ const ingestAndRead = Effect.gen(function*() {
     deepPageP95Ms: Math.max(pagePath.p95, cursorPath.p95),
     deepPageByPageP95Ms: pagePath.p95,
     deepPageByCursorP95Ms: cursorPath.p95,
+    deepPageOffsetBaselineP95Ms: offsetPath.p95,
     deepStatusPageByPageP95Ms: statusPagePath.p95,
     deepStatusPageByCursorP95Ms: statusCursorPath.p95
   }
