@@ -10,13 +10,26 @@
  *     limit 100, dials per second; and pg-boss on the same database doing the
  *     same claim-and-complete work (10,000 jobs; workers each claiming one
  *     job and completing it; the best of 10, 20, 50 and 100 workers), jobs
- *     per second; and the ratio. Dispatch runs first, on a fresh database.
+ *     per second; and the ratio. Beside it the raw SQL floor: plain SQL on
+ *     the same database claiming a job (`FOR UPDATE SKIP LOCKED`) and
+ *     completing it, two transactions a job, the same 10,000 jobs and worker
+ *     counts (the best of them), jobs per second (`rawPerSec`), and
+ *     `rawRatio` = dispatch/s ÷ raw. Dispatch runs first, on a fresh database.
+ * (d) deep pages of the 1,000,000-contact batch: the page 18,000 deep
+ *     (contacts 899,951–900,000, 50 a page) read by page number and by
+ *     cursor (`after` the previous page's last contact), p50 / p95 over 400
+ *     reads each; `deepPageP95Ms` is the slower path's p95; beside them the
+ *     OFFSET read used before (100 reads), the baseline. And, for the
+ *     record, the deepest page of one status (pending, ~9,000 pages of 50)
+ *     both ways: a page number there is found by counting (see listContacts).
  *
- * Last line JSON: {"ingestRowsPerSec","readP50Ms","readP95Ms","dispatchPerSec","pgBossPerSec","ratio"}.
+ * Last line JSON: {"ingestRowsPerSec","readP50Ms","readP95Ms","deepPage…","dispatchPerSec","pgBossPerSec","ratio","rawPerSec","rawRatio"}.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
 import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, Telephony } from "@outdial/core"
+import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import PgBoss from "pg-boss"
@@ -41,7 +54,46 @@ const ingestAndRead = Effect.gen(function*() {
     ], { concurrency: "unbounded" }))
   const { p50: readP50Ms, p95: readP95Ms } = yield* Effect.promise(() => latencies(read))
   console.log(`(b) batch read at ${ingestContacts.toLocaleString()} contacts: p50 ${readP50Ms} ms, p95 ${readP95Ms} ms`)
-  return { ingestRowsPerSec, readP50Ms, readP95Ms }
+
+  // (d) The page 18,000 deep (fewer in a smaller run), by page number and by cursor.
+  const deepPage = Math.min(18_000, Math.floor(ingestContacts / 50))
+  const previous = yield* store.listContacts(batchId, { page: deepPage - 1, pageSize: 50 })
+  const deepAfter = previous.items.at(-1)!.id
+  const byPage = yield* store.listContacts(batchId, { page: deepPage, pageSize: 50 })
+  const byCursor = yield* store.listContacts(batchId, { page: 1, pageSize: 50, after: deepAfter })
+  if (byPage.items.length !== 50 || byPage.items.map((c) => c.id).join() !== byCursor.items.map((c) => c.id).join()) {
+    throw new Error("the deep page differs by page number and by cursor")
+  }
+  const timed = (options: Parameters<typeof store.listContacts>[1]) =>
+    Effect.promise(() => latencies(() => Effect.runPromise(store.listContacts(batchId, options))))
+  const pagePath = yield* timed({ page: deepPage, pageSize: 50 })
+  const cursorPath = yield* timed({ page: 1, pageSize: 50, after: deepAfter })
+  // The baseline: the OFFSET read listContacts made before, in the same run.
+  const sql = yield* SqlClient.SqlClient
+  const offsetPath = yield* Effect.promise(() =>
+    latencies(() =>
+      Effect.runPromise(sql`SELECT * FROM outdial_contacts c WHERE c.batch_id = ${batchId}
+                            ORDER BY c.position LIMIT 50 OFFSET ${(deepPage - 1) * 50}`), 100)
+  )
+  console.log(`(d) page ${deepPage.toLocaleString()} of 50: by page number p50 ${pagePath.p50} ms, p95 ${pagePath.p95} ms; by cursor p50 ${cursorPath.p50} ms, p95 ${cursorPath.p95} ms; OFFSET (before) p50 ${offsetPath.p50} ms, p95 ${offsetPath.p95} ms`)
+  const pending = (yield* store.statusBreakdown(batchId)).pending
+  const statusPage = Math.floor(pending / 50)
+  const statusPrevious = yield* store.listContacts(batchId, { status: "pending", page: statusPage - 1, pageSize: 50 })
+  const statusAfter = statusPrevious.items.at(-1)!.id
+  const statusPagePath = yield* timed({ status: "pending", page: statusPage, pageSize: 50 })
+  const statusCursorPath = yield* timed({ status: "pending", page: 1, pageSize: 50, after: statusAfter })
+  console.log(`    pending page ${statusPage.toLocaleString()} of 50: by page number (counted) p50 ${statusPagePath.p50} ms, p95 ${statusPagePath.p95} ms; by cursor p50 ${statusCursorPath.p50} ms, p95 ${statusCursorPath.p95} ms`)
+  return {
+    ingestRowsPerSec,
+    readP50Ms,
+    readP95Ms,
+    deepPageP95Ms: Math.max(pagePath.p95, cursorPath.p95),
+    deepPageByPageP95Ms: pagePath.p95,
+    deepPageByCursorP95Ms: cursorPath.p95,
+    deepPageOffsetBaselineP95Ms: offsetPath.p95,
+    deepStatusPageByPageP95Ms: statusPagePath.p95,
+    deepStatusPageByCursorP95Ms: statusCursorPath.p95
+  }
 })
 
 const instant: Telephony.CallResult = { outcome: "completed", sipCode: null, duration: 1, roomName: null, failureReason: null }
@@ -104,6 +156,36 @@ const pgBoss = async (url: string, workers: number) => {
   return Math.round(done / seconds)
 }
 
+/**
+ * The raw SQL floor: `workers` workers each claiming one job (`FOR UPDATE SKIP
+ * LOCKED`, its own transaction) and completing it (a second one); jobs per second.
+ */
+const rawSql = (url: string, workers: number) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const table = sql(`raw_jobs_${workers}`)
+    yield* sql`CREATE TABLE ${table} (id bigserial PRIMARY KEY, state text NOT NULL DEFAULT 'created', data jsonb)`
+    yield* sql`INSERT INTO ${table} (data) SELECT jsonb_build_object('contact', i) FROM generate_series(1, ${dispatchContacts}) i`
+    yield* sql`VACUUM ANALYZE ${table}`
+    const started = performance.now()
+    let done = 0
+    yield* Effect.forEach(Array.from({ length: workers }), () =>
+      Effect.gen(function*() {
+        for (;;) {
+          const claimed = yield* sql<{ id: string }>`
+            UPDATE ${table} SET state = 'active'
+            WHERE id = (SELECT id FROM ${table} WHERE state = 'created' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING id`
+          if (claimed.length === 0) return
+          yield* sql`UPDATE ${table} SET state = 'completed' WHERE id = ${claimed[0]!.id}`
+          done++
+        }
+      }), { concurrency: "unbounded", discard: true })
+    const seconds = (performance.now() - started) / 1000
+    if (done !== dispatchContacts) throw new Error(`raw SQL completed ${done} jobs`)
+    return Math.round(done / seconds)
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 20 })))
+
 const main = async () => {
   const database = await benchDatabase("outdial_bench")
   try {
@@ -125,9 +207,17 @@ const main = async () => {
     const pgBossPerSec = Math.max(...bossRuns.map(([, r]) => r))
     const ratio = round(dispatchPerSec / pgBossPerSec)
     console.log(`    ratio to pg-boss's best: ${ratio}`)
+    const rawRuns: Array<[number, number]> = []
+    for (const workers of [10, 20, 50, 100]) rawRuns.push([workers, await Effect.runPromise(Effect.scoped(rawSql(database.url, workers)))])
+    console.log(`    raw SQL on the same database, claim (SKIP LOCKED) + complete, two transactions a job: ${
+      rawRuns.map(([w, r]) => `${w} workers ${r.toLocaleString()} jobs/s`).join(", ")
+    }`)
+    const rawPerSec = Math.max(...rawRuns.map(([, r]) => r))
+    const rawRatio = round(dispatchPerSec / rawPerSec)
+    console.log(`    ratio to raw SQL's best: ${rawRatio}`)
 
     const reads = await Effect.runPromise(Effect.scoped(Effect.provide(ingestAndRead, storage)))
-    console.log(JSON.stringify({ ...reads, dispatchPerSec, pgBossPerSec, ratio }))
+    console.log(JSON.stringify({ ...reads, dispatchPerSec, pgBossPerSec, ratio, rawPerSec, rawRatio }))
   } finally {
     await database.drop()
   }

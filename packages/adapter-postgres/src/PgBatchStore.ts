@@ -14,6 +14,7 @@
  * The statements live in groups under `internal/`: `rows` (row types and
  * their mapping), `fragments` (the lease CTE, counters, the lock order),
  * `dialingWrites` (the lease and the fenced single statements),
+ * `batchedWrites` (the same fenced statements over many contacts),
  * `batchWrites` (batches, contacts, idempotency keys), `outbox` (the
  * event outbox and NOTIFY) and `retention` (pruning). This module assembles them.
  *
@@ -26,6 +27,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Semaphore from "effect/Semaphore"
 import * as SqlClient from "effect/sql/SqlClient"
+import * as BatchedWrites from "./internal/batchedWrites.ts"
 import * as BatchWrites from "./internal/batchWrites.ts"
 import * as DialingWrites from "./internal/dialingWrites.ts"
 import * as Fragments from "./internal/fragments.ts"
@@ -110,6 +112,7 @@ export const make = (options: Options = {}) =>
         ingesting: ingests.withPermits(1)
       }),
       ...DialingWrites.make(sql, fragments),
+      ...BatchedWrites.make(sql, fragments),
       ...Retention.make(sql, { chunkSize: options.pruneChunkSize ?? 1_000 })
     })
     return { store, outbox: events.outbox }

@@ -8,6 +8,8 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import { Base64Url } from "effect/encoding"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import * as SchemaIssue from "effect/SchemaIssue"
@@ -48,7 +50,12 @@ export const IntFromString = (bounds: SchemaAST.Check<number>) =>
 export const ContactsQuery = Schema.Struct({
   contactStatus: Schema.optionalKey(Contact.ContactStatus),
   contactsPage: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: maxPage })).annotate({ default: 1 })),
-  contactsPageSize: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: 500 })).annotate({ default: 50 }))
+  contactsPageSize: Schema.optionalKey(IntFromString(Schema.isBetween({ minimum: 1, maximum: 500 })).annotate({ default: 50 })),
+  contactsCursor: Schema.optionalKey(
+    Schema.String.check(Schema.isMaxLength(200), Schema.isPattern(/^[A-Za-z0-9_-]+$/)).annotate({
+      description: "A previous page's `contactsNextCursor`: the page after it, however deep (`contactsPage` is then ignored)."
+    })
+  )
 })
 export type ContactsQuery = typeof ContactsQuery.Type
 
@@ -69,11 +76,41 @@ export const ListQuery = Schema.Struct({
 })
 export type ListQuery = typeof ListQuery.Type
 
+const cursorRefusal = "contactsCursor must be a contactsNextCursor this batch answered with, under the same contactStatus"
+
+/*
+ * A contacts cursor: the id of the page's last contact and a checksum binding
+ * it to the batch and the status filter, base64url-encoded. The checksum
+ * (FNV-1a, not a secret MAC) turns a cursor of another batch or filter, or a
+ * mangled one, into a 400 rather than a silently wrong page; a forged one can
+ * only name a position of the same batch, which the caller may read anyway.
+ */
+const fnv1a = (text: string) => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
+  return (hash >>> 0).toString(36)
+}
+const cursorSum = (batchId: string, status: string | undefined, contactId: string) =>
+  fnv1a(`${batchId}\u0000${status ?? ""}\u0000${contactId}`)
+
+const encodeCursor = (batchId: string, status: string | undefined, contactId: string) =>
+  Base64Url.encode(`1.${contactId}.${cursorSum(batchId, status, contactId)}`)
+
+/** The contact id a cursor names, or `undefined` when it is not one of this batch and filter. */
+const decodeCursor = (batchId: string, status: string | undefined, cursor: string): string | undefined => {
+  const text = Base64Url.decodeString(cursor)
+  if (Result.isFailure(text)) return undefined
+  const parts = text.success.split(".")
+  if (parts.length !== 3 || parts[0] !== "1" || parts[1]!.length === 0) return undefined
+  return parts[2] === cursorSum(batchId, status, parts[1]!) ? parts[1] : undefined
+}
+
 /** The code and message a refused parameter answers with. */
 const refusals: Record<string, readonly [InvalidInput["code"], string]> = {
   contactStatus: ["invalid_contact_status", `contactStatus must be one of ${Contact.statuses.join(", ")}`],
   contactsPage: ["invalid_page", `contactsPage must be an integer from 1 to ${maxPage}`],
   contactsPageSize: ["invalid_page_size", "contactsPageSize must be an integer from 1 to 500"],
+  contactsCursor: ["invalid_cursor", cursorRefusal],
   status: ["validation_error", `status must be one of ${Batch.statuses.join(", ")}`],
   limit: ["validation_error", "limit must be an integer from 1 to 100"],
   offset: ["validation_error", `offset must be an integer from 0 to ${maxOffset}`],
@@ -152,16 +189,28 @@ export const make = (store: BatchStore["Service"]): BatchQueries => ({
       const page = query.contactsPage ?? 1
       const pageSize = query.contactsPageSize ?? 50
       const batch = yield* findBatch({ store }, organizationId, batchId)
+      const status = query.contactStatus
+      const after = query.contactsCursor === undefined ? undefined : decodeCursor(batchId, status, query.contactsCursor)
+      if (query.contactsCursor !== undefined && after === undefined) {
+        return yield* invalid("invalid_cursor", "contactsCursor", cursorRefusal)
+      }
       const breakdown = yield* store.statusBreakdown(batchId)
-      const contacts = yield* store.listContacts(batchId, { status: query.contactStatus, page, pageSize })
+      // By cursor, one row more than the page tells whether another follows.
+      const contacts = after === undefined
+        ? yield* store.listContacts(batchId, { status, page, pageSize })
+        : yield* store.listContacts(batchId, { status, page: 1, pageSize: pageSize + 1, after })
+      const items = contacts.items.slice(0, pageSize)
+      const hasMore = after === undefined ? page * pageSize < contacts.total : contacts.items.length > pageSize
+      const last = items[items.length - 1]
       return {
         ...BatchView.summaryOf(batch),
         progress: BatchView.progressOf(batch.totalContacts, breakdown),
-        contacts: contacts.items.map(BatchView.contactView),
-        contactsPage: page,
+        contacts: items.map(BatchView.contactView),
+        contactsPage: after === undefined ? page : 0,
         contactsPageSize: pageSize,
         contactsTotal: contacts.total,
-        contactsHasMore: page * pageSize < contacts.total
+        contactsHasMore: hasMore,
+        contactsNextCursor: hasMore && last !== undefined ? encodeCursor(batchId, status, last.id) : null
       }
     }),
   listBatches: (organizationId, raw) =>

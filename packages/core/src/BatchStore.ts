@@ -11,11 +11,15 @@
  * "waiting" when `pending` or `queued`. Every adapter is held to this
  * contract by the conformance suite, `@outdial/core/BatchStoreSuite`.
  *
+ * Longer than ~400 lines because the port is one contract, each method's
+ * documentation the promise every adapter keeps, read together.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import type * as DateTime from "effect/DateTime"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
@@ -113,6 +117,30 @@ export interface AttemptEnd {
   readonly status: ContactStatus
   readonly nextRetryAt: DateTime.Utc | null
   readonly decision: Decision | null
+}
+
+/**
+ * An attempt to begin: the contact, its attempt number and what it is dialed with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AttemptStart {
+  readonly contactId: string
+  readonly attemptNumber: number
+  readonly callerNumberId: string
+  readonly startedAt: DateTime.Utc
+  readonly localDate: string
+  readonly decision: Decision | null
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Begun {
+  readonly contact: Contact
+  readonly attempt: Attempt
 }
 
 /**
@@ -219,10 +247,20 @@ export class BatchStore extends Context.Service<BatchStore, {
   /**
    * Contacts in row order, optionally of one status; `page` counts from 1 and
    * `total` counts every match. Empty for a batch that does not exist.
+   *
+   * With `after` (the id of the contact a previous page ended with), the page
+   * holds the matches that follow that contact in row order and `page` is
+   * ignored: a keyset read, as fast deep in a batch as at its start. The
+   * contact need not exist any more; an id the store never gave reads empty.
    */
   readonly listContacts: (
     batchId: string,
-    options: { readonly status?: ContactStatus | undefined; readonly page: number; readonly pageSize: number }
+    options: {
+      readonly status?: ContactStatus | undefined
+      readonly page: number
+      readonly pageSize: number
+      readonly after?: string | undefined
+    }
   ) => Effect.Effect<Page<Contact>, StoreError>
   readonly getContact: (batchId: string, contactId: string) => Effect.Effect<Contact | undefined, StoreError>
 
@@ -301,15 +339,20 @@ export class BatchStore extends Context.Service<BatchStore, {
    */
   readonly beginAttempt: (
     lease: Lease,
-    attempt: {
-      readonly contactId: string
-      readonly attemptNumber: number
-      readonly callerNumberId: string
-      readonly startedAt: DateTime.Utc
-      readonly localDate: string
-      readonly decision: Decision | null
-    }
-  ) => Effect.Effect<{ readonly contact: Contact; readonly attempt: Attempt }, LeaseLost | InvalidTransition | StoreError>
+    attempt: AttemptStart
+  ) => Effect.Effect<Begun, LeaseLost | InvalidTransition | StoreError>
+  /**
+   * `beginAttempt` for several distinct contacts of the lease's batch at
+   * once, each as if begun alone, answered in the order given: a contact
+   * that no longer waits answers `InvalidTransition` and the others begin
+   * all the same. Optional: a store where one write costs a round trip
+   * offers it; the dispatcher falls back to `beginAttempt` (`beginAttempts`
+   * below).
+   */
+  readonly beginAttempts?: (
+    lease: Lease,
+    attempts: ReadonlyArray<AttemptStart>
+  ) => Effect.Effect<ReadonlyArray<Result.Result<Begun, InvalidTransition>>, LeaseLost | StoreError>
   /**
    * Records an attempt's end and the contact's new status together. The
    * contact takes the result's `sipCode` (as `errorCode`), `failureReason`,
@@ -321,7 +364,16 @@ export class BatchStore extends Context.Service<BatchStore, {
   readonly finishAttempt: (
     lease: Lease,
     end: AttemptEnd
-  ) => Effect.Effect<{ readonly contact: Contact; readonly attempt: Attempt }, LeaseLost | StoreError>
+  ) => Effect.Effect<Begun, LeaseLost | StoreError>
+  /**
+   * `finishAttempt` for several distinct attempts of the lease's batch at
+   * once, each as if finished alone, answered in the order given. Optional,
+   * like `beginAttempts`.
+   */
+  readonly finishAttempts?: (
+    lease: Lease,
+    ends: ReadonlyArray<AttemptEnd>
+  ) => Effect.Effect<ReadonlyArray<Begun>, LeaseLost | StoreError>
   /**
    * Undoes an open attempt the provider never saw: the attempt is removed
    * (no longer counted by `attemptsOnDay`) and the contact waits again as it
@@ -392,3 +444,43 @@ export interface PruneResult {
   readonly idempotencyKeys: number
   readonly events: number
 }
+
+/**
+ * Begins `attempts` with the store's `beginAttempts`, or one by one (side by
+ * side) with `beginAttempt` where it has none.
+ *
+ * @since 0.1.0
+ * @category batched writes
+ */
+export const beginAttempts = (
+  store: BatchStore["Service"],
+  lease: Lease,
+  attempts: ReadonlyArray<AttemptStart>
+): Effect.Effect<ReadonlyArray<Result.Result<Begun, InvalidTransition>>, LeaseLost | StoreError> =>
+  attempts.length === 0
+    ? Effect.succeed([])
+    : store.beginAttempts !== undefined
+    ? store.beginAttempts(lease, attempts)
+    : Effect.forEach(attempts, (attempt) =>
+      store.beginAttempt(lease, attempt).pipe(
+        Effect.map(Result.succeed),
+        Effect.catchTag("InvalidTransition", (error) => Effect.succeed(Result.fail(error)))
+      ), { concurrency: "unbounded" })
+
+/**
+ * Finishes `ends` with the store's `finishAttempts`, or one by one (side by
+ * side) with `finishAttempt` where it has none.
+ *
+ * @since 0.1.0
+ * @category batched writes
+ */
+export const finishAttempts = (
+  store: BatchStore["Service"],
+  lease: Lease,
+  ends: ReadonlyArray<AttemptEnd>
+): Effect.Effect<ReadonlyArray<Begun>, LeaseLost | StoreError> =>
+  ends.length === 0
+    ? Effect.succeed([])
+    : store.finishAttempts !== undefined
+    ? store.finishAttempts(lease, ends)
+    : Effect.forEach(ends, (end) => store.finishAttempt(lease, end), { concurrency: "unbounded" })

@@ -238,10 +238,13 @@ export const BatchDetails = Schema.Struct({
   ...BatchSummary.fields,
   progress: Progress,
   contacts: Schema.Array(ContactView),
-  contactsPage: Schema.Int,
+  contactsPage: Schema.Int.annotate({ description: "The page read; 0 when it was read by `contactsCursor`." }),
   contactsPageSize: Schema.Int,
   contactsTotal: Count,
-  contactsHasMore: Schema.Boolean
+  contactsHasMore: Schema.Boolean,
+  contactsNextCursor: Schema.NullOr(Schema.String).annotate({
+    description: "Pass as `contactsCursor` (with the same `contactStatus`) for the next page; null on the last one."
+  })
 })
 export type BatchDetails = typeof BatchDetails.Type
 

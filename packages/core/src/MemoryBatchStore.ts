@@ -19,6 +19,7 @@ import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import * as Attempt from "./Attempt.ts"
 import { type Batch, type BatchStatus, dispatchable } from "./Batch.ts"
 import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
@@ -196,7 +197,7 @@ export const make = (): BatchStore["Service"] => {
   const contactTransition = (contact: Contact.Contact, action: Contact.ContactAction, to?: Contact.ContactStatus) =>
     Effect.fromResult(Contact.transition(contact.status, action, to))
 
-  return BatchStore.of({
+  const store: BatchStore["Service"] = BatchStore.of({
     processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
       Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<
@@ -302,10 +303,21 @@ export const make = (): BatchStore["Service"] => {
       }),
     statusBreakdown: (batchId) =>
       Effect.sync(() => ({ ...(batches.get(batchId)?.counts ?? emptyCounts()) }) as StatusBreakdown),
-    listContacts: (batchId, { page, pageSize, status }) =>
+    listContacts: (batchId, { after, page, pageSize, status }) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
         if (entry === undefined) return { items: [], total: 0 }
+        if (after !== undefined) {
+          const total = status === undefined ? entry.batch.totalContacts : entry.counts[status]
+          // A removed contact's id still names its place: ids are `c` and the position + 1.
+          const from = entry.positions.get(after) ?? (/^c\d{1,9}$/.test(after) ? Number(after.slice(1)) - 1 : Infinity)
+          const items: Array<Contact.Contact> = []
+          for (let i = from + 1; i < entry.contacts.length && items.length < pageSize; i++) {
+            const contact = entry.contacts[i]
+            if (contact !== undefined && (status === undefined || contact.status === status)) items.push(contact)
+          }
+          return { items, total }
+        }
         const skip = (page - 1) * pageSize
         if (status === undefined && entry.holes === 0) {
           return { items: entry.contacts.slice(skip, skip + pageSize) as Array<Contact.Contact>, total: entry.contacts.length }
@@ -586,6 +598,21 @@ export const make = (): BatchStore["Service"] => {
         return { ran: true, idempotencyKeys, events: 0 }
       })
   })
+  return {
+    ...store,
+    // The single writes in turn, under the lease checked first: nothing here waits on I/O.
+    beginAttempts: (lease, attempts) =>
+      Effect.andThen(
+        leased(lease),
+        Effect.forEach(attempts, (attempt) =>
+          store.beginAttempt(lease, attempt).pipe(
+            Effect.map(Result.succeed),
+            Effect.catchTag("InvalidTransition", (error) => Effect.succeed(Result.fail(error)))
+          ))
+      ),
+    finishAttempts: (lease, ends) =>
+      Effect.andThen(leased(lease), Effect.forEach(ends, (end) => store.finishAttempt(lease, end)))
+  }
 }
 
 /**

@@ -28,7 +28,8 @@ export const InvalidInputCode = Schema.Literals([
   "no_caller_number",
   "invalid_contact_status",
   "invalid_page",
-  "invalid_page_size"
+  "invalid_page_size",
+  "invalid_cursor"
 ])
 export type InvalidInputCode = typeof InvalidInputCode.Type
 
@@ -254,6 +255,7 @@ export const httpStatus: { readonly [K in ErrorCode]: number } = {
   invalid_contact_status: 400,
   invalid_page: 400,
   invalid_page_size: 400,
+  invalid_cursor: 400,
   batch_not_found: 404,
   contact_not_found: 404,
   invalid_state_transition: 422,

@@ -422,6 +422,17 @@ describe("Dispatcher", () => {
                 yield* Effect.sleep("25 seconds")
               }
               return result
+            }),
+          // The dispatcher begins a step's attempts with one batched write where the store offers it.
+          beginAttempts: (lease, attempts) =>
+            Effect.gen(function*() {
+              const results = yield* inner.beginAttempts!(lease, attempts)
+              begun += results.length
+              if (!stalled) {
+                stalled = true
+                yield* Effect.sleep("25 seconds")
+              }
+              return results
             })
         } satisfies BatchStore.BatchStore["Service"]
       })).pipe(Layer.provide(sharedMemoryStore))

@@ -40,6 +40,15 @@ const makeFaultyStore = () => {
           return state.mode === "outage"
             ? Effect.fail(new StoreError({ message: "connection refused" }))
             : Effect.die(new RangeError("Invalid time value"))
+        }),
+      // The dispatcher records ends with one batched write where the store offers it; it fails alike.
+      finishAttempts: (lease, ends) =>
+        Effect.suspend(() => {
+          if (state.mode === "none") return inner.finishAttempts!(lease, ends)
+          state.finishFailures++
+          return state.mode === "outage"
+            ? Effect.fail(new StoreError({ message: "connection refused" }))
+            : Effect.die(new RangeError("Invalid time value"))
         })
     } satisfies BatchStore.BatchStore["Service"]
   })).pipe(Layer.provide(sharedMemoryStore))

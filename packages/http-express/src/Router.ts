@@ -230,7 +230,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       BatchQueries.decodeContactsQuery({
         contactStatus: queryParam(request, "contactStatus"),
         contactsPage: queryParam(request, "contactsPage"),
-        contactsPageSize: queryParam(request, "contactsPageSize")
+        contactsPageSize: queryParam(request, "contactsPageSize"),
+        contactsCursor: queryParam(request, "contactsCursor")
       }).pipe(Effect.flatMap((query) =>
         Engine.Engine.use((engine) => engine.getBatch(organizationId, param(request, "id"), query))
       )))

@@ -314,6 +314,46 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expectError(await call("DELETE", `/batches/${batchId}/contacts/c999999`), 404, "contact_not_found")
       })
 
+      it("pages contacts by cursor as by page number, and answers a malformed, foreign or tampered cursor with 400 invalid_cursor", async () => {
+        const batchId = await draft(7)
+        const byPage: Array<string> = []
+        for (let page = 1; page <= 4; page++) {
+          const reply = await call("GET", `/batches/${batchId}?contactsPageSize=3&contactsPage=${page}`)
+          byPage.push(...reply.body.contacts.map((c: { contactId: string }) => c.contactId))
+        }
+        const byCursor: Array<string> = []
+        let cursor: string | null = null
+        let reads = 0
+        do {
+          const reply: { status: number; body: any } = await call(
+            "GET",
+            `/batches/${batchId}?contactsPageSize=3${cursor === null ? "" : `&contactsCursor=${cursor}`}`
+          )
+          expect(reply.status).toBe(200)
+          expect(reply.body.contactsHasMore).toBe(reply.body.contactsNextCursor !== null)
+          expect(reply.body.contactsTotal).toBe(7)
+          byCursor.push(...reply.body.contacts.map((c: { contactId: string }) => c.contactId))
+          cursor = reply.body.contactsNextCursor
+          reads++
+        } while (cursor !== null)
+        expect(reads).toBe(3)
+        expect(byCursor).toEqual(byPage)
+        expect(new Set(byCursor).size).toBe(7)
+
+        const first = await call("GET", `/batches/${batchId}?contactsPageSize=2`)
+        const valid: string = first.body.contactsNextCursor
+        const other = await call("GET", `/batches/${await draft(3)}?contactsPageSize=2`)
+        const tampered = Buffer.from(Buffer.from(valid, "base64url").toString().replace(/\.c(\d+)\./, ".c9$1.")).toString("base64url")
+        for (const bad of ["not a cursor!", "AAAA", other.body.contactsNextCursor, tampered, "x".repeat(201)]) {
+          expectError(await call("GET", `/batches/${batchId}?contactsCursor=${encodeURIComponent(bad)}`), 400, "invalid_cursor")
+        }
+        // A cursor binds its status filter too.
+        expectError(await call("GET", `/batches/${batchId}?contactStatus=pending&contactsCursor=${valid}`), 400, "invalid_cursor")
+        expect((await call("GET", `/batches/${batchId}?contactsCursor=${valid}&contactsPageSize=2`)).body.contacts.map(
+          (c: { contactId: string }) => c.contactId
+        )).toEqual(byPage.slice(2, 4))
+      })
+
       it("402 insufficient_credits", async () => {
         const reply = await call("POST", "/batches", {
           org: brokeOrganizationId,

@@ -20,6 +20,7 @@ import type { BatchStore } from "@outdial/core/BatchStore"
 import type * as Layer from "effect/Layer"
 import { batches } from "./internal/batchStoreSuite/batches.ts"
 import { dispatch } from "./internal/batchStoreSuite/dispatch.ts"
+import { batchedWrites } from "./internal/batchStoreSuite/batchedWrites.ts"
 import { draftContacts } from "./internal/batchStoreSuite/draftContacts.ts"
 import { idempotencyKeys } from "./internal/batchStoreSuite/idempotencyKeys.ts"
 import { invariants } from "./internal/batchStoreSuite/invariants.ts"
@@ -50,5 +51,6 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, options:
     draftContacts(it)
     leases(it)
     dispatch(it)
+    batchedWrites(it)
     invariants(it, options)
   })

@@ -18,6 +18,7 @@ import {
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as SqlClient from "effect/sql/SqlClient"
+import type { Fragment } from "effect/sql/Statement"
 import { counterColumn } from "../Migrations.ts"
 import type { DialingWrites } from "./dialingWrites.ts"
 import type { Fragments } from "./fragments.ts"
@@ -235,16 +236,44 @@ export const make = (
         ),
         Effect.mapError(storeError("statusBreakdown"))
       ),
-    listContacts: (batchId, { page, pageSize, status }) =>
+    // Every read is a range of an index from a starting position: the primary key
+    // `(batch_id, position)` for all contacts, `(batch_id, status, position)` for one
+    // status. With `after` the range starts past that contact's position. A page
+    // number is turned into a start too: without a status filter, in a batch whose
+    // positions have no gaps (nothing removed or skipped: `total_contacts =
+    // next_position`; positions count from 1), page N starts at position
+    // (N-1)·size + 1. Otherwise the start is the ((N-1)·size + 1)-th match, which
+    // only counting finds (a B-tree keeps no ranks): it is counted over an
+    // index-only scan of positions, never by reading the rows before it.
+    listContacts: (batchId, { after, page, pageSize, status }) =>
       Effect.gen(function*() {
         const total = status === undefined
           ? sql<{ total: number }>`SELECT total_contacts AS total FROM outdial_batches WHERE id = ${batchId}`
           : sql<{ total: number }>`SELECT coalesce(sum(${sql(counterColumn(status))}), 0)::int4 AS total
                                    FROM outdial_counters WHERE batch_id = ${batchId}`
+        const ofStatus = status === undefined ? sql.literal("") : sql`AND c.status = ${status}`
+        const skip = (page - 1) * pageSize
+        let from: Fragment
+        if (after !== undefined) {
+          const position = positionOf(after)
+          if (position === undefined) return { items: [], total: (yield* total)[0]?.total ?? 0 }
+          from = sql`AND c.position > ${position}`
+        } else if (skip === 0) {
+          from = sql.literal("")
+        } else {
+          // coalesce evaluates the count only when the computed start does not apply.
+          const computed = status === undefined
+            ? sql`(SELECT CASE WHEN b.total_contacts = b.next_position THEN ${skip + 1}::int4 END
+                   FROM outdial_batches b WHERE b.id = ${batchId})`
+            : sql`NULL::int4`
+          from = sql`AND c.position >= coalesce(${computed},
+            (SELECT c.position FROM outdial_contacts c WHERE c.batch_id = ${batchId} ${ofStatus}
+             ORDER BY c.position OFFSET ${skip} LIMIT 1))`
+        }
         const items = sql<ContactRow>`
           SELECT ${contactColumns} FROM outdial_contacts c
-          WHERE c.batch_id = ${batchId} ${status === undefined ? sql.literal("") : sql`AND c.status = ${status}`}
-          ORDER BY c.position LIMIT ${pageSize} OFFSET ${(page - 1) * pageSize}`
+          WHERE c.batch_id = ${batchId} ${ofStatus} ${from}
+          ORDER BY c.position LIMIT ${pageSize}`
         const [rows, totals] = yield* Effect.all([items, total], { concurrency: 2 })
         return { items: rows.map(toContact), total: totals[0]?.total ?? 0 }
       }).pipe(Effect.mapError(storeError("listContacts"))),

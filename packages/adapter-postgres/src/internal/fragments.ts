@@ -48,6 +48,15 @@ export const make = (sql: SqlClient.SqlClient) => {
       SELECT ${batchId}, ${shard}, d.* FROM (SELECT ${counterDeltas} FROM moved) d
       WHERE EXISTS (SELECT 1 FROM moved)
       ON CONFLICT (batch_id, shard) DO UPDATE SET ${counterUpdates})`
+  // `counted` for moves of many contacts: one counter row per shard touched, upserted
+  // in shard order so that two such statements lock counter rows in one order too.
+  const countedByShard = (batchId: string) =>
+    sql`counted AS (
+      INSERT INTO outdial_counters AS k (batch_id, shard, ${counterNames})
+      SELECT ${batchId}, d.* FROM (
+        SELECT position % ${sql.literal(String(counterShards))} AS shard, ${counterDeltas}
+        FROM moved GROUP BY 1 ORDER BY 1) d
+      ON CONFLICT (batch_id, shard) DO UPDATE SET ${counterUpdates})`
   const shardOf = (position: number) => position % counterShards
   // An attempt id ends with its contact's id and number (`Attempt.makeId`).
   const shardOfAttempt = (attemptId: string) => shardOf(Number(/_c(\d+)_\d+$/.exec(attemptId)?.[1] ?? 0))
@@ -115,6 +124,7 @@ export const make = (sql: SqlClient.SqlClient) => {
   batchColumns,
   counterSums,
   counted,
+  countedByShard,
   shardOf,
   shardOfAttempt,
   leaseCte,

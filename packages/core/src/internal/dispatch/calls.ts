@@ -10,7 +10,13 @@ import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import * as Deferred from "effect/Deferred"
+import * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
+import * as BatchStore from "../../BatchStore.ts"
+import type { AttemptEnd, AttemptStart, Begun, Lease, LeaseLost } from "../../BatchStore.ts"
 import type { CallOutcome } from "../../CallOutcome.ts"
+import type { InvalidTransition, StoreError } from "../../OutdialError.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import type { Contact, Decision } from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
@@ -53,6 +59,66 @@ const retryHorizonMillis = 400 * 86_400_000
 /** The wait after `failures` failures in a row: 1 s, doubling, at most 5 minutes. */
 const backoffMillis = (failures: number): number => Math.min(1_000 * 2 ** Math.min(failures - 1, 20), 300_000)
 
+/** Ends waiting to be written together, per runner. */
+const pendingEnds = new WeakMap<Runner, Array<PendingEnd>>()
+interface PendingEnd {
+  readonly lease: Lease
+  readonly end: AttemptEnd
+  readonly done: Deferred.Deferred<Begun, LeaseLost | StoreError>
+}
+/** Ends per batched write at most. */
+const maxEndsPerWrite = 100
+
+/**
+ * Records an attempt's end. Calls end one by one, but on a shared store each
+ * write is a round trip and a commit: ends of the same tick are gathered and
+ * written with one `finishAttempts` (up to `maxEndsPerWrite`), each caller
+ * answered with its own result or the write's error. A process-local store
+ * has no round trips to save and writes at once.
+ */
+const record = (context: DispatchContext, runner: Runner, lease: Lease, end: AttemptEnd) =>
+  Effect.suspend(() => {
+    const { store } = context
+    if (store.processLocal === true) return store.finishAttempt(lease, end)
+    const done = Deferred.makeUnsafe<Begun, LeaseLost | StoreError>()
+    let queue = pendingEnds.get(runner)
+    if (queue === undefined || queue.length >= maxEndsPerWrite) {
+      const fresh: Array<PendingEnd> = [{ lease, end, done }]
+      pendingEnds.set(runner, fresh)
+      // Written on the next tick, once the ends of this one have joined.
+      const write = Effect.yieldNow.pipe(
+        Effect.andThen(Effect.suspend(() => {
+          if (pendingEnds.get(runner) === fresh) pendingEnds.delete(runner)
+          return writeEnds(context, fresh)
+        }))
+      )
+      return Effect.forkIn(write, context.scope).pipe(Effect.andThen(Deferred.await(done)))
+    }
+    queue.push({ lease, end, done })
+    return Deferred.await(done)
+  })
+
+/** One write per lease epoch among `queue` (a renewal keeps the epoch, a retake changes it). */
+const writeEnds = (context: DispatchContext, queue: ReadonlyArray<PendingEnd>) => {
+  const byEpoch = new Map<number, Array<PendingEnd>>()
+  for (const pending of queue) {
+    const group = byEpoch.get(pending.lease.epoch)
+    if (group === undefined) byEpoch.set(pending.lease.epoch, [pending])
+    else group.push(pending)
+  }
+  return Effect.forEach(byEpoch.values(), (group) =>
+    BatchStore.finishAttempts(context.store, group[0]!.lease, group.map((p) => p.end)).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) =>
+        Effect.sync(() => {
+          group.forEach((pending, i) =>
+            Deferred.doneUnsafe(pending.done, Exit.isSuccess(exit) ? Exit.succeed(exit.value[i]!) : Exit.failCause(exit.cause))
+          )
+        })
+      )
+    ), { discard: true, concurrency: "unbounded" })
+}
+
 /** Records an ended call with the contact's next status, then frees its slot. */
 export const finish = (
   context: DispatchContext,
@@ -69,7 +135,7 @@ export const finish = (
       runner.pace.talkSeconds += result.duration
       runner.pace.talkSamples++
     }
-    const write = context.store.finishAttempt(dialing.lease, {
+    const write = record(context, runner, dialing.lease, {
       attemptId,
       result,
       endedAt: utcAt(now),
@@ -149,18 +215,57 @@ export const dial = (
   now: number
 ) =>
   Effect.gen(function*() {
+    const start = startOf(runner, dialing, contact, decision, now)
+    const begun = yield* context.store.beginAttempt(dialing.lease, start)
+    yield* place(context, runner, dialing, contact, start, begun, now)
+  })
+
+const startOf = (runner: Runner, dialing: Dialing, contact: Contact, decision: Decision, now: number): AttemptStart => ({
+  contactId: contact.id,
+  attemptNumber: contact.attemptCount + 1,
+  callerNumberId: dialing.pickNumber(contact.row),
+  startedAt: utcAt(now),
+  localDate: runner.pace.localDate,
+  decision
+})
+
+/**
+ * `dial` for a step's contacts with one batched write (`BatchStore.beginAttempts`):
+ * the calls begun are placed, then the first contact refused fails the step as
+ * `dial` would have.
+ */
+export const dialAll = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  picks: ReadonlyArray<{ readonly contact: Contact; readonly decision: Decision }>,
+  now: number
+) =>
+  Effect.gen(function*() {
+    const starts = picks.map(({ contact, decision }) => startOf(runner, dialing, contact, decision, now))
+    const results = yield* BatchStore.beginAttempts(context.store, dialing.lease, starts)
+    let refused: InvalidTransition | undefined
+    for (const [i, result] of results.entries()) {
+      if (Result.isFailure(result)) refused ??= result.failure
+      else yield* place(context, runner, dialing, picks[i]!.contact, starts[i]!, result.success, now)
+    }
+    if (refused !== undefined) return yield* Effect.fail(refused)
+  })
+
+/** After the attempt is begun: self-fencing, then the call in its own fiber. */
+const place = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  contact: Contact,
+  start: AttemptStart,
+  begun: Begun,
+  now: number
+) =>
+  Effect.gen(function*() {
     const { leaseTtlMillis, scope, store, telephony } = context
     const batch = runner.batch!
-    const callerNumberId = dialing.pickNumber(contact.row)
-    const attemptNumber = contact.attemptCount + 1
-    const begun = yield* store.beginAttempt(dialing.lease, {
-      contactId: contact.id,
-      attemptNumber,
-      callerNumberId,
-      startedAt: utcAt(now),
-      localDate: runner.pace.localDate,
-      decision
-    })
+    const { attemptNumber, callerNumberId } = start
     runner.pace.callsToday++
     // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
     // store) may belong to another process by now, which would redial this contact.

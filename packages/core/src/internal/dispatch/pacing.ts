@@ -14,7 +14,7 @@ import * as Contact from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as Estimate from "../../Estimate.ts"
 import { rest } from "./alarm.ts"
-import { dial } from "./calls.ts"
+import { dial, dialAll } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner, utcAt } from "./context.ts"
 import { renew, renewAt, takeOver } from "./lease.ts"
 
@@ -124,12 +124,20 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     if (budget > 0) {
       const contacts = yield* store.dialable(batch.id, utcAt(now), budget, noExclusions)
       const ready = dialing
+      // A shared store begins the step's attempts with one batched write, after the
+      // contacts' decisions: one at a time, a step's round trips would bound the whole
+      // batch's dial rate. In memory a write costs no round trip: one after another,
+      // without a fiber each.
+      const batched = store.processLocal !== true
+      const picks: Array<{ readonly contact: Contact.Contact; readonly decision: Contact.Decision }> = []
       const place = (contact: Contact.Contact) =>
         Effect.gen(function*() {
           const decision = ready.contactPolicies
             ? yield* Eligibility.decideContact(ready.policies, view, contact, ready.dialReason)
             : { kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: utcAt(now) }
-          if (decision.kind === "dial") {
+          if (decision.kind === "dial" && batched) {
+            picks.push({ contact, decision })
+          } else if (decision.kind === "dial") {
             yield* dial(context, runner, ready, contact, decision, now)
             dialed++
           } else {
@@ -137,13 +145,14 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
             yield* publishContact(context, runner, decided, null, now)
           }
         })
-      if (store.processLocal === true) {
-        // In memory the writes cost no round trip: one after another, without a fiber each.
-        for (const contact of contacts) yield* place(contact)
-      } else {
-        // A database store writes the attempts side by side: one after another, a step's
-        // round trips would bound the whole batch's dial rate.
+      if (batched) {
         yield* Effect.forEach(contacts, place, { discard: true, concurrency: "unbounded" })
+        if (picks.length > 0) {
+          yield* dialAll(context, runner, ready, picks, now)
+          dialed += picks.length
+        }
+      } else {
+        for (const contact of contacts) yield* place(contact)
       }
       if (contacts.length === budget) {
         // Every slot is taken and the day's cap is not reached: another pass now could only

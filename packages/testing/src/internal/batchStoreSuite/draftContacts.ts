@@ -107,5 +107,45 @@ export const draftContacts = (it: Suite): void => {
         )
         yield* checkCounters(batch.id)
       }))
+
+    it.effect("listContacts after a contact reads the matches that follow it, across removed and skipped rows", () =>
+      Effect.gen(function*() {
+        const { batch, contacts, store } = yield* seed({ count: 6, externalIds: true, batch: { status: "draft" } })
+        // A repeated externalId is skipped and a contact removed: row order keeps gaps.
+        const more = newContacts(4, { from: 6, externalIds: true })
+        yield* store.addContacts(batch.id, [more[0]!, { ...more[1]!, externalId: contacts[0]!.externalId }, ...more.slice(2)], after(1))
+        const removed = contacts[2]!
+        yield* store.removeContact(batch.id, removed.id, after(2))
+        const all = yield* allContacts(batch.id)
+        const ids = idsOf(all)
+        assert.strictEqual(ids.length, 8)
+        const read = (options: { page?: number; pageSize: number; after?: string; status?: Contact.ContactStatus }) =>
+          store.listContacts(batch.id, { page: options.page ?? 1, ...options }).pipe(
+            Effect.map((result) => ({ ids: idsOf(result.items), total: result.total }))
+          )
+        // Following each page's last contact visits every contact once, as page numbers do.
+        const walked: Array<string> = []
+        let last: string | undefined
+        for (let n = 1; n <= 4; n++) {
+          const byCursor = yield* read({ pageSize: 3, after: last })
+          assert.deepStrictEqual(byCursor, yield* read({ page: n, pageSize: 3 }), `page ${n}`)
+          walked.push(...byCursor.ids)
+          last = byCursor.ids.at(-1) ?? last
+        }
+        assert.deepStrictEqual(walked, ids)
+        // `page` is ignored beside `after`; a removed contact still marks its place.
+        assert.deepStrictEqual(yield* read({ page: 9, pageSize: 2, after: ids[0] }), { ids: ids.slice(1, 3), total: 8 })
+        assert.deepStrictEqual(yield* read({ pageSize: 2, after: removed.id }), { ids: ids.slice(2, 4), total: 8 })
+        assert.deepStrictEqual(yield* read({ pageSize: 2, after: ids.at(-1) }), { ids: [], total: 8 })
+
+        yield* store.updateBatch(batch.id, ["draft"], "schedule", { status: "pending" })
+        const lease = yield* takeLease(batch.id)
+        for (const i of [1, 4, 6]) yield* begin(lease, all[i]!)
+        assert.deepStrictEqual(yield* read({ pageSize: 2, status: "dialing", after: ids[1] }), { ids: [ids[4]!, ids[6]!], total: 3 })
+        assert.deepStrictEqual(yield* read({ pageSize: 2, status: "pending", after: ids[1] }), { ids: [ids[2]!, ids[3]!], total: 5 })
+        assert.deepStrictEqual(yield* read({ pageSize: 2, status: "pending", after: ids[5] }), { ids: [ids[7]!], total: 5 })
+        assert.deepStrictEqual(yield* read({ page: 3, pageSize: 2, status: "pending" }), { ids: [ids[7]!], total: 5 })
+        yield* checkCounters(batch.id)
+      }))
   })
 }
