@@ -18,37 +18,13 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import * as Redacted from "effect/Redacted"
 import * as SqlClient from "effect/sql/SqlClient"
 import { describe, expect, it } from "vitest"
+import { makeBatch } from "@outdial/testing/StoreFixtures"
 import { freshDatabase, isReachable, serverUrl } from "./database.ts"
 
 const reachable = await isReachable()
 
-const draft = (id: string): Batch => ({
-  id,
-  organizationId: "org_ingest",
-  name: id,
-  description: null,
-  agentId: "agent",
-  phoneNumberIds: ["num_1"],
-  phoneRotationStrategy: "random",
-  status: "draft",
-  statusReason: null,
-  concurrentCallLimit: 1,
-  retryPolicy: { maxAttempts: 1, retryableOutcomes: [], delaySeconds: [60], delayByOutcome: {} },
-  defaultCountry: null,
-  timezone: "UTC",
-  callingWindows: [],
-  workingDays: [1, 2, 3, 4, 5, 6, 7],
-  maxCallsPerDay: null,
-  scheduledStartTime: null,
-  actualStartTime: null,
-  completedAt: null,
-  estimatedCompletionTime: null,
-  createdAt: DateTime.makeUnsafe(0),
-  updatedAt: DateTime.makeUnsafe(0),
-  totalContacts: 0,
-  estimatedDuration: "0 minutes",
-  estimatedCost: "0.00"
-})
+const draft = (id: string): Batch =>
+  makeBatch({ id, organizationId: "org_ingest", name: id, createdAt: DateTime.makeUnsafe(0), updatedAt: DateTime.makeUnsafe(0) })
 
 const contacts = (count: number): Array<NewContact> =>
   Array.from({ length: count }, (_, i) => ({

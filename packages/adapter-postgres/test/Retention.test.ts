@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as SqlClient from "effect/sql/SqlClient"
 import { TestClock } from "effect/testing"
+import { makeBatch } from "@outdial/testing/StoreFixtures"
 import { freshDatabase, isReachable } from "./database.ts"
 
 const reachable = await isReachable()
@@ -46,33 +47,14 @@ const twoStores = reachable
   })
 
 let n = 0
-const draft = (at: number): Batch => ({
-  id: `batch_retention_${++n}`,
-  organizationId: "org_retention",
-  name: `Draft ${n}`,
-  description: null,
-  agentId: "agent",
-  phoneNumberIds: ["num_1"],
-  phoneRotationStrategy: "random",
-  status: "draft",
-  statusReason: null,
-  concurrentCallLimit: 1,
-  retryPolicy: { maxAttempts: 1, retryableOutcomes: [], delaySeconds: [60], delayByOutcome: {} },
-  defaultCountry: null,
-  timezone: "UTC",
-  callingWindows: [],
-  workingDays: [1, 2, 3, 4, 5, 6, 7],
-  maxCallsPerDay: null,
-  scheduledStartTime: null,
-  actualStartTime: null,
-  completedAt: null,
-  estimatedCompletionTime: null,
-  createdAt: DateTime.makeUnsafe(at),
-  updatedAt: DateTime.makeUnsafe(at),
-  totalContacts: 0,
-  estimatedDuration: "0 minutes",
-  estimatedCost: "0.00"
-})
+const draft = (at: number): Batch =>
+  makeBatch({
+    id: `batch_retention_${++n}`,
+    organizationId: "org_retention",
+    name: `Draft ${n}`,
+    createdAt: DateTime.makeUnsafe(at),
+    updatedAt: DateTime.makeUnsafe(at)
+  })
 
 describe(`Retention on ${reachable ? "PostgreSQL" : "embedded PGlite"}`, () => {
   it.effect("two stores sharing a database prune once per interval, old rows only, on the engine's clock", () =>
