@@ -11,9 +11,8 @@
  * Last line JSON: {"readP50Ms","readP95Ms","create10kMs"}.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import { Directory, Engine, EngineEvents, SimulatedTelephony } from "@outdial/core"
 import { Router } from "@outdial/http-express"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import express from "express"
@@ -42,17 +41,12 @@ const get = (url: string) =>
 const main = async () => {
   const database = await benchDatabase("outdial_bench_http")
   try {
-    const engine = Engine.layer.pipe(
-      Layer.provideMerge(Dispatcher.layer),
-      Layer.provide(EngineConfig.layer({})),
-      Layer.provideMerge(Layer.mergeAll(
-        PgStorage.layer({ url: Redacted.make(database.url), maxConnections: 10 }),
-        SimulatedTelephony.layer({ record: false }),
-        directory,
-        Credits.layerUnlimited(),
-        EngineEvents.layer({ capacity: 16 })
-      ))
-    )
+    const engine = Engine.layerWith({
+      store: PgStorage.layer({ url: Redacted.make(database.url), maxConnections: 10 }),
+      telephony: SimulatedTelephony.layer({ record: false }),
+      directory,
+      events: EngineEvents.layer({ capacity: 16 })
+    })
     const runtime = ManagedRuntime.make(engine)
     const app = express()
     app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: (req) => req.get("x-organization-id") }))

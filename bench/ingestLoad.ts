@@ -22,9 +22,8 @@
  * {"idleP50Ms","idleP95Ms","burstUnboundedP95Ms","burstP50Ms","burstP95Ms"}; target burst p95 <= 50 ms.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, SimulatedTelephony } from "@outdial/core"
+import { Directory, Engine, EngineEvents, SimulatedTelephony } from "@outdial/core"
 import { Router } from "@outdial/http-express"
-import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import express from "express"
@@ -60,17 +59,12 @@ interface Host {
 
 /** The host app on `url`, its ingests bounded by `maxConcurrentIngests` (the store's default when undefined). */
 const startHost = async (url: string, maxConcurrentIngests: number | undefined): Promise<Host> => {
-  const engine = Engine.layer.pipe(
-    Layer.provideMerge(Dispatcher.layer),
-    Layer.provide(EngineConfig.layer({})),
-    Layer.provideMerge(Layer.mergeAll(
-      PgStorage.layer({ url: Redacted.make(url), maxConnections: poolSize }, { maxConcurrentIngests }),
-      SimulatedTelephony.layer({ record: false }),
-      directory,
-      Credits.layerUnlimited(),
-      EngineEvents.layer({ capacity: 16 })
-    ))
-  )
+  const engine = Engine.layerWith({
+    store: PgStorage.layer({ url: Redacted.make(url), maxConnections: poolSize }, { maxConcurrentIngests }),
+    telephony: SimulatedTelephony.layer({ record: false }),
+    directory,
+    events: EngineEvents.layer({ capacity: 16 })
+  })
   const runtime = ManagedRuntime.make(engine)
   const app = express()
   app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: (req) => req.get("x-organization-id") }))
