@@ -170,6 +170,13 @@ const retention = Effect.gen(function*() {
     )`
 })
 
+// A number kept as written under `ignoreE164Validation` is marked so: the
+// contacts stored before were all validated.
+const numberValidated = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE outdial_contacts ADD COLUMN number_validated boolean NOT NULL DEFAULT true`
+})
+
 /**
  * The migrations, by number.
  *
@@ -178,7 +185,8 @@ const retention = Effect.gen(function*() {
  */
 export const loader: Migrator.Loader = Migrator.fromRecord({
   "1_initial": initial,
-  "2_retention": retention
+  "2_retention": retention,
+  "3_number_validated": numberValidated
 })
 
 /**

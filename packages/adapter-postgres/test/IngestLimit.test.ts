@@ -30,6 +30,7 @@ const contacts = (count: number): Array<NewContact> =>
   Array.from({ length: count }, (_, i) => ({
     row: i + 2,
     phone: `+49151${20_000_000 + i}`,
+    numberValidated: true,
     name: `Contact ${i}`,
     externalId: null,
     customFields: {}

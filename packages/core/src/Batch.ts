@@ -52,17 +52,25 @@ export const BatchAction = Schema.Literals([
   "complete",
   "retry",
   "cancel",
-  "fail"
+  "fail",
+  "add contacts to",
+  "remove contacts from"
 ])
 export type BatchAction = typeof BatchAction.Type
 
 const live = ["draft", "pending", "scheduled", "running", "paused"] as const
 
+// Recipients change while the batch may still call them: each status stays as it is.
+const keepingStatus = (action: "add contacts to" | "remove contacts from") =>
+  live.map((status) => ({ action, from: [status], to: [status] }))
+
 /**
  * The batch lifecycle as a table. `resume` returns a batch to where it would
  * be had it never paused: running if it had started, otherwise waiting for
  * its start. `retry` runs a finished batch again over its retryable failures
- * (and, for a cancelled one, the contacts the cancel ended).
+ * (and, for a cancelled one, the contacts the cancel ended). Contacts are
+ * added and removed while the batch is live (a running one dials those added
+ * too), never once it is final.
  *
  * @since 0.1.0
  * @category transitions
@@ -76,7 +84,9 @@ export const machine = StateMachine.make<BatchStatus, BatchAction>("batch", [
   { action: "complete", from: ["running"], to: ["completed"] },
   { action: "retry", from: ["completed", "cancelled", "failed"], to: ["running"] },
   { action: "cancel", from: live, to: ["cancelled"] },
-  { action: "fail", from: live, to: ["failed"] }
+  { action: "fail", from: live, to: ["failed"] },
+  ...keepingStatus("add contacts to"),
+  ...keepingStatus("remove contacts from")
 ])
 
 /**

@@ -1,7 +1,8 @@
 /**
  * How contacts come in: create a batch (decode → resolve dialing → import →
  * estimate → credits → store), validate contacts without storing them, and
- * add contacts to or remove one from a draft.
+ * add contacts to or remove one not yet dialed from a live batch (a running
+ * one dials those added at once).
  *
  * @since 0.1.0
  */
@@ -108,7 +109,13 @@ export interface BatchIntake {
     options?: AddContactsOptions
   ) => Effect.Effect<
     BatchView.AddContactsResponse,
-    InvalidInput | BatchNotFound | InvalidTransition | StoreError | IdempotencyKeyReused | IdempotencyRequestInProgress
+    | InvalidInput
+    | BatchNotFound
+    | InvalidTransition
+    | InsufficientCredits
+    | StoreError
+    | IdempotencyKeyReused
+    | IdempotencyRequestInProgress
   >
   readonly removeContact: (
     organizationId: string,
@@ -137,6 +144,14 @@ const checkStrict = (report: ContactImport.Report, strict: boolean): Effect.Effe
       })
     )
     : Effect.void
+
+/** The numbers a batch held before an add, with the rows of the add that repeat them. */
+const alreadyIn = (storedNumbers: ReadonlyArray<string>, accepted: ReadonlyArray<NewContact>) => {
+  if (storedNumbers.length === 0) return []
+  const rows = new Map(storedNumbers.map((phone) => [phone, [] as Array<number>]))
+  for (const contact of accepted) rows.get(contact.phone)?.push(contact.row)
+  return [...rows].map(([phone, of]) => ({ phone, rows: of }))
+}
 
 const decodeMapping = decodeInput(Batch.ColumnMapping)
 
@@ -264,6 +279,18 @@ export const make = (context: EngineContext): BatchIntake => {
       return { ...BatchView.validationSummaryOf(report), accepted: report.accepted }
     }))
 
+  // The estimate follows the contacts stored; a batch turned final meanwhile keeps its own.
+  const refreshEstimate = (batch: Batch.Batch) =>
+    Effect.gen(function*() {
+      const { schedule } = yield* schedulingOf({}, batch)
+      const estimate = yield* estimateOf(context, batch.organizationId, batch.totalContacts, batch.concurrentCallLimit, schedule)
+      if (estimate.estimatedDuration === batch.estimatedDuration && estimate.estimatedCost === batch.estimatedCost) return batch
+      return yield* store.updateBatch(batch.id, Batch.sourcesOf("add contacts to"), "estimate", {
+        estimatedDuration: estimate.estimatedDuration,
+        estimatedCost: estimate.estimatedCost
+      }).pipe(Effect.catchTag("InvalidTransition", () => Effect.succeed(batch)))
+    }).pipe(Effect.catchTag("InvalidInput", () => Effect.succeed(batch)))
+
   const addContacts: BatchIntake["addContacts"] = (organizationId, batchId, contacts, options) =>
     Idempotency.run(
       store,
@@ -271,35 +298,55 @@ export const make = (context: EngineContext): BatchIntake => {
       options?.idempotency,
       importing(Effect.gen(function*() {
         const batch = yield* findBatch(context, organizationId, batchId)
-        yield* Effect.fromResult(Batch.transition(batch.status, "update"))
+        yield* Effect.fromResult(Batch.transition(batch.status, "add contacts to"))
         const dialing = yield* Dialing.resolve(directory, organizationId, {
           agentId: batch.agentId,
           phoneNumberIds: batch.phoneNumberIds
         })
+        const dropDuplicates = options?.dropDuplicates ?? false
         const report = yield* importContacts(contacts, {
           defaultCountry: batch.defaultCountry,
           destinationPolicy: dialing.destinationPolicy,
-          dropDuplicates: options?.dropDuplicates ?? false,
+          dropDuplicates,
           maxContacts: Math.max(0, config.maxContacts - batch.totalContacts),
           maxFileBytes: config.maxFileBytes,
           columnMapping: yield* decodeColumnMapping(options?.columnMapping)
         })
         yield* checkStrict(report, options?.strictValidation ?? config.strictValidation)
+        if (batch.status !== "draft") {
+          // A batch that calls must be able to pay for the contacts it gains, as a create must.
+          const { schedule } = yield* schedulingOf({}, batch)
+          yield* checkCredits(
+            context,
+            organizationId,
+            yield* estimateOf(context, organizationId, report.accepted.length, batch.concurrentCallLimit, schedule)
+          )
+        }
         const at = yield* now
-        const { added, skipped } = yield* store.addContacts(batchId, report.accepted, at)
-        const updated = yield* store.getBatch(organizationId, batchId)
+        const { added, skipped, storedNumbers } = yield* store.addContacts(batchId, report.accepted, at, {
+          skipStoredNumbers: dropDuplicates
+        })
+        const updated = yield* refreshEstimate(yield* store.getBatch(organizationId, batchId))
         yield* publishBatch(context, updated)
-        return { ...BatchView.validationSummaryOf(report), added, skipped, totalContacts: updated.totalContacts }
+        // A running batch's dispatcher dials them now; a shared store tells other processes too.
+        if (added > 0 && Batch.dispatchable.includes(updated.status)) yield* dispatcher.wake(batchId)
+        return {
+          ...BatchView.validationSummaryOf(report),
+          added,
+          skipped,
+          totalContacts: updated.totalContacts,
+          alreadyInBatch: alreadyIn(storedNumbers, report.accepted)
+        }
       }))
     )
 
   const removeContact: BatchIntake["removeContact"] = (organizationId, batchId, contactId) =>
     Effect.gen(function*() {
       const batch = yield* findBatch(context, organizationId, batchId)
-      yield* Effect.fromResult(Batch.transition(batch.status, "update"))
+      yield* Effect.fromResult(Batch.transition(batch.status, "remove contacts from"))
       yield* checkId("contactId", contactId)
       yield* store.removeContact(batchId, contactId, yield* now)
-      yield* publishBatch(context, yield* store.getBatch(organizationId, batchId))
+      yield* publishBatch(context, yield* refreshEstimate(yield* store.getBatch(organizationId, batchId)))
     })
 
   return { createBatch, validateContacts, addContacts, removeContact }

@@ -25,7 +25,7 @@ import type * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
 import type { Batch, BatchStatus } from "./Batch.ts"
 import type { CallResult } from "./Telephony.ts"
-import type { Contact, ContactStatus, Decision } from "./Contact.ts"
+import type { Contact, ContactStatus, CustomFields, Decision } from "./Contact.ts"
 import type {
   BatchNotFound,
   ContactNotFound,
@@ -45,9 +45,25 @@ export interface NewContact {
   /** The row number in its file, for messages; it does not order contacts. */
   readonly row: number
   readonly phone: string
+  /** False for a number kept as written under `ignoreE164Validation`. */
+  readonly numberValidated: boolean
   readonly name: string | null
   readonly externalId: string | null
-  readonly customFields: Readonly<Record<string, string>>
+  readonly customFields: CustomFields
+}
+
+/**
+ * What an `addContacts` stored.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Added {
+  readonly added: number
+  /** Contacts given but not stored: a repeated `externalId`, or a stored number with `skipStoredNumbers`. */
+  readonly skipped: number
+  /** Distinct numbers among those given that the batch held before the call. */
+  readonly storedNumbers: ReadonlyArray<string>
 }
 
 /**
@@ -204,13 +220,17 @@ export class BatchStore extends Context.Service<BatchStore, {
    * Compare-and-set: applies `patch` only while the batch is in one of
    * `expected`, failing with `InvalidTransition` (naming `action` and the
    * state it is in) otherwise. `totalContacts` is the store's count: a
-   * patch's is ignored.
+   * patch's is ignored. With `unlessContactsLeft`, refused the same way
+   * (with a reason) while a contact waits or is being dialed: the
+   * dispatcher completes a batch so, and contacts added since it looked
+   * keep the batch running.
    */
   readonly updateBatch: (
     batchId: string,
     expected: ReadonlyArray<BatchStatus>,
     action: string,
-    patch: Partial<Omit<Batch, "id" | "organizationId" | "createdAt">>
+    patch: Partial<Omit<Batch, "id" | "organizationId" | "createdAt">>,
+    options?: { readonly unlessContactsLeft?: boolean | undefined }
   ) => Effect.Effect<Batch, BatchNotFound | InvalidTransition | StoreError>
   /**
    * Deletes a batch in one of `expected` with everything it holds: contacts,
@@ -222,20 +242,32 @@ export class BatchStore extends Context.Service<BatchStore, {
   ) => Effect.Effect<void, BatchNotFound | InvalidTransition | StoreError>
 
   /**
-   * Adds contacts to a draft (`InvalidTransition` otherwise) after those it
-   * holds. A contact whose `externalId` the batch already holds, or that an
-   * earlier contact of the same call carries, is skipped, so a retried append
-   * adds nothing twice. New contacts take `maxAttempts` from the batch's
-   * retry policy as it is now; `totalContacts` and `updatedAt` follow.
+   * Adds contacts after those the batch holds, while the batch is live
+   * (`Batch.sourcesOf("add contacts to")`: a draft, or pending, scheduled,
+   * running or paused, when a running batch's dispatcher dials them too);
+   * `InvalidTransition` once it is final. A contact whose `externalId` the
+   * batch already holds, or that an earlier contact of the same call
+   * carries, is skipped, so a retried append adds nothing twice; with
+   * `skipStoredNumbers`, so is one whose number the batch already holds.
+   * New contacts take `maxAttempts` from the batch's retry policy as it is
+   * now; `totalContacts`, the counters and `updatedAt` follow in the same
+   * write, and a store shared by processes tells the batch's dispatcher
+   * (`changes`).
    */
   readonly addContacts: (
     batchId: string,
     contacts: ReadonlyArray<NewContact>,
-    updatedAt: DateTime.Utc
-  ) => Effect.Effect<{ readonly added: number; readonly skipped: number }, BatchNotFound | InvalidTransition | StoreError>
+    updatedAt: DateTime.Utc,
+    options?: { readonly skipStoredNumbers?: boolean | undefined }
+  ) => Effect.Effect<Added, BatchNotFound | InvalidTransition | StoreError>
   /**
-   * Removes a contact from a draft (`InvalidTransition` otherwise); its
-   * `externalId` may be added again afterwards.
+   * Removes a contact not yet dialed (`pending` or `queued`) from a live
+   * batch; its `externalId` may be added again afterwards. `InvalidTransition`
+   * once the batch is final (entity `batch`), or when the contact is being
+   * dialed or has ended (entity `contact`, action `remove`, from its status):
+   * a call in flight is never taken from under its dispatcher. Safe while
+   * another process dispatches the batch: that process's writes to the
+   * contact answer `Contact.removed` afterwards.
    */
   readonly removeContact: (
     batchId: string,
@@ -329,7 +361,8 @@ export class BatchStore extends Context.Service<BatchStore, {
   /**
    * Moves a waiting contact to `dialing` and records its attempt, in one
    * step, before the provider is called. `localDate` is the batch-zone day
-   * counted by the daily cap. `InvalidTransition` unless the contact waits.
+   * counted by the daily cap. `InvalidTransition` unless the contact waits;
+   * `Contact.removed("dial")` when it was removed meanwhile.
    *
    * `attemptNumber` must be the contact's `attemptCount + 1` (anything else
    * is a defect: it would reuse an attempt id). The contact takes
@@ -389,7 +422,8 @@ export class BatchStore extends Context.Service<BatchStore, {
    * A policy's answer for a waiting contact, stored as its `lastDecision`:
    * `defer` keeps its status and makes it wait until `until` (or `at`
    * without one); `skip` makes it `skipped`, final, at `at`. A `dial` is
-   * recorded by `beginAttempt` instead. `InvalidTransition` unless it waits.
+   * recorded by `beginAttempt` instead. `InvalidTransition` unless it waits;
+   * `Contact.removed(kind)` when it was removed meanwhile.
    */
   readonly decide: (
     lease: Lease,

@@ -63,9 +63,12 @@ export type ValidationSummary = typeof ValidationSummary.Type
 export const NewContact = Schema.Struct({
   row: Schema.Int,
   phone: Schema.String,
+  /** False for a number kept as written under `ignoreE164Validation`, dialed as given. */
+  numberValidated: Schema.Boolean,
   name: Schema.NullOr(Schema.String),
   externalId: Schema.NullOr(Schema.String),
-  customFields: Schema.Record(Schema.String, Schema.String)
+  /** Text from a file; JSON contacts keep their JSON types (string, number, boolean, null). */
+  customFields: Contact.CustomFields
 })
 
 /**
@@ -104,8 +107,11 @@ export type CreateBatchResponse = typeof CreateBatchResponse.Type
 export const AddContactsResponse = Schema.Struct({
   ...ValidationSummary.fields,
   added: Count,
+  /** Accepted rows not stored: a repeated `externalId`, or (with `dropDuplicates`) a number the batch holds. */
   skipped: Count,
-  totalContacts: Count
+  totalContacts: Count,
+  /** Numbers the batch held before this request, with the rows of the request repeating them. */
+  alreadyInBatch: Schema.Array(Duplicate)
 })
 export type AddContactsResponse = typeof AddContactsResponse.Type
 
@@ -211,9 +217,12 @@ export const ContactView = Schema.Struct({
   contactId: Schema.String,
   row: Schema.Int,
   phoneNumber: Schema.String,
+  /** False for a number kept as written under `ignoreE164Validation`, dialed as given. */
+  numberValidated: Schema.Boolean,
   name: Schema.NullOr(Schema.String),
   externalId: Schema.NullOr(Schema.String),
-  customFields: Schema.Record(Schema.String, Schema.String),
+  /** Text from a file; JSON contacts keep their JSON types (string, number, boolean, null). */
+  customFields: Contact.CustomFields,
   status: Contact.ContactStatus,
   attemptCount: Count,
   maxAttempts: Count,
@@ -370,6 +379,7 @@ export const contactView = (contact: Contact.Contact): ContactView => ({
   contactId: contact.id,
   row: contact.row,
   phoneNumber: contact.phone,
+  numberValidated: contact.numberValidated,
   name: contact.name,
   externalId: contact.externalId,
   customFields: contact.customFields,

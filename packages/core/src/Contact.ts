@@ -6,7 +6,9 @@
  */
 import * as Schema from "effect/Schema"
 import { CallOutcome } from "./CallOutcome.ts"
+import * as CustomFieldSchemas from "./internal/customFields.ts"
 import * as StateMachine from "./internal/stateMachine.ts"
+import { InvalidTransition } from "./OutdialError.ts"
 
 /**
  * `pending` has never been dialed; `queued` waits for a retry at
@@ -89,7 +91,46 @@ export const Decision = Schema.Struct({
 export type Decision = typeof Decision.Type
 
 /**
+ * One custom field's value. A file's cells are text; JSON contacts keep the
+ * JSON type they were sent with (a number stays a number), so a host reads
+ * back what it wrote. Objects and arrays are refused at import: an agent's
+ * dynamic variable is one flat value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CustomFieldValue = CustomFieldSchemas.CustomFieldValue
+export type CustomFieldValue = typeof CustomFieldValue.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const CustomFields = CustomFieldSchemas.CustomFields
+export type CustomFields = typeof CustomFields.Type
+
+/**
+ * A contact's custom fields as the agent's dynamic variables, which are
+ * text: numbers and booleans written as JSON writes them, nulls left out
+ * (no value to give).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const dynamicVariablesOf = (fields: CustomFields): Record<string, string> => {
+  const variables: Record<string, string> = {}
+  for (const key of Object.keys(fields)) {
+    const value = fields[key]
+    if (value !== null && value !== undefined) variables[key] = typeof value === "string" ? value : String(value)
+  }
+  return variables
+}
+
+/**
  * A contact as stored. `customFields` reach the agent as dynamic variables.
+ * `numberValidated` is false for a number kept as written under
+ * `ignoreE164Validation` (the host took responsibility for it): it is
+ * dialed as given.
  *
  * @since 0.1.0
  * @category models
@@ -99,9 +140,10 @@ export const Contact = Schema.Struct({
   batchId: Schema.String,
   row: Schema.Int,
   phone: Schema.String,
+  numberValidated: Schema.Boolean,
   name: Schema.NullOr(Schema.String),
   externalId: Schema.NullOr(Schema.String),
-  customFields: Schema.Record(Schema.String, Schema.String),
+  customFields: CustomFields,
   status: ContactStatus,
   attemptCount: Schema.Int,
   maxAttempts: Schema.Int,
@@ -127,15 +169,17 @@ export const fresh = (
   source: {
     readonly row: number
     readonly phone: string
+    readonly numberValidated: boolean
     readonly name: string | null
     readonly externalId: string | null
-    readonly customFields: Readonly<Record<string, string>>
+    readonly customFields: CustomFields
   }
 ): Contact => ({
   id: ids.id,
   batchId: ids.batchId,
   row: source.row,
   phone: source.phone,
+  numberValidated: source.numberValidated,
   name: source.name,
   externalId: source.externalId,
   customFields: source.customFields,
@@ -151,3 +195,46 @@ export const fresh = (
   roomName: null,
   lastDecision: null
 })
+
+/**
+ * What a store answers for a write to a contact removed from its batch
+ * meanwhile (the dispatcher read it waiting, then a host removed it): the
+ * contact is not there to move, which the dispatcher passes over.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const removed = (action: string): InvalidTransition =>
+  new InvalidTransition({ entity: "contact", action, from: "removed", reason: "it was removed from its batch" })
+
+/**
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRemoved = (error: InvalidTransition): boolean => error.entity === "contact" && error.from === "removed"
+
+/**
+ * Why a contact cannot be removed from its batch: only one not yet dialed
+ * can; a call in flight stays with its dispatcher, a dialed one keeps its
+ * history.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const notRemovable = (status: ContactStatus): InvalidTransition =>
+  new InvalidTransition({
+    entity: "contact",
+    action: "remove",
+    from: status,
+    reason: status === "dialing" ? "its call is in flight" : "it has been dialed already"
+  })
+
+/**
+ * A batch move (the dispatcher's `complete`) refused because contacts were
+ * added since it counted them.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const contactsLeft = (action: string, from: string): InvalidTransition =>
+  new InvalidTransition({ entity: "batch", action, from, reason: "contacts are left to call" })

@@ -18,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InvalidInput, type RowError, type RowErrorCode, type RowErrorGroup } from "./OutdialError.ts"
 import type { NewContact } from "./BatchStore.ts"
+import type { CustomFieldValue, CustomFields } from "./Contact.ts"
 import * as InputGuard from "./InputGuard.ts"
 import * as PhoneNumber from "./PhoneNumber.ts"
 import * as FileRows from "./internal/fileRows.ts"
@@ -186,6 +187,23 @@ const echoedLength = 100
 
 const echo = (text: string): string => text.length <= echoedLength ? text : `${text.slice(0, echoedLength)}…`
 
+/** Why a JSON value cannot be a custom field. */
+class Unfit {
+  constructor(readonly problem: string) {}
+}
+
+/**
+ * A JSON contact's custom field as sent: text, a finite number, a boolean or
+ * null. An object or array is refused: an agent's dynamic variable is one
+ * flat value, and keeping it as JSON text would change its type unseen.
+ */
+const typedValue = (value: unknown, text: string): CustomFieldValue | Unfit => {
+  if (value === undefined || typeof value === "string") return text
+  if (value === null || typeof value === "boolean") return value
+  if (typeof value === "number") return Number.isFinite(value) ? value : new Unfit("is a number too large to keep")
+  return new Unfit("holds an object or a list; a custom field holds text, a number, true/false or null")
+}
+
 /**
  * Validates rows as they come and keeps the report. Rows are arrays of cell
  * texts under `header`; the first data row is `firstRow`.
@@ -212,9 +230,10 @@ class RowValidator {
   // to the old generation.
   acceptedRows: Array<number> = []
   acceptedPhones: Array<string> = []
+  acceptedValidated: Array<boolean> = []
   acceptedNames: Array<string | null> = []
   acceptedExternalIds: Array<string | null> = []
-  acceptedFields: Array<Record<string, string>> = []
+  acceptedFields: Array<CustomFields> = []
 
   constructor(options: Options) {
     this.options = options
@@ -308,8 +327,12 @@ class RowValidator {
     if (group.rows.length < listedRowsPerGroup) group.rows.push(row)
   }
 
-  /** Validates one row; fails only when the contact limit is passed. */
-  add(row: number, cells: ReadonlyArray<string>): InvalidInput | undefined {
+  /**
+   * Validates one row; fails only when the contact limit is passed. `values`
+   * are the JSON values of JSON contacts (`cells` their text), which custom
+   * fields keep.
+   */
+  add(row: number, cells: ReadonlyArray<string>, values?: ReadonlyArray<unknown>): InvalidInput | undefined {
     let blank = true
     for (let i = 0; i < cells.length; i++) {
       if (cells[i] !== "") {
@@ -323,7 +346,7 @@ class RowValidator {
     let name: string | null = null
     let externalId: string | null = null
     let ignore = false
-    const customFields: Record<string, string> = {}
+    const customFields: Record<string, CustomFieldValue> = {}
     const columns = this.columns
     for (let i = 0; i < columns.length; i++) {
       const value = cells[i] ?? ""
@@ -351,8 +374,14 @@ class RowValidator {
           // As for the phone, rows may spell the key differently: a blank column says nothing.
           if (value.trim() !== "") ignore = truthy(value)
           break
-        default:
-          if (value !== "") customFields[column.name] = value
+        default: {
+          const typed = values === undefined ? value : typedValue(values[i], value)
+          if (typed instanceof Unfit) {
+            this.reject(row, column.name, "invalid_field", `${echo(column.name)} ${typed.problem}`, value)
+            return undefined
+          }
+          if (typed !== "") customFields[column.name] = typed
+        }
       }
     }
     const validation = PhoneNumber.validate(phone, {
@@ -392,6 +421,7 @@ class RowValidator {
     }
     this.acceptedRows.push(row)
     this.acceptedPhones.push(e164)
+    this.acceptedValidated.push(validation.validated)
     this.acceptedNames.push(name)
     this.acceptedExternalIds.push(externalId)
     this.acceptedFields.push(customFields)
@@ -408,6 +438,7 @@ class RowValidator {
       chunk[i] = {
         row: this.acceptedRows[i]!,
         phone: this.acceptedPhones[i]!,
+        numberValidated: this.acceptedValidated[i]!,
         name: this.acceptedNames[i]!,
         externalId: this.acceptedExternalIds[i]!,
         customFields: this.acceptedFields[i]!
@@ -415,6 +446,7 @@ class RowValidator {
     }
     this.acceptedRows = []
     this.acceptedPhones = []
+    this.acceptedValidated = []
     this.acceptedNames = []
     this.acceptedExternalIds = []
     this.acceptedFields = []
@@ -492,7 +524,7 @@ const consume = <E, R>(
           index = 1
         }
         for (; index < batch.rows.length; index++) {
-          const failure = validator.add(batch.rowNumbers?.[index] ?? batch.firstRow + index, batch.rows[index]!)
+          const failure = validator.add(batch.rowNumbers?.[index] ?? batch.firstRow + index, batch.rows[index]!, batch.values?.[index])
           if (failure !== undefined) return Effect.fail(failure)
         }
         return flush(false)

@@ -21,7 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Attempt from "./Attempt.ts"
-import { type Batch, type BatchStatus, dispatchable } from "./Batch.ts"
+import { type Batch, type BatchStatus, dispatchable, sourcesOf } from "./Batch.ts"
 import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
 import { BatchStore, LeaseLost } from "./BatchStore.ts"
 import * as Contact from "./Contact.ts"
@@ -265,10 +265,13 @@ export const make = (): BatchStore["Service"] => {
           .sort((a, b) => millis(b.createdAt) - millis(a.createdAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
         return { items: matching.slice(options.offset, options.offset + options.limit), total: matching.length }
       }),
-    updateBatch: (batchId, expected, action, patch) =>
+    updateBatch: (batchId, expected, action, patch, options) =>
       Effect.gen(function*() {
         const entry = yield* entryOf(batchId)
         yield* expectStatus(entry, expected, action)
+        if (options?.unlessContactsLeft === true && (entry.counts.pending + entry.counts.queued + entry.counts.dialing) > 0) {
+          return yield* Contact.contactsLeft(action, entry.batch.status)
+        }
         // The count of contacts is the store's own.
         const { totalContacts: _, ...changes } = patch
         entry.batch = { ...entry.batch, ...changes }
@@ -281,19 +284,24 @@ export const make = (): BatchStore["Service"] => {
         batches.delete(batchId)
       }),
 
-    addContacts: (batchId, contacts, updatedAt) =>
+    addContacts: (batchId, contacts, updatedAt, options) =>
       Effect.gen(function*() {
         const entry = yield* entryOf(batchId)
-        yield* expectStatus(entry, ["draft"], "add contacts to")
-        const result = append(entry, contacts)
+        yield* expectStatus(entry, sourcesOf("add contacts to"), "add contacts to")
+        const given = new Set(contacts.map((c) => c.phone))
+        const stored = new Set<string>()
+        for (const contact of entry.contacts) if (contact !== undefined && given.has(contact.phone)) stored.add(contact.phone)
+        const kept = options?.skipStoredNumbers === true ? contacts.filter((c) => !stored.has(c.phone)) : contacts
+        const { added } = append(entry, kept)
         entry.batch = { ...entry.batch, updatedAt }
-        return result
+        return { added, skipped: contacts.length - added, storedNumbers: [...stored] }
       }),
     removeContact: (batchId, contactId, updatedAt) =>
       Effect.gen(function*() {
         const entry = yield* entryOf(batchId)
-        yield* expectStatus(entry, ["draft"], "remove contacts from")
+        yield* expectStatus(entry, sourcesOf("remove contacts from"), "remove contacts from")
         const [position, contact] = yield* contactAt(entry, contactId)
+        if (!isWaiting(contact.status)) return yield* Contact.notRemovable(contact.status)
         entry.contacts[position] = undefined
         entry.holes++
         entry.positions.delete(contactId)
@@ -413,9 +421,8 @@ export const make = (): BatchStore["Service"] => {
         if (entry === undefined) return lostLease(lease)
         const position = entry.positions.get(attempt.contactId)
         const contact = position === undefined ? undefined : entry.contacts[position]
-        if (contact === undefined || position === undefined) {
-          return Effect.die(new ContactNotFound({ batchId: entry.batch.id, contactId: attempt.contactId }))
-        }
+        // Removed since the dispatcher read it.
+        if (contact === undefined || position === undefined) return Effect.fail(Contact.removed("dial"))
         const moved = Contact.transition(contact.status, "dial")
         if (moved._tag === "Failure") return Effect.fail(moved.failure)
         if (attempt.attemptNumber !== contact.attemptCount + 1) {
@@ -525,7 +532,10 @@ export const make = (): BatchStore["Service"] => {
     decide: (lease, contactId, decision) =>
       Effect.gen(function*() {
         const entry = yield* leased(lease)
-        const [position, contact] = yield* contactAt(entry, contactId).pipe(Effect.orDie)
+        const position = entry.positions.get(contactId)
+        const contact = position === undefined ? undefined : entry.contacts[position]
+        // Removed since the dispatcher read it.
+        if (contact === undefined || position === undefined) return yield* Contact.removed(decision.kind)
         switch (decision.kind) {
           case "skip": {
             yield* contactTransition(contact, "skip")

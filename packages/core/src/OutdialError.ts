@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { CustomFields } from "./internal/customFields.ts"
 
 /**
  * Codes of request and contact-list failures: the request (or the file it
@@ -68,7 +69,7 @@ export const RowError = Schema.Struct({
     name: Schema.NullOr(Schema.String),
     externalId: Schema.NullOr(Schema.String),
     ignoreE164Validation: Schema.Boolean,
-    customFields: Schema.Record(Schema.String, Schema.String)
+    customFields: CustomFields
   }))
 })
 export type RowError = typeof RowError.Type

@@ -102,7 +102,13 @@ export interface Options {
  * @category models
  */
 export type Validation =
-  | { readonly ok: true; readonly e164: string; readonly country: string | undefined }
+  | {
+    readonly ok: true
+    readonly e164: string
+    readonly country: string | undefined
+    /** False when kept as written under `ignoreE164Validation`: not a valid number as far as anyone checked. */
+    readonly validated: boolean
+  }
   | { readonly ok: false; readonly code: RowErrorCode; readonly message: string }
 
 const formatting = /[\s\-.()]/g
@@ -146,7 +152,7 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
   const policy = options.policy
   if (!international && defaultCountry === undefined) {
     // The flag means the host takes responsibility: the digits are kept as written and dialed as given.
-    if (options.ignoreE164Validation) return withinPolicy(compact, undefined, undefined, policy)
+    if (options.ignoreE164Validation) return withinPolicy(compact, undefined, undefined, policy, false)
     return reject(
       "invalid_phone_format",
       `"${input}" has no country code: write it with a leading + or set the batch's defaultCountry`
@@ -156,7 +162,8 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
   const parsed = parse(compact, international ? undefined : defaultCountry, needsType)
   let e164: string
   let country: string | undefined
-  if (parsed === undefined || !parsed.isValid()) {
+  const validated = parsed !== undefined && parsed.isValid()
+  if (!validated) {
     if (!options.ignoreE164Validation) {
       return reject(
         "invalid_number",
@@ -172,7 +179,7 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
     e164 = parsed.number
     country = parsed.country
   }
-  return withinPolicy(e164, country, parsed, policy)
+  return withinPolicy(e164, country, parsed, policy, validated)
 }
 
 /** A number the destination policy lets through, or why not. */
@@ -180,9 +187,10 @@ const withinPolicy = (
   e164: string,
   country: string | undefined,
   parsed: LibPhoneNumber | undefined,
-  policy: DestinationPolicy | undefined
+  policy: DestinationPolicy | undefined,
+  validated: boolean
 ): Validation => {
-  if (policy === undefined) return { ok: true, e164, country }
+  if (policy === undefined) return { ok: true, e164, country, validated }
   if (policy.allowedCountries !== undefined && !policy.allowedCountries.some((c) => c.toUpperCase() === country)) {
     return reject(
       "unsupported_country",
@@ -200,5 +208,5 @@ const withinPolicy = (
       return reject("blocked_number_type", `${e164} is a ${type.toLowerCase().replaceAll("_", " ")} number, which may not be called`)
     }
   }
-  return { ok: true, e164, country }
+  return { ok: true, e164, country, validated }
 }

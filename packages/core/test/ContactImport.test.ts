@@ -142,10 +142,65 @@ describe("ContactImport: formats and encodings", () => {
         { phoneNumber: "+12025551235", external_id: "crm-9", ignore_e164_validation: "false" }
       ], {})
       assert.deepStrictEqual(accepted(report), [
-        [1, "+12025551234", "John", null, { plan: "Pro", seats: "3" }],
+        // Issue 16: a JSON number stays a number.
+        [1, "+12025551234", "John", null, { plan: "Pro", seats: 3 }],
         [3, "+12025551235", null, "crm-9", {}]
       ])
       assert.deepStrictEqual(report.rejected.map((r) => [r.row, r.code]), [[2, "invalid_phone_format"]])
+    }))
+
+  it.effect("JSON custom fields keep their JSON types; a file's cells stay text", () =>
+    Effect.gen(function*() {
+      const report = yield* ContactImport.validateRows([
+        { phone: "+12025551234", seats: 3, ratio: 0.25, vip: true, churned: false, note: null, plan: "Pro", zip: "02134" }
+      ], {})
+      assert.deepStrictEqual(report.accepted[0]!.customFields, {
+        seats: 3,
+        ratio: 0.25,
+        vip: true,
+        churned: false,
+        note: null,
+        plan: "Pro",
+        zip: "02134"
+      })
+      const file = yield* ContactImport.validate({
+        content: new TextEncoder().encode("phone,seats,vip\n+12025551234,3,true\n"),
+        filename: "contacts.csv"
+      }, {})
+      assert.deepStrictEqual(file.accepted[0]!.customFields, { seats: "3", vip: "true" })
+    }))
+
+  it.effect("a JSON custom field holding an object, a list or a number too large to keep rejects its row", () =>
+    Effect.gen(function*() {
+      const report = yield* ContactImport.validateRows([
+        { phone: "+12025551234", address: { city: "Boston" } },
+        { phone: "+12025551235", tags: ["a", "b"] },
+        // JSON.parse reads 1e400 as Infinity, which JSON cannot write back.
+        { phone: "+12025551236", score: Number.POSITIVE_INFINITY },
+        { phone: "+12025551237", plan: "Pro" }
+      ], {})
+      assert.deepStrictEqual(report.rejected.map((r) => [r.row, r.field, r.code]), [
+        [1, "address", "invalid_field"],
+        [2, "tags", "invalid_field"],
+        [3, "score", "invalid_field"]
+      ])
+      assert.deepStrictEqual(report.accepted.map((c) => c.phone), ["+12025551237"])
+    }))
+
+  it.effect("a number kept as written under ignoreE164Validation is marked unvalidated", () =>
+    Effect.gen(function*() {
+      const report = yield* ContactImport.validateRows([
+        { phone: "(123) 456-7890", ignoreE164Validation: true },
+        { phone: "+99912345678", ignoreE164Validation: true },
+        { phone: "+12025551234", ignoreE164Validation: true },
+        { phone: "+12025551235" }
+      ], {})
+      assert.deepStrictEqual(report.accepted.map((c) => [c.phone, c.numberValidated]), [
+        ["1234567890", false],
+        ["+99912345678", false],
+        ["+12025551234", true],
+        ["+12025551235", true]
+      ])
     }))
 })
 

@@ -72,12 +72,14 @@ describe("PhoneNumber", () => {
     assert.deepStrictEqual(PhoneNumber.validate("(202) 555-0143", { defaultCountry: "US" }), {
       ok: true,
       e164: "+12025550143",
-      country: "US"
+      country: "US",
+      validated: true
     })
     assert.deepStrictEqual(PhoneNumber.validate("0151 23456789", { defaultCountry: "de" }), {
       ok: true,
       e164: "+4915123456789",
-      country: "DE"
+      country: "DE",
+      validated: true
     })
     const refused = PhoneNumber.validate("2025550143")
     assert.isTrue(!refused.ok && refused.code === "invalid_phone_format" && /defaultCountry/.test(refused.message))

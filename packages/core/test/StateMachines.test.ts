@@ -63,7 +63,10 @@ walk("batch", Batch.statuses, Batch.BatchAction.literals, Batch.machine, [
   ["cancelled", "retry", "running"],
   ["failed", "retry", "running"],
   ...live.map((from) => [from, "cancel", "cancelled"] as const),
-  ...live.map((from) => [from, "fail", "failed"] as const)
+  ...live.map((from) => [from, "fail", "failed"] as const),
+  // Issue 16: recipients change on any live batch, which keeps its status.
+  ...live.map((from) => [from, "add contacts to", from] as const),
+  ...live.map((from) => [from, "remove contacts from", from] as const)
 ])
 
 const outcomes = ["completed", "no_answer", "busy", "timeout", "blocked", "invalid_number", "carrier_error", "failed"] as const

@@ -93,7 +93,7 @@ const queryParameters = (schema: Schema.Top) =>
 
 const contactRows = {
   type: "array",
-  description: "Contacts as rows: `phone` (or `phone_number`, `phoneNumber`), `name`, `externalId`, `ignoreE164Validation`; any other key is a custom field",
+  description: "Contacts as rows: `phone` (or `phone_number`, `phoneNumber`), `name`, `externalId`, `ignoreE164Validation`; any other key is a custom field, kept with its JSON type (string, number, boolean or null; an object or list rejects the row)",
   items: { type: "object", additionalProperties: true }
 }
 
@@ -212,7 +212,8 @@ export const document = {
       parameters: [batchId],
       post: {
         operationId: "addContacts",
-        summary: "Add contacts to a draft (JSON rows or another file)",
+        summary: "Add contacts to a live batch (draft, pending, scheduled, running or paused; JSON rows or another file)",
+        description: "A running batch dials the contacts added at once. Contacts repeating an `externalId` the batch holds are skipped, so a retried add stores nothing twice; numbers the batch already holds are listed in `alreadyInBatch` (and skipped with `dropDuplicates`). Refused with 422 once the batch is completed, cancelled or failed.",
         parameters: [idempotencyKey],
         requestBody: {
           required: true,
@@ -224,6 +225,7 @@ export const document = {
         responses: {
           "200": { description: "What was added and skipped", content: json(ref("AddContactsResponse")) },
           "400": errorResponse("Invalid contacts"),
+          "402": errorResponse("The balance does not cover the contacts added to a batch that calls"),
           "409": errorResponse("A request with this idempotency key is still running"),
           "413": errorResponse("The file is too large"),
           "415": errorResponse("Not a contact file"),
@@ -236,11 +238,13 @@ export const document = {
       parameters: [batchId, { name: "contactId", in: "path", required: true, schema: { type: "string" } }],
       delete: {
         operationId: "removeContact",
-        summary: "Remove a contact from a draft",
+        summary: "Remove a contact not yet dialed from a live batch",
         responses: {
           "204": { description: "Removed" },
           "404": errorResponse("`batch_not_found` or `contact_not_found`"),
-          "422": lifecycle["422"],
+          "422": errorResponse(
+            "`invalid_state_transition`: the batch is completed, cancelled or failed, or the contact is being dialed or was dialed (the reason says which)"
+          ),
           ...common
         }
       }

@@ -95,6 +95,7 @@ export const newContacts = (
     return {
       row: i + 2,
       phone: `+49151${String(20_000_000 + n)}`,
+      numberValidated: true,
       name: `Contact ${n}`,
       externalId: options.externalIds === true ? `ext-${n}` : null,
       customFields: { index: String(n), plan: n % 2 === 0 ? "gold" : "basic" }

@@ -25,6 +25,7 @@ import type { Fragments } from "./fragments.ts"
 import { clockDate, type Events } from "./outbox.ts"
 import {
   type BatchRow,
+  boolArray,
   type ContactRow,
   encodeBatch,
   int4Array,
@@ -52,11 +53,30 @@ export const make = (
     readonly ingesting: <A, E, R>(ingest: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
 ): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune"> => {
-  const { batchColumns, batchForUpdate, contactColumns, contactStatement, counted, counterSums, expectStatus, moveAll } =
-    fragments
+  const {
+    batchColumns,
+    batchForUpdate,
+    contactColumns,
+    contactStatement,
+    counted,
+    counterSums,
+    expectStatus,
+    moveAll,
+    shardOf
+  } = fragments
   const { appendEvent, notify } = events
   const chunkSize = options.chunkSize
   const dispatchable = sql.literal(BatchModel.dispatchable.map((status) => `'${status}'`).join(", "))
+  const unfinished = sql.literal(
+    Contact.statuses.filter((status) => !Contact.isFinal(status)).map((status) => `${counterColumn(status)}`).join(" + ")
+  )
+
+  /** Whether a contact of the batch waits or is being dialed, by its counters. */
+  const contactsLeft = (batchId: string) =>
+    Effect.map(
+      sql<{ remaining: number }>`SELECT coalesce(sum(${unfinished}), 0)::int4 AS remaining FROM outdial_counters WHERE batch_id = ${batchId}`,
+      (rows) => (rows[0]?.remaining ?? 0) > 0
+    )
 
   /** Stores contacts after position `start`; returns how many were stored (repeated external ids are not). */
   const ingest = (batchId: string, start: number, contacts: ReadonlyArray<NewContact>, maxAttempts: number) =>
@@ -67,13 +87,15 @@ export const make = (
         const rows = yield* sql<{ readonly added: number }>`
           WITH inserted AS (
             INSERT INTO outdial_contacts
-              (batch_id, position, row_number, phone, name, external_id, custom_fields, status, max_attempts)
-            SELECT ${batchId}, ${start + from} + t.ord, t.row_number, t.phone, t.name, t.external_id,
+              (batch_id, position, row_number, phone, number_validated, name, external_id, custom_fields, status,
+               max_attempts)
+            SELECT ${batchId}, ${start + from} + t.ord, t.row_number, t.phone, t.number_validated, t.name, t.external_id,
                    t.custom_fields::jsonb, 'pending', ${maxAttempts}
             FROM unnest(${int4Array(chunk.map((c) => c.row))}, ${textArray(chunk.map((c) => c.phone))},
+                        ${boolArray(chunk.map((c) => c.numberValidated))},
                         ${textArray(chunk.map((c) => c.name))}, ${textArray(chunk.map((c) => c.externalId))},
                         ${textArray(chunk.map((c) => JSON.stringify(c.customFields)))})
-                 WITH ORDINALITY AS t(row_number, phone, name, external_id, custom_fields, ord)
+                 WITH ORDINALITY AS t(row_number, phone, number_validated, name, external_id, custom_fields, ord)
             ON CONFLICT (batch_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
             RETURNING 1)
           SELECT count(*)::int4 AS added FROM inserted`
@@ -157,10 +179,14 @@ export const make = (
         ], { concurrency: 2 })
         return { items: rows.map(toBatch), total: counts[0]!.total }
       }).pipe(Effect.mapError(storeError("listBatches"))),
-    updateBatch: (batchId, expected, action, patch) =>
+    updateBatch: (batchId, expected, action, patch, updateOptions) =>
       Effect.gen(function*() {
         const row = yield* batchForUpdate(batchId)
         yield* expectStatus(row.status, expected, action)
+        // Under the batch row's lock, which every addContacts takes too: none can slip in after the count.
+        if (updateOptions?.unlessContactsLeft === true && (yield* contactsLeft(batchId))) {
+          return yield* Contact.contactsLeft(action, row.status)
+        }
         const { totalContacts: _, ...changes } = patch
         const batch: Batch = { ...toBatch(row), ...changes }
         yield* sql`UPDATE outdial_batches SET status = ${batch.status}, agent_id = ${batch.agentId},
@@ -191,14 +217,23 @@ export const make = (
         Effect.catchTag("SqlError", (e) => Effect.fail(storeError("deleteBatch")(e)))
       ),
 
-    addContacts: (batchId, contacts, updatedAt) =>
+    // Under the batch row's lock, as every lifecycle write: a batch cannot turn final (or
+    // complete over the new contacts) meanwhile. The new rows conflict with no dialing
+    // write; the counter row is touched last, as in the lock order.
+    addContacts: (batchId, contacts, updatedAt, addOptions) =>
       Effect.gen(function*() {
         const row = yield* batchForUpdate(batchId)
-        yield* expectStatus(row.status, ["draft"], "add contacts to")
+        yield* expectStatus(row.status, BatchModel.sourcesOf("add contacts to"), "add contacts to")
         const batch = toBatch(row)
-        const added = yield* ingest(batchId, row.next_position, contacts, batch.retryPolicy.maxAttempts)
+        const phones = [...new Set(contacts.map((c) => c.phone))]
+        const storedNumbers = phones.length === 0 ? [] : (yield* sql<{ phone: string }>`
+          SELECT DISTINCT c.phone FROM outdial_contacts c
+          WHERE c.batch_id = ${batchId} AND c.phone = ANY(${textArray(phones)})`).map((r) => r.phone).sort()
+        const stored = new Set(storedNumbers)
+        const kept = addOptions?.skipStoredNumbers === true ? contacts.filter((c) => !stored.has(c.phone)) : contacts
+        const added = yield* ingest(batchId, row.next_position, kept, batch.retryPolicy.maxAttempts)
         yield* sql`UPDATE outdial_batches SET total_contacts = total_contacts + ${added},
-                     next_position = next_position + ${contacts.length},
+                     next_position = next_position + ${kept.length},
                      settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb
                    WHERE id = ${batchId}`
         yield* sql.unsafe(
@@ -206,24 +241,36 @@ export const make = (
            WHERE batch_id = $2 AND shard = 0`,
           [added, batchId]
         )
-        return { added, skipped: contacts.length - added }
+        return { added, skipped: contacts.length - added, storedNumbers }
       }).pipe(
         sql.withTransaction,
         options.ingesting,
+        // The batch's dispatcher, in whichever process holds it, dials the new contacts.
+        Effect.tap(({ added }) => added > 0 ? notify(batchId) : Effect.void),
         Effect.catchTag("SqlError", (e) => Effect.fail(storeError("addContacts")(e)))
       ),
+    // Only a waiting contact goes, and the DELETE itself says so: a dialing write holding the
+    // contact's row makes it wait, then see the contact moved on. Locks: the batch row, the
+    // contact, its counter row, in the order dialing writes take the last two.
     removeContact: (batchId, contactId, updatedAt) =>
       Effect.gen(function*() {
         const row = yield* batchForUpdate(batchId)
-        yield* expectStatus(row.status, ["draft"], "remove contacts from")
+        yield* expectStatus(row.status, BatchModel.sourcesOf("remove contacts from"), "remove contacts from")
         const position = positionOf(contactId)
-        const removed = position === undefined ? [] : yield* sql<{ count: number }>`
+        if (position === undefined) return yield* new ContactNotFound({ batchId, contactId })
+        const removed = yield* sql<{ count: number }>`
           WITH moved AS (
-            DELETE FROM outdial_contacts WHERE batch_id = ${batchId} AND position = ${position}
+            DELETE FROM outdial_contacts
+            WHERE batch_id = ${batchId} AND position = ${position} AND status IN ('pending', 'queued')
             RETURNING status AS old_status, NULL::text AS status),
-          ${counted(batchId, 0)}
+          ${counted(batchId, shardOf(position))}
           SELECT count(*)::int4 AS count FROM moved`
-        if (removed[0]?.count !== 1) return yield* new ContactNotFound({ batchId, contactId })
+        if (removed[0]?.count !== 1) {
+          const current = yield* contactStatement(batchId, position)
+          return yield* current.length === 0
+            ? Effect.fail(new ContactNotFound({ batchId, contactId }))
+            : Effect.fail(Contact.notRemovable(current[0]!.status))
+        }
         const batch = toBatch(row)
         yield* sql`UPDATE outdial_batches SET total_contacts = total_contacts - 1,
                      settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb

@@ -96,7 +96,11 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): BatchedWri
         const begun: Array<Result.Result<{ contact: Contact.Contact; attempt: Attempt.Attempt }, InvalidTransition>> = []
         for (const [i, row] of rows.entries()) {
           const attempt = attempts[i]!
-          if (row.prior_status === null) return yield* defect(`No contact ${attempt.contactId}`)
+          // Removed since the dispatcher read it: the others begin all the same.
+          if (row.prior_status === null) {
+            begun.push(Result.fail(Contact.removed("dial")))
+            continue
+          }
           if (row.position === null) {
             if (row.prior_status !== "pending" && row.prior_status !== "queued") {
               begun.push(Result.fail(new InvalidTransition({ entity: "contact", action: "dial", from: row.prior_status })))

@@ -170,7 +170,8 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): DialingWri
                  old.attempt_count AS prior_count, ${contactColumns}
           FROM (SELECT 1) one LEFT JOIN old ON true LEFT JOIN moved c ON true`
         const row = yield* fenced(lease, rows)
-        if (row.prior_status === null) return yield* defect(`No contact ${attempt.contactId}`)
+        // Removed since the dispatcher read it.
+        if (row.prior_status === null) return yield* Contact.removed("dial")
         if (row.position === null) {
           if (row.prior_status !== "pending" && row.prior_status !== "queued") {
             return yield* new InvalidTransition({ entity: "contact", action: "dial", from: row.prior_status })
@@ -331,7 +332,8 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): DialingWri
           SELECT (SELECT count(*)::int4 FROM lease) AS leased, old.status AS prior_status, ${contactColumns}
           FROM (SELECT 1) one LEFT JOIN old ON true LEFT JOIN moved c ON true`
         const row = yield* fenced(lease, rows)
-        if (row.prior_status === null) return yield* defect(`No contact ${contactId}`)
+        // Removed since the dispatcher read it.
+        if (row.prior_status === null) return yield* Contact.removed(decision.kind)
         if (row.position === null) {
           return yield* new InvalidTransition({ entity: "contact", action: decision.kind, from: row.prior_status })
         }

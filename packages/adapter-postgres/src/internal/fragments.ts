@@ -22,7 +22,7 @@ import type { BatchRow, ContactRow } from "./rows.ts"
 
 export const make = (sql: SqlClient.SqlClient) => {
   const contactColumns = sql.literal(
-    "c.batch_id, c.position, c.row_number, c.phone, c.name, c.external_id, c.custom_fields, c.status, " +
+    "c.batch_id, c.position, c.row_number, c.phone, c.number_validated, c.name, c.external_id, c.custom_fields, c.status, " +
       "c.attempt_count, c.max_attempts, c.last_attempt_at, c.next_retry_at, c.completed_at, c.error_code, " +
       "c.failure_reason, c.call_duration, c.room_name, c.last_decision"
   )

@@ -33,6 +33,7 @@ export const arrayOf = (oid: number) => (values: ReadonlyArray<unknown>): PgType
   Result.getOrThrow(PgTypes.array(values, oid))
 export const int4Array = arrayOf(PgTypes.OID.int4)
 export const textArray = arrayOf(PgTypes.OID.text)
+export const boolArray = arrayOf(PgTypes.OID.bool)
 
 export const utc = (value: Date | null): DateTime.Utc | null => value === null ? null : DateTime.makeUnsafe(value)
 export const dateOf = (value: DateTime.Utc | null | undefined): Date | null =>
@@ -44,9 +45,10 @@ export interface ContactRow {
   readonly position: number
   readonly row_number: number
   readonly phone: string
+  readonly number_validated: boolean
   readonly name: string | null
   readonly external_id: string | null
-  readonly custom_fields: Record<string, string>
+  readonly custom_fields: Contact.CustomFields
   readonly status: Contact.ContactStatus
   readonly attempt_count: number
   readonly max_attempts: number
@@ -65,6 +67,7 @@ export const toContact = (row: ContactRow): Contact.Contact => ({
   batchId: row.batch_id,
   row: row.row_number,
   phone: row.phone,
+  numberValidated: row.number_validated,
   name: row.name,
   externalId: row.external_id,
   customFields: row.custom_fields,

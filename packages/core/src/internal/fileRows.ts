@@ -18,6 +18,8 @@ export interface Batch {
   readonly firstRow: number
   /** File row of each row, when rows are not consecutive. */
   readonly rowNumbers?: ReadonlyArray<number> | undefined
+  /** JSON contacts: each cell's value as sent (`rows` holds its text), so custom fields keep their JSON types. */
+  readonly values?: ReadonlyArray<ReadonlyArray<unknown>> | undefined
 }
 
 const rowsPerBatch = 500
@@ -333,16 +335,20 @@ const objectBatches = (objects: ReadonlyArray<unknown>): ReadonlyArray<Batch> =>
   const header = [...keys.keys()]
   const batches: Array<Batch> = [{ rows: [header], firstRow: 0 }]
   for (let start = 0; start < objects.length; start += rowsPerBatch) {
-    const rows = objects.slice(start, start + rowsPerBatch).map((object) => {
-      const cells: Array<string> = new Array(header.length).fill("")
+    const chunk = objects.slice(start, start + rowsPerBatch)
+    const values = chunk.map((object) => {
+      const cells: Array<unknown> = new Array(header.length).fill(undefined)
       if (object !== null && typeof object === "object" && !Array.isArray(object)) {
-        for (const [key, value] of Object.entries(object)) {
-          cells[keys.get(key)!] = typeof value === "string" ? value : value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : cellText(value)
-        }
+        for (const [key, value] of Object.entries(object)) cells[keys.get(key)!] = value
       }
       return cells
     })
-    batches.push({ rows, firstRow: start + 1 })
+    const rows = values.map((cells) =>
+      cells.map((value) =>
+        typeof value === "string" ? value : value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : cellText(value)
+      )
+    )
+    batches.push({ rows, firstRow: start + 1, values })
   }
   return batches
 }

@@ -19,6 +19,7 @@ import type { CallOutcome } from "../../CallOutcome.ts"
 import type { InvalidTransition, StoreError } from "../../OutdialError.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import type { Contact, Decision } from "../../Contact.ts"
+import * as ContactModel from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as RetryPolicy from "../../RetryPolicy.ts"
 import type { CallResult, TelephonyError } from "../../Telephony.ts"
@@ -246,7 +247,8 @@ export const dialAll = (
     const results = yield* BatchStore.beginAttempts(context.store, dialing.lease, starts)
     let refused: InvalidTransition | undefined
     for (const [i, result] of results.entries()) {
-      if (Result.isFailure(result)) refused ??= result.failure
+      // A contact removed since it was read is not called; any other refusal is the store disagreeing.
+      if (Result.isFailure(result)) refused ??= ContactModel.isRemoved(result.failure) ? undefined : result.failure
       else yield* place(context, runner, dialing, picks[i]!.contact, starts[i]!, result.success, now)
     }
     if (refused !== undefined) return yield* Effect.fail(refused)
@@ -287,7 +289,7 @@ const place = (
       callerNumber: dialing.numbers.get(callerNumberId) ?? null,
       to: contact.phone,
       contactName: contact.name,
-      dynamicVariables: contact.customFields
+      dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
     }).pipe(
       Effect.catch((error) => Effect.succeed(failedCall(error))),
       Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result))

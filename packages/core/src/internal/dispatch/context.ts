@@ -143,9 +143,10 @@ export const moveBatch = (
   expected: ReadonlyArray<BatchStatus>,
   action: string,
   patch: Parameters<BatchStore["Service"]["updateBatch"]>[3],
-  at: number
+  at: number,
+  options?: Parameters<BatchStore["Service"]["updateBatch"]>[4]
 ) =>
-  context.store.updateBatch(runner.batchId, expected, action, { ...patch, updatedAt: DateTime.makeUnsafe(at) }).pipe(
+  context.store.updateBatch(runner.batchId, expected, action, { ...patch, updatedAt: DateTime.makeUnsafe(at) }, options).pipe(
     Effect.tap((batch) => {
       runner.batch = batch
       return publishBatch(context, batch, at)

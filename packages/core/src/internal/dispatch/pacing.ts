@@ -13,6 +13,7 @@ import * as CallingWindow from "../../CallingWindow.ts"
 import * as Contact from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as Estimate from "../../Estimate.ts"
+import { InvalidTransition } from "../../OutdialError.ts"
 import { rest } from "./alarm.ts"
 import { dial, dialAll } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner, utcAt } from "./context.ts"
@@ -21,6 +22,9 @@ import { renew, renewAt, takeOver } from "./lease.ts"
 const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter((status) => !Contact.isFinal(status))
 
 const noExclusions: ReadonlySet<string> = new Set()
+
+const isRemoval = (error: { readonly _tag: string }): boolean =>
+  error instanceof InvalidTransition && Contact.isRemoved(error)
 
 const estimateCompletion = (context: DispatchContext, runner: Runner, dialing: Dialing, now: number) =>
   Effect.gen(function*() {
@@ -53,8 +57,9 @@ const completeIfDone = (context: DispatchContext, runner: Runner, now: number) =
       completedAt: at,
       estimatedCompletionTime: at,
       statusReason: null
-    }, now)
-    return true
+    }, now, { unlessContactsLeft: true })
+    // Contacts added since the count keep the batch running: look again.
+    return runner.batch?.status === "completed"
   })
 
 /** One pass over a running batch: hold back, dial, complete or rest. */
@@ -138,11 +143,11 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
           if (decision.kind === "dial" && batched) {
             picks.push({ contact, decision })
           } else if (decision.kind === "dial") {
-            yield* dial(context, runner, ready, contact, decision, now)
-            dialed++
+            // A contact removed since it was read is not called, and the step goes on.
+            if (yield* dial(context, runner, ready, contact, decision, now).pipe(Effect.as(true), Effect.catchIf(isRemoval, () => Effect.succeed(false)))) dialed++
           } else {
-            const decided = yield* store.decide(ready.lease, contact.id, decision)
-            yield* publishContact(context, runner, decided, null, now)
+            const decided = yield* store.decide(ready.lease, contact.id, decision).pipe(Effect.catchIf(isRemoval, () => Effect.undefined))
+            if (decided !== undefined) yield* publishContact(context, runner, decided, null, now)
           }
         })
       if (batched) {

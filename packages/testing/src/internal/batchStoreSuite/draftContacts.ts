@@ -1,5 +1,6 @@
 /** Contacts of a draft: added, removed and listed before the batch runs. */
 import { assert, describe } from "@effect/vitest"
+import { BatchStore } from "@outdial/core/BatchStore"
 import * as Contact from "@outdial/core/Contact"
 import * as Effect from "effect/Effect"
 import { after, allContacts, assertTime, begin, checkCounters, failure, idsOf, newContacts, seed, type Suite, takeLease, uniqueId } from "./helpers.ts"
@@ -19,7 +20,11 @@ export const draftContacts = (it: Suite): void => {
           { ...more[2]!, externalId: null },
           { ...more[3]!, externalId: null }
         ]
-        assert.deepStrictEqual(yield* store.addContacts(batch.id, appended, after(10)), { added: 3, skipped: 2 })
+        assert.deepStrictEqual(yield* store.addContacts(batch.id, appended, after(10)), {
+          added: 3,
+          skipped: 2,
+          storedNumbers: [more[0]!.phone]
+        })
         const stored = yield* store.getBatch(batch.organizationId, batch.id)
         assert.strictEqual(stored.totalContacts, 5)
         assertTime(stored.updatedAt, after(10))
@@ -31,21 +36,27 @@ export const draftContacts = (it: Suite): void => {
         assert.strictEqual(new Set(idsOf(contacts)).size, 5)
 
         // The same request again: only rows without an externalId are added twice.
-        assert.deepStrictEqual(yield* store.addContacts(batch.id, appended, after(20)), { added: 2, skipped: 3 })
-        assert.deepStrictEqual(yield* store.addContacts(batch.id, [], after(30)), { added: 0, skipped: 0 })
+        assert.deepStrictEqual(yield* store.addContacts(batch.id, appended, after(20)), {
+          added: 2,
+          skipped: 3,
+          storedNumbers: [more[0]!.phone, more[1]!.phone, more[2]!.phone, more[3]!.phone]
+        })
+        assert.deepStrictEqual(yield* store.addContacts(batch.id, [], after(30)), { added: 0, skipped: 0, storedNumbers: [] })
         assert.strictEqual((yield* store.getBatch(batch.organizationId, batch.id)).totalContacts, 7)
         yield* checkCounters(batch.id)
       }))
 
-    it.effect("addContacts refuses a batch that is not a draft", () =>
+    it.effect("addContacts refuses a batch that is final", () =>
       Effect.gen(function*() {
-        const { batch, store } = yield* seed({ batch: { status: "pending" } })
-        const refused = yield* failure(store.addContacts(batch.id, newContacts(2, { from: 10 }), after(1)), "InvalidTransition")
-        assert.strictEqual(refused.entity, "batch")
-        assert.strictEqual(refused.from, "pending")
-        assert.strictEqual((yield* store.getBatch(batch.organizationId, batch.id)).totalContacts, 3)
-        yield* failure(store.addContacts(uniqueId("batch"), newContacts(1), after(1)), "BatchNotFound")
-        yield* checkCounters(batch.id)
+        for (const status of ["completed", "cancelled", "failed"] as const) {
+          const { batch, store } = yield* seed({ batch: { status } })
+          const refused = yield* failure(store.addContacts(batch.id, newContacts(2, { from: 10 }), after(1)), "InvalidTransition")
+          assert.strictEqual(refused.entity, "batch")
+          assert.strictEqual(refused.from, status)
+          assert.strictEqual((yield* store.getBatch(batch.organizationId, batch.id)).totalContacts, 3)
+          yield* checkCounters(batch.id)
+        }
+        yield* failure(BatchStore.use((store) => store.addContacts(uniqueId("batch"), newContacts(1), after(1))), "BatchNotFound")
       }))
 
     it.effect("removeContact removes one contact of a draft", () =>
@@ -68,12 +79,12 @@ export const draftContacts = (it: Suite): void => {
         assert.strictEqual(missing.contactId, removed.id)
         // Its externalId is free again.
         const readded = yield* store.addContacts(batch.id, [{ ...newContacts(2)[1]!, row: 2 }], after(7))
-        assert.deepStrictEqual(readded, { added: 1, skipped: 0 })
+        assert.deepStrictEqual(readded, { added: 1, skipped: 0, storedNumbers: [] })
         yield* failure(store.removeContact(uniqueId("batch"), removed.id, after(6)), "BatchNotFound")
 
-        yield* store.updateBatch(batch.id, ["draft"], "schedule", { status: "pending" })
+        yield* store.updateBatch(batch.id, ["draft"], "cancel", { status: "cancelled" })
         const refused = yield* failure(store.removeContact(batch.id, contacts[0]!.id, after(8)), "InvalidTransition")
-        assert.strictEqual(refused.from, "pending")
+        assert.strictEqual(refused.from, "cancelled")
         assert.isDefined(yield* store.getContact(batch.id, contacts[0]!.id))
         yield* checkCounters(batch.id)
       }))
