@@ -25,6 +25,7 @@ import { draftContacts } from "./internal/batchStoreSuite/draftContacts.ts"
 import { idempotencyKeys } from "./internal/batchStoreSuite/idempotencyKeys.ts"
 import { invariants } from "./internal/batchStoreSuite/invariants.ts"
 import { leases } from "./internal/batchStoreSuite/leases.ts"
+import { liveContacts } from "./internal/batchStoreSuite/liveContacts.ts"
 import type { Options } from "./internal/batchStoreSuite/options.ts"
 
 export {
@@ -49,6 +50,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, options:
     idempotencyKeys(it)
     batches(it)
     draftContacts(it)
+    liveContacts(it)
     leases(it)
     dispatch(it)
     batchedWrites(it)
