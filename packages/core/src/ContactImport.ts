@@ -200,7 +200,12 @@ class Unfit {
 const typedValue = (value: unknown, text: string): CustomFieldValue | Unfit => {
   if (value === undefined || typeof value === "string") return text
   if (value === null || typeof value === "boolean") return value
-  if (typeof value === "number") return Number.isFinite(value) ? value : new Unfit("is a number too large to keep")
+  if (typeof value === "number") {
+    // Past 2^53 an integer was already rounded when the JSON was read: refused rather than kept changed.
+    return Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value))
+      ? value
+      : new Unfit("is a number too large to keep exactly; send it as text")
+  }
   return new Unfit("holds an object or a list; a custom field holds text, a number, true/false or null")
 }
 

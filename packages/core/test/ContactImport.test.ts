@@ -177,12 +177,15 @@ describe("ContactImport: formats and encodings", () => {
         { phone: "+12025551235", tags: ["a", "b"] },
         // JSON.parse reads 1e400 as Infinity, which JSON cannot write back.
         { phone: "+12025551236", score: Number.POSITIVE_INFINITY },
+        // Read from 12345678901234567890: already rounded.
+        { phone: "+12025551238", score: 12345678901234567000 },
         { phone: "+12025551237", plan: "Pro" }
       ], {})
       assert.deepStrictEqual(report.rejected.map((r) => [r.row, r.field, r.code]), [
         [1, "address", "invalid_field"],
         [2, "tags", "invalid_field"],
-        [3, "score", "invalid_field"]
+        [3, "score", "invalid_field"],
+        [4, "score", "invalid_field"]
       ])
       assert.deepStrictEqual(report.accepted.map((c) => c.phone), ["+12025551237"])
     }))

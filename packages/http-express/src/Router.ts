@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { BatchQueries, Engine } from "@outdial/core"
+import { BatchQueries, Engine, OutdialError } from "@outdial/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -77,6 +77,18 @@ const contactsOf = (incoming: Uploads.Incoming): Engine.ContactsInput | undefine
   }
   const rows = incoming.fields.contacts
   return Array.isArray(rows) ? { _tag: "Rows", rows: rows as ReadonlyArray<Record<string, unknown>> } : undefined
+}
+
+/** The contacts an add needs: a file or a list of JSON rows; anything else is refused with why. */
+const requiredContacts = (incoming: Uploads.Incoming) => {
+  const contacts = contactsOf(incoming)
+  return contacts !== undefined ? Effect.succeed(contacts) : Effect.fail(
+    new OutdialError.InvalidInput({
+      code: "validation_error",
+      field: "contacts",
+      message: "Send `contacts` as a list of contact rows, or a contact file"
+    })
+  )
 }
 
 const param = (request: Request, name: string): string => {
@@ -252,14 +264,15 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   router.post(
     "/batches/:id/contacts",
     withBody(200, (organizationId, incoming, request) =>
-      Engine.Engine.use((engine) =>
-        engine.addContacts(organizationId, param(request, "id"), contactsOf(incoming) ?? { _tag: "Rows", rows: [] }, {
-          dropDuplicates: incoming.fields.dropDuplicates === true,
-          columnMapping: incoming.fields.columnMapping,
-          strictValidation: typeof incoming.fields.strictValidation === "boolean" ? incoming.fields.strictValidation : undefined,
-          idempotency: idempotencyOf(request, incoming.fingerprint)
-        })
-      ))
+      Effect.flatMap(requiredContacts(incoming), (contacts) =>
+        Engine.Engine.use((engine) =>
+          engine.addContacts(organizationId, param(request, "id"), contacts, {
+            dropDuplicates: incoming.fields.dropDuplicates === true,
+            columnMapping: incoming.fields.columnMapping,
+            strictValidation: typeof incoming.fields.strictValidation === "boolean" ? incoming.fields.strictValidation : undefined,
+            idempotency: idempotencyOf(request, incoming.fingerprint)
+          })
+        )))
   )
 
   router.delete(

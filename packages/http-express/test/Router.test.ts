@@ -618,6 +618,151 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
       })
     })
 
+    describe("recipients of live batches, typed fields, unvalidated numbers (issue 16)", () => {
+      const contactsOfStatus = async (batchId: string, status: string) =>
+        (await call("GET", `/batches/${batchId}?contactStatus=${status}&contactsPageSize=100`)).body.contacts as Array<any>
+      const waitForContact = async (batchId: string, status: string, count = 1) => {
+        for (let i = 0; i < 400; i++) {
+          const found = await contactsOfStatus(batchId, status)
+          if (found.length >= count) return found
+          await new Promise((resolve) => setTimeout(resolve, 25))
+        }
+        throw new Error(`batch ${batchId} never had ${count} ${status} contact(s)`)
+      }
+
+      it("adds contacts to a running batch, which dials them; removes a waiting one and refuses a dialed one", async () => {
+        // A busy contact retried in an hour keeps the batch running.
+        const batchId = await create({ contacts: [{ phone: alwaysBusy }], maxAttempts: 2, retryDelay: 3600, timezone: "UTC" })
+        const [queued] = await waitForContact(batchId, "queued")
+        const before = (await call("GET", `/batches/${batchId}`)).body
+        expect(before.status).toBe("running")
+
+        const key = `live-${Math.random()}`
+        const body = { contacts: [{ phone: alwaysAnswers, externalId: "crm-live-1", seats: 3, vip: true }, { phone: alwaysBusy }] }
+        const added = await call("POST", `/batches/${batchId}/contacts`, { json: body, headers: { "Idempotency-Key": key } })
+        expect(added.status, JSON.stringify(added.body)).toBe(200)
+        expect(added.body).toMatchObject({
+          added: 2,
+          skipped: 0,
+          totalContacts: 3,
+          acceptedContacts: 2,
+          alreadyInBatch: [{ phone: alwaysBusy, rows: [2] }]
+        })
+        const replayed = await call("POST", `/batches/${batchId}/contacts`, { json: body, headers: { "Idempotency-Key": key } })
+        expect(replayed.body).toEqual(added.body)
+        // The same rows again without the key: the external id is skipped, the number flagged and, with dropDuplicates, skipped.
+        const again = await call("POST", `/batches/${batchId}/contacts`, { json: { ...body, dropDuplicates: true } })
+        expect(again.body).toMatchObject({ added: 0, skipped: 2, totalContacts: 3 })
+        expect(again.body.alreadyInBatch.map((d: any) => d.phone).sort()).toEqual([alwaysAnswers, alwaysBusy].sort())
+
+        const [answered] = await waitForContact(batchId, "completed")
+        expect(answered).toMatchObject({ phoneNumber: alwaysAnswers, externalId: "crm-live-1", customFields: { seats: 3, vip: true } })
+        const grown = (await call("GET", `/batches/${batchId}`)).body
+        expect(grown).toMatchObject({ status: "running", totalContacts: 3 })
+        expect(grown.progress.contactsProcessed).toBe(1)
+        expect(grown.estimatedCost).not.toBe(before.estimatedCost)
+
+        const dialed = await call("DELETE", `/batches/${batchId}/contacts/${answered.contactId}`)
+        expectError(dialed, 422, "invalid_state_transition")
+        expect(dialed.body.error.message).toBe("Cannot remove a contact that is completed: it has been dialed already")
+        expect((await call("DELETE", `/batches/${batchId}/contacts/${queued.contactId}`)).status).toBe(204)
+        expectError(await call("DELETE", `/batches/${batchId}/contacts/${queued.contactId}`), 404, "contact_not_found")
+        expectError(await call("DELETE", `/batches/${batchId}/contacts/c99999999`), 404, "contact_not_found")
+        expectError(await call("DELETE", `/batches/batch_missing/contacts/c1`), 404, "batch_not_found")
+        expect((await call("GET", `/batches/${batchId}`)).body).toMatchObject({ status: "running", totalContacts: 2 })
+
+        await call("POST", `/batches/${batchId}/cancel`)
+        const late = await call("POST", `/batches/${batchId}/contacts`, { json: { contacts: rows(1, 900) } })
+        expectError(late, 422, "invalid_state_transition")
+        expect(late.body.error.message).toBe("Cannot add contacts to a batch that is cancelled")
+        const [kept] = await contactsOfStatus(batchId, "completed")
+        expectError(await call("DELETE", `/batches/${batchId}/contacts/${kept.contactId}`), 422, "invalid_state_transition")
+      })
+
+      it("adds to a scheduled and a paused batch from JSON and from a file, totals and estimate following", async () => {
+        const later = new Date(Date.now() + 3_600_000).toISOString()
+        const batchId = await create({ contacts: rows(2, 1000), scheduledStartTime: later })
+        const before = (await call("GET", `/batches/${batchId}`)).body
+        expect(before.status).toBe("scheduled")
+        const fromFile = await call("POST", `/batches/${batchId}/contacts`, { body: form({}, { name: "more.csv", bytes: fixture("talkifai.csv") }) })
+        expect(fromFile.status).toBe(200)
+        expect(fromFile.body).toMatchObject({ added: 2, totalContacts: 4 })
+        expect((await call("POST", `/batches/${batchId}/pause`)).body.status).toBe("paused")
+        const fromJson = await call("POST", `/batches/${batchId}/contacts`, { json: { contacts: rows(1, 1100) } })
+        expect(fromJson.body).toMatchObject({ added: 1, totalContacts: 5 })
+        const pending = await contactsOfStatus(batchId, "pending")
+        expect((await call("DELETE", `/batches/${batchId}/contacts/${pending[0].contactId}`)).status).toBe(204)
+        expect((await call("POST", `/batches/${batchId}/resume`)).body.status).toBe("scheduled")
+        const after = (await call("GET", `/batches/${batchId}`)).body
+        expect(after).toMatchObject({ status: "scheduled", totalContacts: 4 })
+        expect(after.progress.statusBreakdown.pending).toBe(4)
+        expect(after.estimatedCost).not.toBe(before.estimatedCost)
+        // A file's cells stay text.
+        const fileContacts = (await contactsOfStatus(batchId, "pending")).filter((c) => c.row !== undefined && Object.keys(c.customFields).length > 0)
+        for (const contact of fileContacts) for (const value of Object.values(contact.customFields)) expect(typeof value).toBe("string")
+        await call("POST", `/batches/${batchId}/cancel`)
+      })
+
+      it("answers hostile rows on an add with a typed 4xx or a rejected row, storing nothing from them", async () => {
+        const batchId = await draft(1)
+        const add = (json: unknown) => call("POST", `/batches/${batchId}/contacts`, { json })
+        expectError(await add({ contacts: [{ phone: phones(1, 1200)[0], note: "a\u0000b" }] }), 400, "validation_error")
+        let deep: unknown = "x"
+        for (let i = 0; i < 64; i++) deep = { deep }
+        expectError(await add({ contacts: [{ phone: phones(1, 1201)[0], deep }] }), 400, "validation_error")
+        expectError(await add({ contacts: [{ phone: phones(1, 1202)[0], ["__proto__"]: { admin: true } }] }), 400, "validation_error")
+        expectError(await add({ contacts: "not a list" }), 400, "validation_error")
+        expectError(await add({}), 400, "validation_error")
+        expectError(await add({ contacts: [{ phone: "%_' OR 1=1 --" }] }), 400, "no_valid_contacts")
+        // An object, a list or a number JSON cannot keep (1e400 reads as Infinity; past 2^53 an integer is rounded) rejects its row.
+        const raw = `{"contacts":[{"phone":"${phones(1, 1203)[0]}","address":{"city":"Boston"}},` +
+          `{"phone":"${phones(1, 1204)[0]}","tags":["a"]},{"phone":"${phones(1, 1205)[0]}","score":1e400},` +
+          `{"phone":"${phones(1, 1206)[0]}","score":12345678901234567890},{"phone":"${phones(1, 1207)[0]}","score":-0.5e3}]}`
+        const mixed = await call("POST", `/batches/${batchId}/contacts`, { body: raw, headers: { "content-type": "application/json" } })
+        expect(mixed.status).toBe(200)
+        expect(mixed.body.rejected.map((r: any) => [r.row, r.field, r.code])).toEqual([
+          [1, "address", "invalid_field"],
+          [2, "tags", "invalid_field"],
+          [3, "score", "invalid_field"],
+          [4, "score", "invalid_field"]
+        ])
+        expect(mixed.body).toMatchObject({ added: 1, totalContacts: 2 })
+        const [, kept] = (await call("GET", `/batches/${batchId}`)).body.contacts
+        expect(kept.customFields).toEqual({ score: -500 })
+        const strict = await call("POST", `/batches/${batchId}/contacts`, {
+          body: raw.replace('{"contacts"', '{"strictValidation":true,"contacts"'),
+          headers: { "content-type": "application/json" }
+        })
+        expectError(strict, 400, "validation_error")
+        expect((await call("GET", `/batches/${batchId}`)).body.totalContacts).toBe(2)
+      })
+
+      it("keeps JSON custom fields' types and marks a number kept as written under the ignore flag, dialing it as given", async () => {
+        const validated = await call("POST", "/batches/validate", {
+          json: { contacts: [{ phone: "(123) 456-7890", ignore_e164_validation: true, seats: 3, vip: false, note: null }] }
+        })
+        expect(validated.body.accepted).toEqual([
+          { row: 1, phone: "1234567890", numberValidated: false, name: null, externalId: null, customFields: { seats: 3, vip: false, note: null } }
+        ])
+        const batchId = await create({
+          contacts: [
+            { phone: "(123) 456-7890", ignoreE164Validation: true, seats: 3, ratio: 0.5, vip: true, note: null, plan: "Pro" },
+            { phone: alwaysAnswers }
+          ],
+          ...quickRetry
+        })
+        await waitForStatus(batchId, "completed")
+        const contacts = (await call("GET", `/batches/${batchId}`)).body.contacts as Array<any>
+        expect(contacts[0]).toMatchObject({
+          phoneNumber: "1234567890",
+          numberValidated: false,
+          customFields: { seats: 3, ratio: 0.5, vip: true, note: null, plan: "Pro" },
+          attemptCount: 1
+        })
+        expect(contacts[1]).toMatchObject({ phoneNumber: alwaysAnswers, numberValidated: true, customFields: {} })
+      })
+    })
+
     describe("tenancy", () => {
       it("answers 404 to another organization on every route", async () => {
         const batchId = await draft(2)
