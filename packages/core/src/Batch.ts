@@ -53,24 +53,21 @@ export const BatchAction = Schema.Literals([
   "retry",
   "cancel",
   "fail",
-  "add contacts to",
-  "remove contacts from"
+  ...["add contacts to", "remove contacts from"] as const
 ])
 export type BatchAction = typeof BatchAction.Type
 
 const live = ["draft", "pending", "scheduled", "running", "paused"] as const
 
 // Recipients change while the batch may still call them: each status stays as it is.
-const keepingStatus = (action: "add contacts to" | "remove contacts from") =>
-  live.map((status) => ({ action, from: [status], to: [status] }))
+const keepingStatus = (action: BatchAction) => live.map((status) => ({ action, from: [status], to: [status] }))
 
 /**
  * The batch lifecycle as a table. `resume` returns a batch to where it would
  * be had it never paused: running if it had started, otherwise waiting for
  * its start. `retry` runs a finished batch again over its retryable failures
- * (and, for a cancelled one, the contacts the cancel ended). Contacts are
- * added and removed while the batch is live (a running one dials those added
- * too), never once it is final.
+ * (and, for a cancelled one, the contacts the cancel ended). Contacts change
+ * while the batch is live (a running one dials those added), never once final.
  *
  * @since 0.1.0
  * @category transitions

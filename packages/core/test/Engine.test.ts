@@ -85,8 +85,13 @@ describe("Engine", () => {
       const late = yield* Effect.flip(outdial.updateDraft(organizationId, created.batchJobId, { name: "Too late" }))
       assert.strictEqual(late._tag, "InvalidTransition")
       assert.strictEqual(late.message, "Cannot update a batch that is scheduled")
-      const lateAdd = yield* Effect.flip(outdial.addContacts(organizationId, created.batchJobId, { _tag: "Rows", rows: rows(1) }))
-      assert.strictEqual(lateAdd._tag, "InvalidTransition")
+      // Issue 16: recipients still change once the batch is scheduled, not once it is final.
+      const lateAdd = yield* outdial.addContacts(organizationId, created.batchJobId, { _tag: "Rows", rows: rows(1, 60) })
+      assert.deepStrictEqual([lateAdd.added, lateAdd.totalContacts], [1, 4])
+      yield* outdial.cancel(organizationId, created.batchJobId)
+      const finalAdd = yield* Effect.flip(outdial.addContacts(organizationId, created.batchJobId, { _tag: "Rows", rows: rows(1, 70) }))
+      assert.strictEqual(finalAdd._tag, "InvalidTransition")
+      assert.strictEqual(finalAdd.message, "Cannot add contacts to a batch that is cancelled")
     })))
 
   it.effect("reads a batch with progress, timing and a page of contacts, and refuses bad page parameters", () =>

@@ -343,11 +343,7 @@ const objectBatches = (objects: ReadonlyArray<unknown>): ReadonlyArray<Batch> =>
       }
       return cells
     })
-    const rows = values.map((cells) =>
-      cells.map((value) =>
-        typeof value === "string" ? value : value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : cellText(value)
-      )
-    )
+    const rows = values.map((cells) => cells.map((value) => typeof value === "object" && value !== null ? JSON.stringify(value) : cellText(value)))
     batches.push({ rows, firstRow: start + 1, values })
   }
   return batches
