@@ -99,7 +99,7 @@ export const CreateBatchResponse = Schema.Struct({
 export type CreateBatchResponse = typeof CreateBatchResponse.Type
 
 /**
- * The answer to adding contacts to a draft.
+ * The answer to adding contacts to a live batch.
  *
  * @since 0.1.0
  * @category schemas
