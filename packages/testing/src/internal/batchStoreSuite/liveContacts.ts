@@ -126,6 +126,25 @@ export const liveContacts = (it: Suite): void => {
         yield* checkCounters(batch.id)
       }))
 
+    it.effect("a removal racing the dispatcher's dial of the same contact: exactly one of them wins", () =>
+      Effect.gen(function*() {
+        const { batch, contacts, store } = yield* seed({ count: 12, batch: { status: "running" } })
+        const lease = yield* takeLease(batch.id)
+        const outcomes = yield* Effect.forEach(contacts, (contact) =>
+          Effect.all([
+            Effect.result(begin(lease, contact, after(1))),
+            Effect.result(store.removeContact(batch.id, contact.id, after(1)))
+          ], { concurrency: 2 }), { concurrency: "unbounded" })
+        for (const [i, [dialed, removed]] of outcomes.entries()) {
+          assert.notStrictEqual(dialed._tag, removed._tag, `contact ${i}: one wins, the other is refused`)
+          if (dialed._tag === "Failure") assert.isTrue(dialed.failure._tag === "InvalidTransition" && Contact.isRemoved(dialed.failure))
+          if (removed._tag === "Failure") assert.strictEqual(removed.failure._tag, "InvalidTransition")
+        }
+        const dialing = outcomes.filter(([dialed]) => dialed._tag === "Success").length
+        assert.strictEqual((yield* store.statusBreakdown(batch.id)).dialing, dialing)
+        yield* checkCounters(batch.id)
+      }))
+
     it.effect("updateBatch with unlessContactsLeft refuses while a contact waits or is dialed, and applies once none does", () =>
       Effect.gen(function*() {
         const { batch, contacts, store } = yield* seed({ count: 1, batch: { status: "running" } })
