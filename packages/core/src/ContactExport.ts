@@ -79,6 +79,8 @@ export interface Options {
    * fields), to edit and import again; otherwise the dialing results too.
    */
   readonly importable?: boolean | undefined
+  /** Contacts read per page; `pageSize` unless set. */
+  readonly pageSize?: number | undefined
 }
 
 const resultColumns = [
@@ -100,20 +102,23 @@ const iso = (time: DateTime.Utc | null) => time === null ? "" : DateTime.formatI
 const text = (value: string | number | null) => value === null ? "" : String(value)
 
 /** The batch's matching contacts page by page, by keyset: one page in memory at a time. */
-const pages = (store: BatchStore["Service"], batchId: string, options: Options) =>
-  Stream.paginate(undefined as string | undefined, (after) =>
+const pages = (store: BatchStore["Service"], batchId: string, options: Options) => {
+  const size = options.pageSize ?? pageSize
+  return Stream.paginate(undefined as string | undefined, (after) =>
     Effect.map(
-      store.listContacts(batchId, { status: options.status, search: options.search, page: 1, pageSize, after }),
+      store.listContacts(batchId, { status: options.status, search: options.search, page: 1, pageSize: size, after }),
       (page) => {
         const last = page.items[page.items.length - 1]
-        return [[page.items], page.items.length < pageSize || last === undefined ? Option.none() : Option.some(last.id)] as const
+        return [[page.items], page.items.length < size || last === undefined ? Option.none() : Option.some(last.id)] as const
       }
     ))
+}
 
 /**
  * The batch's contacts as CSV text, in chunks (the header, then a page of
  * rows each). The last outcome is the contact's status once it is one; a
  * contact waiting for a retry shows its last call's SIP code and reason.
+ * Custom fields follow the fixed columns in code-unit order of their names.
  *
  * @since 0.1.0
  * @category exporting
@@ -129,7 +134,8 @@ export const contactsCsv = (
       Effect.sync(() => {
         for (const contact of items) for (const name in contact.customFields) names.add(name)
       }))
-    const custom = [...names]
+    // In code-unit order: stores keep a contact's fields in orders of their own (jsonb sorts its keys).
+    const custom = [...names].sort()
     const header = [
       ...(options.importable === true ? [] : resultColumns),
       "external_id",

@@ -10,12 +10,13 @@
  *
  * @since 0.1.0
  */
-import { BatchQueries, Engine } from "@outdial/core"
+import { BatchQueries, ContactExport, ContactQueries, Engine } from "@outdial/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import express, { type Request, type Response } from "express"
+import * as CsvResponse from "./CsvResponse.ts"
 import * as ErrorResponse from "./ErrorResponse.ts"
 import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
@@ -99,8 +100,8 @@ const textOrNull = (value: unknown): string | null | undefined =>
 /**
  * The router. Routes (relative to where it is mounted):
  * `POST /batches`, `POST /batches/validate`, `GET /batches`,
- * `GET|PATCH|DELETE /batches/:id`, `POST /batches/:id/contacts`,
- * `DELETE /batches/:id/contacts/:contactId`,
+ * `GET|PATCH|DELETE /batches/:id`, `GET|POST /batches/:id/contacts`,
+ * `GET /batches/:id/contacts.csv`, `GET|DELETE /batches/:id/contacts/:contactId`,
  * `POST /batches/:id/{schedule,pause,resume,cancel,retry}`,
  * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`.
  *
@@ -142,13 +143,17 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     ErrorResponse.send(response, failure)
   }
 
-  /** Runs an engine call and answers with its result (204 for none) or its error. */
-  const handle = (
+  /**
+   * Runs an engine call and answers with its result (204 for none, JSON or
+   * as `answer` writes it) or its error.
+   */
+  const handle = <A>(
     status: number,
     program: (
       organizationId: string,
       request: Request
-    ) => Promise<Effect.Effect<unknown, unknown, Engine.Engine>> | Effect.Effect<unknown, unknown, Engine.Engine>
+    ) => Promise<Effect.Effect<A, unknown, Engine.Engine>> | Effect.Effect<A, unknown, Engine.Engine>,
+    answer?: (request: Request, response: Response, value: A) => void
   ) =>
   async (request: Request, response: Response) => {
     try {
@@ -156,6 +161,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       const exit = await runtime.runPromiseExit(await program(organizationId, request))
       if (Exit.isFailure(exit)) return fail(request, response, ErrorResponse.fromCause(exit.cause), exit.cause)
       if (exit.value === undefined) return void response.status(204).end()
+      if (answer !== undefined) return answer(request, response, exit.value)
       response.status(status).json(exit.value)
     } catch (error) {
       fail(request, response, ErrorResponse.fromUnknown(error), error)
@@ -163,19 +169,20 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   }
 
   /** As `handle`, for routes with a body; a spooled file is removed before the answer goes out. */
-  const withBody = (
+  const withBody = <A>(
     status: number,
     program: (
       organizationId: string,
       incoming: Uploads.Incoming,
       request: Request
-    ) => Effect.Effect<unknown, unknown, Engine.Engine>
+    ) => Effect.Effect<A, unknown, Engine.Engine>,
+    answer?: (request: Request, response: Response, value: A) => void
   ) =>
     handle(status, async (organizationId, request) => {
       // Behind a host's own body parser the stream is already read: take what it parsed.
       const incoming = ParsedBody.fromRequest(request) ?? await Uploads.read(request, limits)
       return program(organizationId, incoming, request).pipe(Effect.ensuring(Effect.promise(incoming.cleanup)))
-    })
+    }, answer)
 
   router.get("/openapi.json", (_request, response) => void response.json(OpenApi.document))
 
@@ -193,7 +200,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
             : undefined
         })
       )
-    })
+    }, (request, response, report) =>
+      CsvResponse.wanted(request)
+        ? CsvResponse.send(response, 200, "rejected-rows.csv", ContactExport.rejectedCsv(report.rejected))
+        : void response.status(200).json(report))
   )
 
   router.post(
@@ -210,6 +220,11 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
           idempotencyOf(request, incoming.fingerprint)
         )
       )
+    }, (request, response, created) => {
+      if (!CsvResponse.wanted(request)) return void response.status(201).json(created)
+      // The batch is named in headers: the body is the rows it refused, to correct and send again.
+      response.set({ location: `${request.baseUrl}/batches/${encodeURIComponent(created.batchJobId)}`, "outdial-batch-id": created.batchJobId })
+      CsvResponse.send(response, 201, `${created.batchJobId}-rejected-rows.csv`, ContactExport.rejectedCsv(created.rejected))
     })
   )
 
@@ -231,7 +246,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
         contactStatus: queryParam(request, "contactStatus"),
         contactsPage: queryParam(request, "contactsPage"),
         contactsPageSize: queryParam(request, "contactsPageSize"),
-        contactsCursor: queryParam(request, "contactsCursor")
+        contactsCursor: queryParam(request, "contactsCursor"),
+        contactsSearch: queryParam(request, "contactsSearch")
       }).pipe(Effect.flatMap((query) =>
         Engine.Engine.use((engine) => engine.getBatch(organizationId, param(request, "id"), query))
       )))
@@ -260,6 +276,53 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
           idempotency: idempotencyOf(request, incoming.fingerprint)
         })
       ))
+  )
+
+  router.get(
+    "/batches/:id/contacts",
+    handle(200, (organizationId, request) =>
+      ContactQueries.decodeContactsPageQuery({
+        status: queryParam(request, "status"),
+        search: queryParam(request, "search"),
+        page: queryParam(request, "page"),
+        pageSize: queryParam(request, "pageSize"),
+        cursor: queryParam(request, "cursor")
+      }).pipe(Effect.flatMap((query) =>
+        Engine.Engine.use((engine) => engine.listContacts(organizationId, param(request, "id"), query))
+      )))
+  )
+
+  router.get("/batches/:id/contacts.csv", async (request, response) => {
+    try {
+      const organizationId = await organizationOf(request)
+      const batchId = param(request, "id")
+      const exported = await runtime.runPromiseExit(
+        ContactQueries.decodeExportQuery({
+          status: queryParam(request, "status"),
+          search: queryParam(request, "search"),
+          importable: queryParam(request, "importable")
+        }).pipe(Effect.flatMap((query) => Engine.Engine.use((engine) => engine.exportContacts(organizationId, batchId, query))))
+      )
+      if (Exit.isFailure(exported)) return fail(request, response, ErrorResponse.fromCause(exported.cause), exported.cause)
+      const fiber = runtime.runFork(CsvResponse.stream(response, `${batchId}-contacts.csv`, exported.value))
+      const stop = () => void runtime.runFork(Fiber.interrupt(fiber) as Effect.Effect<void, never, never>)
+      request.on("close", stop)
+      const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
+      request.off("close", stop)
+      const ended = Exit.isSuccess(exit) ? exit.value : exit
+      // Past the first byte a failure can only cut the download (CsvResponse.stream); it is still ours to log.
+      if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
+        fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
+      }
+    } catch (error) {
+      fail(request, response, ErrorResponse.fromUnknown(error), error)
+    }
+  })
+
+  router.get(
+    "/batches/:id/contacts/:contactId",
+    handle(200, (organizationId, request) =>
+      Engine.Engine.use((engine) => engine.getContact(organizationId, param(request, "id"), param(request, "contactId"))))
   )
 
   router.delete(
