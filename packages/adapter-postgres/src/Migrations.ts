@@ -176,8 +176,10 @@ const retention = Effect.gen(function*() {
 // `ContactHistory.decisionsKept` by primary key. And the indexes of a
 // contacts search (ContactSearch): trigram GIN indexes on the lower-cased
 // name and on the phone serve `LIKE '%…%'` on either, however deep in a big
-// batch the matches lie. pg_trgm ships with PostgreSQL (contrib) and PGlite;
-// where it cannot be created a search still works, by reading the batch's rows.
+// batch the matches lie, and a B-tree on the phone in code-unit order serves
+// a number's prefix as a range. pg_trgm ships with PostgreSQL (contrib) and
+// PGlite; where it cannot be created a substring search still works, by
+// reading the batch's rows.
 const contactHistoryAndSearch = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   // Adding a column with a constant default rewrites nothing (PostgreSQL 11+).
@@ -190,6 +192,7 @@ const contactHistoryAndSearch = Effect.gen(function*() {
       decision jsonb NOT NULL,
       PRIMARY KEY (batch_id, contact_position, seq)
     )`
+  yield* sql`CREATE INDEX outdial_contacts_phone_prefix ON outdial_contacts (batch_id, phone COLLATE "C")`
   // In its own subtransaction: a refusal (no contrib, no privilege) must not undo the migration.
   yield* sql.unsafe(`
     DO $$ BEGIN

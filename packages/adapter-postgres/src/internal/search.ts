@@ -1,12 +1,14 @@
 /**
  * A search of a batch's contacts (`ContactSearch`) in SQL. Names match by
  * `lower(name) LIKE '%…%'`, served by the trigram GIN index on `lower(name)`;
- * numbers by `phone LIKE` on the digits (a substring, or a prefix after an
- * optional `+`), served by the trigram GIN index on `phone` (Migrations,
- * migration 4). The planner ANDs the batch and status in, and BitmapORs the
- * two indexes when both apply; with matches everywhere it reads the primary
- * key in row order instead and stops at the page's end. Searches shorter than
- * three characters hold no trigram and read the batch's rows.
+ * numbers by digits: a substring by `phone LIKE '%…%'`, served by the trigram
+ * GIN index on `phone`, and a prefix (after an optional `+`) by a range of
+ * the B-tree on `(batch_id, phone COLLATE "C")`, bounds computed here so a
+ * generic plan of the prepared statement uses it too (Migrations, migration
+ * 4). The planner BitmapORs the indexes that apply and ANDs the batch and
+ * status in; with matches everywhere it reads the primary key in row order
+ * instead and stops at the page's end. Name and substring searches shorter
+ * than three characters hold no trigram and read the batch's rows.
  *
  * The search is bound as a parameter, its `%`, `_` and `\` escaped
  * (`ESCAPE '\'`): every character is literal, quotes included.
@@ -33,12 +35,17 @@ export const searchContacts = (
   }
 ): Effect.Effect<Page<Contact.Contact>, StoreError> => {
   const { after, page, pageSize, search, status } = options
+  // Phones are ASCII (`+` and digits): the prefix's successor bounds the range in code-unit order.
+  const startsWith = (prefix: string) => {
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+    return sql`(c.phone COLLATE "C" >= ${prefix} AND c.phone COLLATE "C" < ${end})`
+  }
   const byName = sql`lower(c.name) LIKE ${`%${ContactSearch.escapeLike(search.lowered)}%`} ESCAPE '\\'`
   const digits = search.digits
   const matches = digits === null
     ? byName
     : search.prefix
-    ? sql`(${byName} OR c.phone LIKE ${`+${digits}%`} OR c.phone LIKE ${`${digits}%`})`
+    ? sql`(${byName} OR ${startsWith(`+${digits}`)} OR ${startsWith(digits)})`
     : sql`(${byName} OR c.phone LIKE ${`%${digits}%`})`
   const filter = sql`c.batch_id = ${batchId} ${status === undefined ? sql.literal("") : sql`AND c.status = ${status}`} AND ${matches}`
   let range: Fragment = sql.literal("")
