@@ -93,6 +93,10 @@ const queryParam = (request: Request, name: string): string | undefined => {
   if (value === undefined || typeof value === "string") return value
   throw new ErrorResponse.HttpFailure(400, "validation_error", `${name} must be given once, as text`, { field: name })
 }
+/** The query parameters `names`, each given once as text or absent. */
+const queryOf = (request: Request, names: ReadonlyArray<string>): Record<string, string | undefined> =>
+  Object.fromEntries(names.map((name) => [name, queryParam(request, name)]))
+
 // Anything else than text or null is still handed over as text, for the engine to refuse with a reason.
 const textOrNull = (value: unknown): string | null | undefined =>
   value === undefined || value === null || typeof value === "string" ? value : JSON.stringify(value)
@@ -141,6 +145,24 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     // The rest of an upload refused for its size or type is not worth reading.
     if (failure.status === 408 || failure.status === 413 || failure.status === 415) response.set("connection", "close")
     ErrorResponse.send(response, failure)
+  }
+
+  /**
+   * Runs a long answer (a stream written to `response`) until it ends or the
+   * client goes away; answers its failure, if any: `false` then.
+   */
+  const follow = async (request: Request, response: Response, effect: Effect.Effect<void, unknown, Engine.Engine>) => {
+    const fiber = runtime.runFork(effect)
+    const stop = () => void runtime.runFork(Fiber.interrupt(fiber) as Effect.Effect<void, never, never>)
+    request.on("close", stop)
+    const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
+    request.off("close", stop)
+    const ended = Exit.isSuccess(exit) ? exit.value : exit
+    if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
+      fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
+      return false
+    }
+    return true
   }
 
   /**
@@ -242,13 +264,9 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   router.get(
     "/batches/:id",
     handle(200, (organizationId, request) =>
-      BatchQueries.decodeContactsQuery({
-        contactStatus: queryParam(request, "contactStatus"),
-        contactsPage: queryParam(request, "contactsPage"),
-        contactsPageSize: queryParam(request, "contactsPageSize"),
-        contactsCursor: queryParam(request, "contactsCursor"),
-        contactsSearch: queryParam(request, "contactsSearch")
-      }).pipe(Effect.flatMap((query) =>
+      BatchQueries.decodeContactsQuery(
+        queryOf(request, ["contactStatus", "contactsPage", "contactsPageSize", "contactsCursor", "contactsSearch"])
+      ).pipe(Effect.flatMap((query) =>
         Engine.Engine.use((engine) => engine.getBatch(organizationId, param(request, "id"), query))
       )))
   )
@@ -281,15 +299,11 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   router.get(
     "/batches/:id/contacts",
     handle(200, (organizationId, request) =>
-      ContactQueries.decodeContactsPageQuery({
-        status: queryParam(request, "status"),
-        search: queryParam(request, "search"),
-        page: queryParam(request, "page"),
-        pageSize: queryParam(request, "pageSize"),
-        cursor: queryParam(request, "cursor")
-      }).pipe(Effect.flatMap((query) =>
-        Engine.Engine.use((engine) => engine.listContacts(organizationId, param(request, "id"), query))
-      )))
+      ContactQueries.decodeContactsPageQuery(queryOf(request, ["status", "search", "page", "pageSize", "cursor"])).pipe(
+        Effect.flatMap((query) =>
+          Engine.Engine.use((engine) => engine.listContacts(organizationId, param(request, "id"), query))
+        )
+      ))
   )
 
   router.get("/batches/:id/contacts.csv", async (request, response) => {
@@ -297,23 +311,13 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       const organizationId = await organizationOf(request)
       const batchId = param(request, "id")
       const exported = await runtime.runPromiseExit(
-        ContactQueries.decodeExportQuery({
-          status: queryParam(request, "status"),
-          search: queryParam(request, "search"),
-          importable: queryParam(request, "importable")
-        }).pipe(Effect.flatMap((query) => Engine.Engine.use((engine) => engine.exportContacts(organizationId, batchId, query))))
+        ContactQueries.decodeExportQuery(queryOf(request, ["status", "search", "importable"])).pipe(
+          Effect.flatMap((query) => Engine.Engine.use((engine) => engine.exportContacts(organizationId, batchId, query)))
+        )
       )
       if (Exit.isFailure(exported)) return fail(request, response, ErrorResponse.fromCause(exported.cause), exported.cause)
-      const fiber = runtime.runFork(CsvResponse.stream(response, `${batchId}-contacts.csv`, exported.value))
-      const stop = () => void runtime.runFork(Fiber.interrupt(fiber) as Effect.Effect<void, never, never>)
-      request.on("close", stop)
-      const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
-      request.off("close", stop)
-      const ended = Exit.isSuccess(exit) ? exit.value : exit
       // Past the first byte a failure can only cut the download (CsvResponse.stream); it is still ours to log.
-      if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
-        fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
-      }
+      await follow(request, response, CsvResponse.stream(response, `${batchId}-contacts.csv`, exported.value))
     } catch (error) {
       fail(request, response, ErrorResponse.fromUnknown(error), error)
     }
@@ -360,16 +364,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   router.get("/batches/:id/events", async (request, response) => {
     try {
       const organizationId = await organizationOf(request)
-      const fiber = runtime.runFork(EventStream.serve(organizationId, param(request, "id"), response))
-      const stop = () => void runtime.runFork(Fiber.interrupt(fiber) as Effect.Effect<void, never, never>)
-      request.on("close", stop)
-      const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
-      request.off("close", stop)
-      const ended = Exit.isSuccess(exit) ? exit.value : exit
-      if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
-        return fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
-      }
-      response.end()
+      if (await follow(request, response, EventStream.serve(organizationId, param(request, "id"), response))) response.end()
     } catch (error) {
       fail(request, response, ErrorResponse.fromUnknown(error), error)
     }

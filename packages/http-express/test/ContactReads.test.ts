@@ -4,16 +4,13 @@
  * exports of contacts and rejected rows (formula cells neutralised, and an
  * export imported back to the same contacts).
  */
-import { PgStorage } from "@outdial/adapter-postgres"
-import { type BatchStore, MemoryBatchStore } from "@outdial/core"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type { BatchStore } from "@outdial/core"
+import type * as Layer from "effect/Layer"
 import Papa from "papaparse"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
 import { client, expectError } from "./client.ts"
 import * as Server from "./server.ts"
+import { eachStore } from "./stores.ts"
 import { alwaysAnswers, alwaysBusy, otherOrganizationId } from "./server.ts"
 
 const phone = (n: number) => `+4915130000${String(700 + n)}`
@@ -32,12 +29,8 @@ const csvForm = (text: string, fields: Record<string, string> = {}) => {
 const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unknown>) =>
   describe(name, () => {
     let server: Server.TestServer
-    beforeAll(async () => {
-      server = await Server.start(store())
-    }, 60_000)
-    afterAll(async () => {
-      await server?.close()
-    })
+    beforeAll(async () => void (server = await Server.start(store())), 60_000)
+    afterAll(() => server?.close())
     const call = client(() => server.url)
 
     const create = async (input: Record<string, unknown>) => {
@@ -260,16 +253,7 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
     })
   })
 
-suite("contact reads on the in-memory store", () => MemoryBatchStore.layer)
-
-const reachable = await isReachable()
-suite(
-  reachable ? "contact reads on PostgreSQL" : "contact reads on PostgreSQL (embedded PGlite: no server reachable)",
-  () =>
-    reachable
-      ? Layer.unwrap(Effect.map(freshDatabase("outdial_reads"), ({ url }) => PgStorage.layer({ url: Redacted.make(url) })))
-      : PgStorage.layerEmbedded()
-)
+await eachStore("contact reads", "outdial_reads", suite)
 
 describe("the OpenAPI document", () => {
   it("describes the contact reads, the export as text/csv", async () => {

@@ -2,19 +2,17 @@
  * The batch API over real HTTP on loopback, the router mounted under
  * `/api/v1` inside a host app, against the in-memory store and PostgreSQL.
  */
-import { PgStorage } from "@outdial/adapter-postgres"
 import { BatchStore, MemoryBatchStore, OutdialError } from "@outdial/core"
 import { Validator } from "@seriousme/openapi-schema-validator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
 import { client, expectError } from "./client.ts"
 import * as Server from "./server.ts"
+import { eachStore } from "./stores.ts"
 import {
   alwaysAnswers,
   alwaysBusy,
@@ -607,16 +605,7 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
     })
   })
 
-suite("router on the in-memory store", () => MemoryBatchStore.layer)
-
-const reachable = await isReachable()
-suite(
-  reachable ? "router on PostgreSQL" : "router on PostgreSQL (embedded PGlite: no server reachable)",
-  () =>
-    reachable
-      ? Layer.unwrap(Effect.map(freshDatabase("outdial_http"), ({ url }) => PgStorage.layer({ url: Redacted.make(url) })))
-      : PgStorage.layerEmbedded()
-)
+await eachStore("router", "outdial_http", suite)
 
 describe("a store that fails", () => {
   it("answers 500 store_error and keeps the cause out of the response", async () => {
