@@ -283,7 +283,8 @@ export class BatchStore extends Context.Service<BatchStore, {
    * The contact's attempts by number and its decisions in the order made (the
    * latest `ContactHistory.decisionsKept`), each decision stored by the write
    * that records it (`beginAttempt`, `finishAttempt`, `decide` and their
-   * batched forms). Empty for a contact that does not exist. Optional: the
+   * batched forms); an abandoned attempt's decision to dial stays, as it was
+   * made. Empty for a contact that does not exist. Optional: the
    * engine falls back on `lastDecision` and open attempts
    * (`ContactHistory.historyOf`).
    */
