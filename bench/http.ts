@@ -6,14 +6,21 @@
  *     batch of 1,000,000 (statuses spread as a half-done batch would have
  *     them), p50 / p95 over 400 requests, pages drawn from the first 200;
  * (b) `POST /batches` with a 10,000-row CSV (multipart), from the first byte
- *     sent to the response: the median of 5.
+ *     sent to the response: the median of 5;
+ * (c) `GET /batches/:id/contacts?search=…` on the same batch, a page of 50,
+ *     p50 / p95 over 400 searches: a name (`Contact 123456`), a digit
+ *     substring (`2012-3456`) and an E.164 prefix (`+49 151 2012 34`) in
+ *     turn, each drawn at random; the plans of one of each are printed
+ *     (EXPLAIN) to show the trigram indexes serve them.
  *
- * Last line JSON: {"readP50Ms","readP95Ms","create10kMs"}.
+ * Last line JSON: {"readP50Ms","readP95Ms","create10kMs","searchP50Ms","searchP95Ms"}.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
 import { Directory, Engine, EngineEvents, SimulatedTelephony } from "@outdial/core"
 import { Router } from "@outdial/http-express"
+import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as Redacted from "effect/Redacted"
 import express from "express"
 import type { AddressInfo } from "node:net"
@@ -85,10 +92,39 @@ const main = async () => {
     const create10kMs = round(percentile(creates, 0.5), 1)
     console.log(`(b) POST /batches with a 10,000-row CSV: median ${create10kMs} ms (runs: ${creates.map((t) => t.toFixed(0)).join(", ")} ms)`)
 
+    // Contact n has the phone +49151 followed by 20,000,000 + n (StoreFixtures.newContacts).
+    const pick = (i: number) => 1 + ((i * 104_729) % contacts)
+    const searches = [
+      (n: number) => `Contact ${n}`,
+      (n: number) => { const d = String(20_000_000 + n); return `${d.slice(0, 4)}-${d.slice(4)}` },
+      (n: number) => { const d = String(20_000_000 + n); return `+49 151 ${d.slice(0, 4)} ${d.slice(4, 6)}` }
+    ]
+    const searchOf = (i: number) => searches[i % searches.length]!(pick(i))
+    const search = async (i: number) => {
+      const status = await get(`${api}/batches/${batchId}/contacts?search=${encodeURIComponent(searchOf(i))}&pageSize=50`)
+      if (status !== 200) throw new Error(`GET answered ${status}`)
+    }
+    const { p50: searchP50Ms, p95: searchP95Ms } = await latencies(search)
+    console.log(`(c) GET /batches/:id/contacts?search= at ${contacts.toLocaleString()} contacts: p50 ${searchP50Ms} ms, p95 ${searchP95Ms} ms`)
+    const plans = await runtime.runPromise(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const explain = (where: string, value: string) =>
+        sql.unsafe<{ "QUERY PLAN": string }>(
+          `EXPLAIN SELECT position FROM outdial_contacts c WHERE c.batch_id = $1 AND (${where}) ORDER BY c.position LIMIT 50`,
+          [batchId, value]
+        ).pipe(Effect.map((rows) => rows.map((row) => row["QUERY PLAN"]).filter((line) => /Index|Scan/.test(line))))
+      return {
+        name: yield* explain("lower(c.name) LIKE $2 ESCAPE '\\'", "%contact 123456%"),
+        digits: yield* explain("c.phone LIKE $2", "%20123456%"),
+        prefix: yield* explain(`c.phone COLLATE "C" >= $2 AND c.phone COLLATE "C" < '+4915120124'`, "+4915120123")
+      }
+    }))
+    for (const [kind, lines] of Object.entries(plans)) console.log(`    plan of a ${kind} search: ${lines.map((l) => l.trim()).join(" | ")}`)
+
     server.closeAllConnections()
     server.close()
     await runtime.dispose()
-    console.log(JSON.stringify({ readP50Ms, readP95Ms, create10kMs }))
+    console.log(JSON.stringify({ readP50Ms, readP95Ms, create10kMs, searchP50Ms, searchP95Ms }))
   } finally {
     agent.destroy()
     await database.drop()

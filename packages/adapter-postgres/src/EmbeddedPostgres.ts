@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { PGlite } from "@electric-sql/pglite"
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
@@ -36,7 +37,8 @@ export interface Options {
 export const layer = (options: Options = {}): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
   Layer.unwrap(Effect.gen(function*() {
     const db = yield* Effect.acquireRelease(
-      Effect.promise(() => PGlite.create(options.dataDir)),
+      // pg_trgm serves contact searches (Migrations); PGlite ships it but loads only what it is given.
+      Effect.promise(() => PGlite.create({ ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), extensions: { pg_trgm } })),
       (db) => Effect.promise(() => db.close())
     )
     const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 })

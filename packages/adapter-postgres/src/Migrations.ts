@@ -177,6 +177,44 @@ const numberValidated = Effect.gen(function*() {
   yield* sql`ALTER TABLE outdial_contacts ADD COLUMN number_validated boolean NOT NULL DEFAULT true`
 })
 
+// A contact's decisions (ContactHistory), each written by the statement that
+// records it, numbered per contact by `decision_count` so that the same
+// statement can forget the one that falls out of the latest
+// `ContactHistory.decisionsKept` by primary key. And the indexes of a
+// contacts search (ContactSearch): trigram GIN indexes on the lower-cased
+// name and on the phone serve `LIKE '%…%'` on either, however deep in a big
+// batch the matches lie, and a B-tree on the phone in code-unit order serves
+// a number's prefix as a range. pg_trgm ships with PostgreSQL (contrib) and
+// PGlite; where it cannot be created a substring search still works, by
+// reading the batch's rows.
+const contactHistoryAndSearch = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  // Adding a column with a constant default rewrites nothing (PostgreSQL 11+).
+  yield* sql`ALTER TABLE outdial_contacts ADD COLUMN decision_count integer NOT NULL DEFAULT 0`
+  yield* sql`
+    CREATE TABLE outdial_decisions (
+      batch_id text NOT NULL,
+      contact_position integer NOT NULL,
+      seq integer NOT NULL,
+      decision jsonb NOT NULL,
+      PRIMARY KEY (batch_id, contact_position, seq)
+    )`
+  yield* sql`CREATE INDEX outdial_contacts_phone_prefix ON outdial_contacts (batch_id, phone COLLATE "C")`
+  // In its own subtransaction: a refusal (no contrib, no privilege) must not undo the migration.
+  yield* sql.unsafe(`
+    DO $$ BEGIN
+      CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    EXCEPTION WHEN OTHERS THEN
+      RAISE NOTICE 'pg_trgm is not available: contact searches read the batch without an index';
+    END $$`)
+  const trigrams = yield* sql<{ present: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS present`
+  if (trigrams[0]?.present === true) {
+    yield* sql`CREATE INDEX outdial_contacts_name_trgm ON outdial_contacts USING gin (lower(name) gin_trgm_ops)`
+    yield* sql`CREATE INDEX outdial_contacts_phone_trgm ON outdial_contacts USING gin (phone gin_trgm_ops)`
+  }
+})
+
 /**
  * The migrations, by number.
  *
@@ -186,7 +224,8 @@ const numberValidated = Effect.gen(function*() {
 export const loader: Migrator.Loader = Migrator.fromRecord({
   "1_initial": initial,
   "2_retention": retention,
-  "3_number_validated": numberValidated
+  "3_number_validated": numberValidated,
+  "4_contact_history_and_search": contactHistoryAndSearch
 })
 
 /**

@@ -15,7 +15,8 @@
  * their mapping), `fragments` (the lease CTE, counters, the lock order),
  * `dialingWrites` (the lease and the fenced single statements),
  * `batchedWrites` (the same fenced statements over many contacts),
- * `batchWrites` (batches, contacts, idempotency keys), `outbox` (the
+ * `batchWrites` (batches, contacts, idempotency keys), `decisionHistory`
+ * (a contact's decisions, kept by the statements above), `outbox` (the
  * event outbox and NOTIFY) and `retention` (pruning). This module assembles them.
  *
  * @since 0.1.0
@@ -29,6 +30,7 @@ import * as Semaphore from "effect/Semaphore"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as BatchedWrites from "./internal/batchedWrites.ts"
 import * as BatchWrites from "./internal/batchWrites.ts"
+import * as DecisionHistory from "./internal/decisionHistory.ts"
 import * as DialingWrites from "./internal/dialingWrites.ts"
 import * as Fragments from "./internal/fragments.ts"
 import { Outbox } from "./internal/outbox.ts"
@@ -99,6 +101,7 @@ export const make = (options: Options = {}) =>
     const sql = yield* SqlClient.SqlClient
     const pg = yield* Effect.serviceOption(PgClient.PgClient)
     const fragments = Fragments.make(sql)
+    const history = DecisionHistory.make(sql)
     const events = OutboxModule.make(sql, pg, options)
     // The pool's size as the client was configured (the pool's own default, 10, when unset).
     const poolSize = pg._tag === "Some" ? (pg.value.config as PgClient.PgPoolConfig).maxConnections ?? 10 : 10
@@ -111,8 +114,9 @@ export const make = (options: Options = {}) =>
         // Outside the transaction: an ingest waiting for its turn holds no connection.
         ingesting: ingests.withPermits(1)
       }),
-      ...DialingWrites.make(sql, fragments),
-      ...BatchedWrites.make(sql, fragments),
+      ...DialingWrites.make(sql, fragments, history),
+      ...BatchedWrites.make(sql, fragments, history),
+      contactHistory: history.contactHistory,
       ...Retention.make(sql, { chunkSize: options.pruneChunkSize ?? 1_000 })
     })
     return { store, outbox: events.outbox }

@@ -18,6 +18,7 @@ import * as Batch from "./Batch.ts"
 import type { BatchStore } from "./BatchStore.ts"
 import * as BatchView from "./BatchView.ts"
 import * as Contact from "./Contact.ts"
+import * as ContactSearch from "./ContactSearch.ts"
 import * as InputGuard from "./InputGuard.ts"
 import { findBatch, invalid, maxIdLength } from "./internal/engineContext.ts"
 import type { BatchNotFound, InvalidInput, StoreError } from "./OutdialError.ts"
@@ -55,7 +56,8 @@ export const ContactsQuery = Schema.Struct({
     Schema.String.check(Schema.isMaxLength(200), Schema.isPattern(/^[A-Za-z0-9_-]+$/)).annotate({
       description: "A previous page's `contactsNextCursor`: the page after it, however deep (`contactsPage` is then ignored)."
     })
-  )
+  ),
+  contactsSearch: Schema.optionalKey(ContactSearch.SearchText)
 })
 export type ContactsQuery = typeof ContactsQuery.Type
 
@@ -76,7 +78,8 @@ export const ListQuery = Schema.Struct({
 })
 export type ListQuery = typeof ListQuery.Type
 
-const cursorRefusal = "contactsCursor must be a contactsNextCursor this batch answered with, under the same contactStatus"
+const cursorRefusal =
+  "contactsCursor must be a contactsNextCursor this batch answered with, under the same contactStatus and contactsSearch"
 
 /*
  * A contacts cursor: the id of the page's last contact and a checksum binding
@@ -90,20 +93,29 @@ const fnv1a = (text: string) => {
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
   return (hash >>> 0).toString(36)
 }
-const cursorSum = (batchId: string, status: string | undefined, contactId: string) =>
-  fnv1a(`${batchId}\u0000${status ?? ""}\u0000${contactId}`)
+/** What a page of contacts is read under: its cursor is bound to all of it. */
+interface Filter {
+  readonly batchId: string
+  readonly status: string | undefined
+  readonly search: string | undefined
+}
 
-const encodeCursor = (batchId: string, status: string | undefined, contactId: string) =>
-  Base64Url.encode(`1.${contactId}.${cursorSum(batchId, status, contactId)}`)
+const cursorSum = ({ batchId, search, status }: Filter, contactId: string) =>
+  fnv1a(`${batchId}\u0000${status ?? ""}\u0000${contactId}${search === undefined ? "" : `\u0000${search}`}`)
+
+const encodeCursor = (filter: Filter, contactId: string) =>
+  Base64Url.encode(`1.${contactId}.${cursorSum(filter, contactId)}`)
 
 /** The contact id a cursor names, or `undefined` when it is not one of this batch and filter. */
-const decodeCursor = (batchId: string, status: string | undefined, cursor: string): string | undefined => {
+const decodeCursor = (filter: Filter, cursor: string): string | undefined => {
   const text = Base64Url.decodeString(cursor)
   if (Result.isFailure(text)) return undefined
   const parts = text.success.split(".")
   if (parts.length !== 3 || parts[0] !== "1" || parts[1]!.length === 0) return undefined
-  return parts[2] === cursorSum(batchId, status, parts[1]!) ? parts[1] : undefined
+  return parts[2] === cursorSum(filter, parts[1]!) ? parts[1] : undefined
 }
+
+const searchRefusal = `search must be 1 to ${ContactSearch.maxLength} characters, not blank, without NUL`
 
 /** The code and message a refused parameter answers with. */
 const refusals: Record<string, readonly [InvalidInput["code"], string]> = {
@@ -111,6 +123,7 @@ const refusals: Record<string, readonly [InvalidInput["code"], string]> = {
   contactsPage: ["invalid_page", `contactsPage must be an integer from 1 to ${maxPage}`],
   contactsPageSize: ["invalid_page_size", "contactsPageSize must be an integer from 1 to 500"],
   contactsCursor: ["invalid_cursor", cursorRefusal],
+  contactsSearch: ["validation_error", searchRefusal],
   status: ["validation_error", `status must be one of ${Batch.statuses.join(", ")}`],
   limit: ["validation_error", "limit must be an integer from 1 to 100"],
   offset: ["validation_error", `offset must be an integer from 0 to ${maxOffset}`],
@@ -126,7 +139,10 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  * @since 0.1.0
  * @category decoding
  */
-export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(
+  schema: S,
+  ownRefusals: Readonly<Record<string, readonly [InvalidInput["code"], string]>> = {}
+) => {
   const decode = Schema.decodeUnknownEffect(schema)
   return (input: Readonly<Record<string, unknown>> | undefined): Effect.Effect<S["Type"], InvalidInput> =>
     decode(
@@ -137,7 +153,7 @@ export const decoder = <S extends Schema.Top & { readonly DecodingServices: neve
         const issue = formatter(error.issue).issues[0]
         const key = issue?.path?.[0]
         const field = key === undefined ? "" : String(typeof key === "object" ? key.key : key)
-        const [code, message] = refusals[field] ?? ["validation_error", issue?.message ?? "invalid query"]
+        const [code, message] = ownRefusals[field] ?? refusals[field] ?? ["validation_error", issue?.message ?? "invalid query"]
         return invalid(code, field, message)
       })
     )
@@ -161,6 +177,65 @@ export const decodeListQuery = decoder(ListQuery)
 
 const checkContactsQuery = decoder(Schema.toType(ContactsQuery))
 const checkListQuery = decoder(Schema.toType(ListQuery))
+
+/**
+ * A page of a batch's contacts and where the next one starts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContactPage {
+  readonly items: ReadonlyArray<Contact.Contact>
+  /** The page read; 0 when it was read by cursor. */
+  readonly page: number
+  readonly total: number
+  readonly hasMore: boolean
+  readonly nextCursor: string | null
+}
+
+/**
+ * Reads a page of a batch's contacts by page number or by a cursor a
+ * previous page answered with (bound to the batch, status and search: any
+ * other is refused as `cursorField`).
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readContacts = (
+  store: BatchStore["Service"],
+  batchId: string,
+  options: {
+    readonly status?: Contact.ContactStatus | undefined
+    readonly search?: string | undefined
+    readonly page: number
+    readonly pageSize: number
+    readonly cursor?: string | undefined
+  },
+  cursorField: string
+): Effect.Effect<ContactPage, InvalidInput | StoreError> =>
+  Effect.gen(function*() {
+    const { cursor, page, pageSize, status } = options
+    const search = options.search === undefined ? undefined : ContactSearch.make(options.search)
+    const filter: Filter = { batchId, status, search: search?.text }
+    const after = cursor === undefined ? undefined : decodeCursor(filter, cursor)
+    if (cursor !== undefined && after === undefined) {
+      return yield* invalid("invalid_cursor", cursorField, cursorRefusal.replace("contactsCursor", cursorField))
+    }
+    // By cursor, one row more than the page tells whether another follows.
+    const contacts = after === undefined
+      ? yield* store.listContacts(batchId, { status, search, page, pageSize })
+      : yield* store.listContacts(batchId, { status, search, page: 1, pageSize: pageSize + 1, after })
+    const items = contacts.items.slice(0, pageSize)
+    const hasMore = after === undefined ? page * pageSize < contacts.total : contacts.items.length > pageSize
+    const last = items[items.length - 1]
+    return {
+      items,
+      page: after === undefined ? page : 0,
+      total: contacts.total,
+      hasMore,
+      nextCursor: hasMore && last !== undefined ? encodeCursor(filter, last.id) : null
+    }
+  })
 
 /**
  * @since 0.1.0
@@ -189,28 +264,23 @@ export const make = (store: BatchStore["Service"]): BatchQueries => ({
       const page = query.contactsPage ?? 1
       const pageSize = query.contactsPageSize ?? 50
       const batch = yield* findBatch({ store }, organizationId, batchId)
-      const status = query.contactStatus
-      const after = query.contactsCursor === undefined ? undefined : decodeCursor(batchId, status, query.contactsCursor)
-      if (query.contactsCursor !== undefined && after === undefined) {
-        return yield* invalid("invalid_cursor", "contactsCursor", cursorRefusal)
-      }
+      const contacts = yield* readContacts(store, batchId, {
+        status: query.contactStatus,
+        search: query.contactsSearch,
+        page,
+        pageSize,
+        cursor: query.contactsCursor
+      }, "contactsCursor")
       const breakdown = yield* store.statusBreakdown(batchId)
-      // By cursor, one row more than the page tells whether another follows.
-      const contacts = after === undefined
-        ? yield* store.listContacts(batchId, { status, page, pageSize })
-        : yield* store.listContacts(batchId, { status, page: 1, pageSize: pageSize + 1, after })
-      const items = contacts.items.slice(0, pageSize)
-      const hasMore = after === undefined ? page * pageSize < contacts.total : contacts.items.length > pageSize
-      const last = items[items.length - 1]
       return {
         ...BatchView.summaryOf(batch),
         progress: BatchView.progressOf(batch.totalContacts, breakdown),
-        contacts: items.map(BatchView.contactView),
-        contactsPage: after === undefined ? page : 0,
+        contacts: contacts.items.map(BatchView.contactView),
+        contactsPage: contacts.page,
         contactsPageSize: pageSize,
         contactsTotal: contacts.total,
-        contactsHasMore: hasMore,
-        contactsNextCursor: hasMore && last !== undefined ? encodeCursor(batchId, status, last.id) : null
+        contactsHasMore: contacts.hasMore,
+        contactsNextCursor: contacts.nextCursor
       }
     }),
   listBatches: (organizationId, raw) =>

@@ -26,6 +26,7 @@ import type { Attempt } from "./Attempt.ts"
 import type { Batch, BatchStatus } from "./Batch.ts"
 import type { CallResult } from "./Telephony.ts"
 import type { Contact, ContactStatus, CustomFields, Decision } from "./Contact.ts"
+import type * as ContactSearch from "./ContactSearch.ts"
 import type {
   BatchNotFound,
   ContactNotFound,
@@ -148,6 +149,17 @@ export interface AttemptStart {
   readonly startedAt: DateTime.Utc
   readonly localDate: string
   readonly decision: Decision | null
+}
+
+/**
+ * What a store keeps of a contact's past, oldest first.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContactHistory {
+  readonly attempts: ReadonlyArray<Attempt>
+  readonly decisions: ReadonlyArray<Decision>
 }
 
 /**
@@ -284,17 +296,31 @@ export class BatchStore extends Context.Service<BatchStore, {
    * holds the matches that follow that contact in row order and `page` is
    * ignored: a keyset read, as fast deep in a batch as at its start. The
    * contact need not exist any more; an id the store never gave reads empty.
+   *
+   * With `search`, only the contacts `ContactSearch.matches` (and `total`
+   * counts those).
    */
   readonly listContacts: (
     batchId: string,
     options: {
       readonly status?: ContactStatus | undefined
+      readonly search?: ContactSearch.Search | undefined
       readonly page: number
       readonly pageSize: number
       readonly after?: string | undefined
     }
   ) => Effect.Effect<Page<Contact>, StoreError>
   readonly getContact: (batchId: string, contactId: string) => Effect.Effect<Contact | undefined, StoreError>
+  /**
+   * The contact's attempts by number and its decisions in the order made (the
+   * latest `ContactHistory.decisionsKept`), each decision stored by the write
+   * that records it (`beginAttempt`, `finishAttempt`, `decide` and their
+   * batched forms); an abandoned attempt's decision to dial stays, as it was
+   * made. Empty for a contact that does not exist. Optional: the
+   * engine falls back on `lastDecision` and open attempts
+   * (`ContactHistory.historyOf`).
+   */
+  readonly contactHistory?: (batchId: string, contactId: string) => Effect.Effect<ContactHistory, StoreError>
 
   /**
    * Batches the dispatcher may have work in: pending, scheduled and running.

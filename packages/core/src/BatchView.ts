@@ -393,13 +393,19 @@ export const contactView = (contact: Contact.Contact): ContactView => ({
   failureReason: contact.failureReason,
   callDuration: contact.callDuration,
   roomName: contact.roomName,
-  lastDecision: contact.lastDecision === null ? null : {
-    kind: contact.lastDecision.kind,
-    policy: contact.lastDecision.policy,
-    reason: contact.lastDecision.reason,
-    at: DateTime.formatIso(contact.lastDecision.at),
-    until: contact.lastDecision.until === undefined ? null : DateTime.formatIso(contact.lastDecision.until)
-  }
+  lastDecision: contact.lastDecision === null ? null : decisionView(contact.lastDecision)
+})
+
+/**
+ * @since 0.1.0
+ * @category mappers
+ */
+export const decisionView = (decision: Contact.Decision): typeof DecisionView.Type => ({
+  kind: decision.kind,
+  policy: decision.policy,
+  reason: decision.reason,
+  at: DateTime.formatIso(decision.at),
+  until: decision.until === undefined ? null : DateTime.formatIso(decision.until)
 })
 
 /**

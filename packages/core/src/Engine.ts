@@ -17,6 +17,7 @@ import * as BatchLifecycle from "./BatchLifecycle.ts"
 import * as BatchQueries from "./BatchQueries.ts"
 import { BatchStore } from "./BatchStore.ts"
 import * as BatchView from "./BatchView.ts"
+import * as ContactQueries from "./ContactQueries.ts"
 import { Credits } from "./Credits.ts"
 import * as CreditsModule from "./Credits.ts"
 import { Directory } from "./Directory.ts"
@@ -129,6 +130,10 @@ export class Engine extends Context.Service<Engine, {
   readonly deleteBatch: BatchLifecycle.BatchLifecycle["deleteBatch"]
   readonly getBatch: BatchQueries.BatchQueries["getBatch"]
   readonly listBatches: BatchQueries.BatchQueries["listBatches"]
+  /** A page of a batch's contacts, by status and a search of names and numbers. */
+  readonly listContacts: ContactQueries.ContactQueries["listContacts"]
+  readonly getContact: ContactQueries.ContactQueries["getContact"]
+  readonly exportContacts: ContactQueries.ContactQueries["exportContacts"]
   /** Changes of the organization's batches, from now on. */
   readonly events: (organizationId: string, batchId?: string) => Stream.Stream<EngineEvent>
 }>()("@outdial/core/Engine") {}
@@ -178,6 +183,7 @@ export const make: Effect.Effect<
     ...BatchIntake.make(context),
     ...BatchLifecycle.make(context),
     ...BatchQueries.make(context.store),
+    ...ContactQueries.make(context),
     events: (organizationId, batchId) =>
       Stream.filter(events.stream, (event) =>
         event.organizationId === organizationId && (batchId === undefined || event.batchId === batchId))

@@ -25,6 +25,8 @@ import { type Batch, type BatchStatus, dispatchable, sourcesOf } from "./Batch.t
 import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
 import { BatchStore, LeaseLost } from "./BatchStore.ts"
 import * as Contact from "./Contact.ts"
+import { decisionsKept } from "./ContactHistory.ts"
+import * as ContactSearch from "./ContactSearch.ts"
 import {
   BatchNotFound,
   ContactNotFound,
@@ -66,6 +68,8 @@ interface Entry {
   cursor: number
   nextContactNumber: number
   readonly attempts: Map<string, Attempt.Attempt>
+  /** Per contact id: its latest decisions, oldest first (`ContactHistory.decisionsKept` at most). */
+  readonly decisions: Map<string, Array<Contact.Decision>>
   readonly opened: Map<string, Opened>
   readonly perDay: Map<string, number>
   lease: Lease | undefined
@@ -148,6 +152,15 @@ export const make = (): BatchStore["Service"] => {
     return next
   }
 
+  // Called by every write that stores a decision, with it: the history never disagrees with `lastDecision`.
+  const remember = (entry: Entry, contactId: string, decision: Contact.Decision | null) => {
+    if (decision === null) return
+    const decisions = entry.decisions.get(contactId)
+    if (decisions === undefined) return void entry.decisions.set(contactId, [decision])
+    decisions.push(decision)
+    if (decisions.length > decisionsKept) decisions.shift()
+  }
+
   const isCurrent = (entry: Entry, t: Timed) => {
     const contact = entry.contacts[t.position]
     return contact !== undefined && isWaiting(contact.status) && entry.versions[t.position] === t.version
@@ -197,6 +210,27 @@ export const make = (): BatchStore["Service"] => {
   const contactTransition = (contact: Contact.Contact, action: Contact.ContactAction, to?: Contact.ContactStatus) =>
     Effect.fromResult(Contact.transition(contact.status, action, to))
 
+  // A search reads every contact of the batch: memory holds no index of names or digits.
+  const searchContacts = (
+    entry: Entry,
+    search: ContactSearch.Search,
+    options: { readonly after?: string | undefined; readonly page: number; readonly pageSize: number; readonly status?: Contact.ContactStatus | undefined }
+  ) => {
+    const from = options.after === undefined
+      ? -1
+      : entry.positions.get(options.after) ?? (/^c\d{1,9}$/.test(options.after) ? Number(options.after.slice(1)) - 1 : Infinity)
+    const skip = options.after === undefined ? (options.page - 1) * options.pageSize : 0
+    const items: Array<Contact.Contact> = []
+    let total = 0
+    entry.contacts.forEach((contact, position) => {
+      if (contact === undefined || (options.status !== undefined && contact.status !== options.status)) return
+      if (!ContactSearch.matches(search, contact)) return
+      total++
+      if (position > from && total > skip && items.length < options.pageSize) items.push(contact)
+    })
+    return { items, total }
+  }
+
   const store: BatchStore["Service"] = BatchStore.of({
     processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
@@ -236,6 +270,7 @@ export const make = (): BatchStore["Service"] => {
           cursor: 0,
           nextContactNumber: 1,
           attempts: new Map(),
+          decisions: new Map(),
           opened: new Map(),
           perDay: new Map(),
           lease: undefined,
@@ -305,16 +340,18 @@ export const make = (): BatchStore["Service"] => {
         entry.contacts[position] = undefined
         entry.holes++
         entry.positions.delete(contactId)
+        entry.decisions.delete(contactId)
         if (contact.externalId !== null) entry.externalIds.delete(contact.externalId)
         entry.counts[contact.status]--
         entry.batch = { ...entry.batch, totalContacts: entry.batch.totalContacts - 1, updatedAt }
       }),
     statusBreakdown: (batchId) =>
       Effect.sync(() => ({ ...(batches.get(batchId)?.counts ?? emptyCounts()) }) as StatusBreakdown),
-    listContacts: (batchId, { after, page, pageSize, status }) =>
+    listContacts: (batchId, { after, page, pageSize, search, status }) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
         if (entry === undefined) return { items: [], total: 0 }
+        if (search !== undefined) return searchContacts(entry, search, { after, page, pageSize, status })
         if (after !== undefined) {
           const total = status === undefined ? entry.batch.totalContacts : entry.counts[status]
           // A removed contact's id still names its place: ids are `c` and the position + 1.
@@ -340,6 +377,18 @@ export const make = (): BatchStore["Service"] => {
           if (items.length === pageSize) break
         }
         return { items, total }
+      }),
+    contactHistory: (batchId, contactId) =>
+      Effect.sync(() => {
+        const entry = batches.get(batchId)
+        const contact = entry?.contacts[entry.positions.get(contactId) ?? -1]
+        if (entry === undefined || contact === undefined) return { attempts: [], decisions: [] }
+        const attempts: Array<Attempt.Attempt> = []
+        for (let n = 1; n <= contact.attemptCount; n++) {
+          const attempt = entry.attempts.get(Attempt.makeId(batchId, contactId, n))
+          if (attempt !== undefined) attempts.push(attempt)
+        }
+        return { attempts, decisions: [...(entry.decisions.get(contactId) ?? [])] }
       }),
     getContact: (batchId, contactId) =>
       Effect.sync(() => {
@@ -448,6 +497,7 @@ export const make = (): BatchStore["Service"] => {
           localDate: attempt.localDate
         })
         entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
+        remember(entry, contact.id, attempt.decision)
         const updated = put(entry, position, {
           ...contact,
           status: "dialing",
@@ -490,6 +540,7 @@ export const make = (): BatchStore["Service"] => {
         }
         entry.attempts.set(finished.id, finished)
         entry.opened.delete(finished.id)
+        remember(entry, contact.id, end.decision)
         const updated = put(entry, position, {
           ...contact,
           status,
@@ -539,6 +590,7 @@ export const make = (): BatchStore["Service"] => {
         switch (decision.kind) {
           case "skip": {
             yield* contactTransition(contact, "skip")
+            remember(entry, contactId, decision)
             return put(entry, position, {
               ...contact,
               status: "skipped",
@@ -551,6 +603,7 @@ export const make = (): BatchStore["Service"] => {
             if (!isWaiting(contact.status)) {
               return yield* new InvalidTransition({ entity: "contact", action: "defer", from: contact.status })
             }
+            remember(entry, contactId, decision)
             return put(entry, position, { ...contact, nextRetryAt: decision.until ?? decision.at, lastDecision: decision })
           }
           case "dial":

@@ -13,12 +13,25 @@ import * as BatchLifecycle from "@outdial/core/BatchLifecycle"
 import * as BatchQueries from "@outdial/core/BatchQueries"
 import * as BatchView from "@outdial/core/BatchView"
 import * as CallingWindow from "@outdial/core/CallingWindow"
+import * as ContactHistory from "@outdial/core/ContactHistory"
+import * as ContactQueries from "@outdial/core/ContactQueries"
 import * as OutdialError from "@outdial/core/OutdialError"
 import * as Schema from "effect/Schema"
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: unknown) => ({ "application/json": { schema } })
 const errorResponse = (description: string) => ({ description, content: json(ref("Error")) })
+const csv = (description: string) => ({ "text/csv": { schema: { type: "string", description } } })
+const csvFormat = {
+  name: "format",
+  in: "query",
+  required: false,
+  schema: { type: "string", enum: ["csv"] },
+  description: "`csv` (or `Accept: text/csv`): answer with the rejected rows as CSV"
+}
+const rejectedRowsCsv = csv(
+  "A header, then one line per rejected row: `row`, `error_code`, `error_field`, `error_message`, `phone`, `name`, `external_id`, `ignore_e164_validation`, then each custom field. Cells a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab, CR) carry a leading `'`, which the importer takes off."
+)
 
 const batchId = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "The batch id (`batchJobId`)" }
 const idempotencyKey = {
@@ -80,7 +93,10 @@ export const schemas = {
   BatchEvent: BatchView.BatchEvent,
   ContactEvent: BatchView.ContactEvent,
   DeferredEvent: BatchView.DeferredEvent,
-  RetryRequest: BatchLifecycle.RetryInput
+  RetryRequest: BatchLifecycle.RetryInput,
+  ContactPage: ContactQueries.ContactPage,
+  ContactDetails: ContactHistory.ContactDetails,
+  Attempt: ContactHistory.AttemptView
 } as const
 
 const derived = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, jsonSchemaOf(schema)]))
@@ -125,7 +141,7 @@ export const document = {
       post: {
         operationId: "createBatch",
         summary: "Create a batch from JSON contacts or a contact file",
-        parameters: [idempotencyKey],
+        parameters: [idempotencyKey, csvFormat],
         requestBody: {
           required: true,
           content: {
@@ -134,7 +150,10 @@ export const document = {
           }
         },
         responses: {
-          "201": { description: "Created (or the first response replayed)", content: json(ref("CreateBatchResponse")) },
+          "201": {
+            description: "Created (or the first response replayed). In CSV, the rows refused, the batch in the `Location` and `Outdial-Batch-Id` headers",
+            content: { ...json(ref("CreateBatchResponse")), ...rejectedRowsCsv }
+          },
           "400": errorResponse("Invalid settings or contacts, with rejected rows grouped by error"),
           "402": errorResponse("Not enough credits (`insufficient_credits`)"),
           "409": errorResponse("A request with this idempotency key is still running"),
@@ -159,6 +178,7 @@ export const document = {
       post: {
         operationId: "validateContacts",
         summary: "Validate contacts as a create would, storing nothing",
+        parameters: [csvFormat],
         requestBody: {
           required: true,
           content: {
@@ -170,7 +190,7 @@ export const document = {
           }
         },
         responses: {
-          "200": { description: "Accepted and rejected rows", content: json(ref("ValidationReport")) },
+          "200": { description: "Accepted and rejected rows; in CSV, the rejected rows", content: { ...json(ref("ValidationReport")), ...rejectedRowsCsv } },
           "400": errorResponse("The file is unreadable or has no phone column"),
           "413": errorResponse("The file is too large"),
           "415": errorResponse("Not a contact file"),
@@ -210,6 +230,17 @@ export const document = {
     },
     "/batches/{id}/contacts": {
       parameters: [batchId],
+      get: {
+        operationId: "listContacts",
+        summary: "A page of the batch's contacts, by status and a search of names and numbers",
+        parameters: queryParameters(ContactQueries.ContactsPageQuery),
+        responses: {
+          "200": { description: "A page of contacts", content: json(ref("ContactPage")) },
+          "400": errorResponse("`invalid_contact_status`, `invalid_page`, `invalid_page_size`, `invalid_cursor`, or a search that is blank, too long or holds NUL (`validation_error`)"),
+          "404": lifecycle["404"],
+          ...common
+        }
+      },
       post: {
         operationId: "addContacts",
         summary: "Add contacts to a live batch (draft, pending, scheduled, running or paused; JSON rows or another file)",
@@ -234,8 +265,37 @@ export const document = {
         }
       }
     },
+    "/batches/{id}/contacts.csv": {
+      parameters: [batchId],
+      get: {
+        operationId: "exportContacts",
+        summary: "The batch's contacts as CSV, streamed: any size",
+        parameters: queryParameters(ContactQueries.ExportQuery),
+        responses: {
+          "200": {
+            description: "The contacts in row order",
+            content: csv(
+              "A header, then one line per contact: `contact_id`, `status`, `attempts`, `max_attempts`, `last_outcome`, `sip_code`, `duration_seconds`, `failure_reason`, `last_attempt_at`, `next_retry_at`, `completed_at` (left out with `importable=true`), `external_id`, `name`, `phone`, then each custom field. Cells a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab, CR; E.164 numbers included) carry a leading `'`, which the importer takes off."
+            )
+          },
+          "400": errorResponse("`invalid_contact_status` or an invalid search or flag (`validation_error`)"),
+          "404": lifecycle["404"],
+          ...common
+        }
+      }
+    },
     "/batches/{id}/contacts/{contactId}": {
       parameters: [batchId, { name: "contactId", in: "path", required: true, schema: { type: "string" } }],
+      get: {
+        operationId: "getContact",
+        summary: "A contact with every attempt (caller number, times, outcome, SIP code) and every eligibility decision",
+        responses: {
+          "200": { description: "The contact and its history", content: json(ref("ContactDetails")) },
+          "400": errorResponse("A malformed contact id (`validation_error`)"),
+          "404": errorResponse("`batch_not_found` or `contact_not_found`"),
+          ...common
+        }
+      },
       delete: {
         operationId: "removeContact",
         summary: "Remove a contact not yet dialed from a live batch",

@@ -10,12 +10,13 @@
  *
  * @since 0.1.0
  */
-import { BatchQueries, Engine, OutdialError } from "@outdial/core"
+import { BatchQueries, ContactExport, ContactQueries, Engine, OutdialError } from "@outdial/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import express, { type Request, type Response } from "express"
+import * as CsvResponse from "./CsvResponse.ts"
 import * as ErrorResponse from "./ErrorResponse.ts"
 import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
@@ -104,6 +105,10 @@ const queryParam = (request: Request, name: string): string | undefined => {
   if (value === undefined || typeof value === "string") return value
   throw new ErrorResponse.HttpFailure(400, "validation_error", `${name} must be given once, as text`, { field: name })
 }
+/** The query parameters `names`, each given once as text or absent. */
+const queryOf = (request: Request, names: ReadonlyArray<string>): Record<string, string | undefined> =>
+  Object.fromEntries(names.map((name) => [name, queryParam(request, name)]))
+
 // Anything else than text or null is still handed over as text, for the engine to refuse with a reason.
 const textOrNull = (value: unknown): string | null | undefined =>
   value === undefined || value === null || typeof value === "string" ? value : JSON.stringify(value)
@@ -111,8 +116,8 @@ const textOrNull = (value: unknown): string | null | undefined =>
 /**
  * The router. Routes (relative to where it is mounted):
  * `POST /batches`, `POST /batches/validate`, `GET /batches`,
- * `GET|PATCH|DELETE /batches/:id`, `POST /batches/:id/contacts`,
- * `DELETE /batches/:id/contacts/:contactId`,
+ * `GET|PATCH|DELETE /batches/:id`, `GET|POST /batches/:id/contacts`,
+ * `GET /batches/:id/contacts.csv`, `GET|DELETE /batches/:id/contacts/:contactId`,
  * `POST /batches/:id/{schedule,pause,resume,cancel,retry}`,
  * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`.
  *
@@ -154,13 +159,35 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
     ErrorResponse.send(response, failure)
   }
 
-  /** Runs an engine call and answers with its result (204 for none) or its error. */
-  const handle = (
+  /**
+   * Runs a long answer (a stream written to `response`) until it ends or the
+   * client goes away; answers its failure, if any: `false` then.
+   */
+  const follow = async (request: Request, response: Response, effect: Effect.Effect<void, unknown, Engine.Engine>) => {
+    const fiber = runtime.runFork(effect)
+    const stop = () => void runtime.runFork(Fiber.interrupt(fiber) as Effect.Effect<void, never, never>)
+    request.on("close", stop)
+    const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
+    request.off("close", stop)
+    const ended = Exit.isSuccess(exit) ? exit.value : exit
+    if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
+      fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
+      return false
+    }
+    return true
+  }
+
+  /**
+   * Runs an engine call and answers with its result (204 for none, JSON or
+   * as `answer` writes it) or its error.
+   */
+  const handle = <A>(
     status: number,
     program: (
       organizationId: string,
       request: Request
-    ) => Promise<Effect.Effect<unknown, unknown, Engine.Engine>> | Effect.Effect<unknown, unknown, Engine.Engine>
+    ) => Promise<Effect.Effect<A, unknown, Engine.Engine>> | Effect.Effect<A, unknown, Engine.Engine>,
+    answer?: (request: Request, response: Response, value: A) => void
   ) =>
   async (request: Request, response: Response) => {
     try {
@@ -168,6 +195,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
       const exit = await runtime.runPromiseExit(await program(organizationId, request))
       if (Exit.isFailure(exit)) return fail(request, response, ErrorResponse.fromCause(exit.cause), exit.cause)
       if (exit.value === undefined) return void response.status(204).end()
+      if (answer !== undefined) return answer(request, response, exit.value)
       response.status(status).json(exit.value)
     } catch (error) {
       fail(request, response, ErrorResponse.fromUnknown(error), error)
@@ -175,19 +203,20 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   }
 
   /** As `handle`, for routes with a body; a spooled file is removed before the answer goes out. */
-  const withBody = (
+  const withBody = <A>(
     status: number,
     program: (
       organizationId: string,
       incoming: Uploads.Incoming,
       request: Request
-    ) => Effect.Effect<unknown, unknown, Engine.Engine>
+    ) => Effect.Effect<A, unknown, Engine.Engine>,
+    answer?: (request: Request, response: Response, value: A) => void
   ) =>
     handle(status, async (organizationId, request) => {
       // Behind a host's own body parser the stream is already read: take what it parsed.
       const incoming = ParsedBody.fromRequest(request) ?? await Uploads.read(request, limits)
       return program(organizationId, incoming, request).pipe(Effect.ensuring(Effect.promise(incoming.cleanup)))
-    })
+    }, answer)
 
   router.get("/openapi.json", (_request, response) => void response.json(OpenApi.document))
 
@@ -205,7 +234,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
             : undefined
         })
       )
-    })
+    }, (request, response, report) =>
+      CsvResponse.wanted(request)
+        ? CsvResponse.send(response, 200, "rejected-rows.csv", ContactExport.rejectedCsv(report.rejected))
+        : void response.status(200).json(report))
   )
 
   router.post(
@@ -222,6 +254,11 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
           idempotencyOf(request, incoming.fingerprint)
         )
       )
+    }, (request, response, created) => {
+      if (!CsvResponse.wanted(request)) return void response.status(201).json(created)
+      // The batch is named in headers: the body is the rows it refused, to correct and send again.
+      response.set({ location: `${request.baseUrl}/batches/${encodeURIComponent(created.batchJobId)}`, "outdial-batch-id": created.batchJobId })
+      CsvResponse.send(response, 201, `${created.batchJobId}-rejected-rows.csv`, ContactExport.rejectedCsv(created.rejected))
     })
   )
 
@@ -239,12 +276,9 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   router.get(
     "/batches/:id",
     handle(200, (organizationId, request) =>
-      BatchQueries.decodeContactsQuery({
-        contactStatus: queryParam(request, "contactStatus"),
-        contactsPage: queryParam(request, "contactsPage"),
-        contactsPageSize: queryParam(request, "contactsPageSize"),
-        contactsCursor: queryParam(request, "contactsCursor")
-      }).pipe(Effect.flatMap((query) =>
+      BatchQueries.decodeContactsQuery(
+        queryOf(request, ["contactStatus", "contactsPage", "contactsPageSize", "contactsCursor", "contactsSearch"])
+      ).pipe(Effect.flatMap((query) =>
         Engine.Engine.use((engine) => engine.getBatch(organizationId, param(request, "id"), query))
       )))
   )
@@ -273,6 +307,39 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
             idempotency: idempotencyOf(request, incoming.fingerprint)
           })
         )))
+  )
+
+  router.get(
+    "/batches/:id/contacts",
+    handle(200, (organizationId, request) =>
+      ContactQueries.decodeContactsPageQuery(queryOf(request, ["status", "search", "page", "pageSize", "cursor"])).pipe(
+        Effect.flatMap((query) =>
+          Engine.Engine.use((engine) => engine.listContacts(organizationId, param(request, "id"), query))
+        )
+      ))
+  )
+
+  router.get("/batches/:id/contacts.csv", async (request, response) => {
+    try {
+      const organizationId = await organizationOf(request)
+      const batchId = param(request, "id")
+      const exported = await runtime.runPromiseExit(
+        ContactQueries.decodeExportQuery(queryOf(request, ["status", "search", "importable"])).pipe(
+          Effect.flatMap((query) => Engine.Engine.use((engine) => engine.exportContacts(organizationId, batchId, query)))
+        )
+      )
+      if (Exit.isFailure(exported)) return fail(request, response, ErrorResponse.fromCause(exported.cause), exported.cause)
+      // Past the first byte a failure can only cut the download (CsvResponse.stream); it is still ours to log.
+      await follow(request, response, CsvResponse.stream(response, `${batchId}-contacts.csv`, exported.value))
+    } catch (error) {
+      fail(request, response, ErrorResponse.fromUnknown(error), error)
+    }
+  })
+
+  router.get(
+    "/batches/:id/contacts/:contactId",
+    handle(200, (organizationId, request) =>
+      Engine.Engine.use((engine) => engine.getContact(organizationId, param(request, "id"), param(request, "contactId"))))
   )
 
   router.delete(
@@ -310,16 +377,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   router.get("/batches/:id/events", async (request, response) => {
     try {
       const organizationId = await organizationOf(request)
-      const fiber = runtime.runFork(EventStream.serve(organizationId, param(request, "id"), response))
-      const stop = () => void runtime.runFork(Fiber.interrupt(fiber) as Effect.Effect<void, never, never>)
-      request.on("close", stop)
-      const exit = await runtime.runPromiseExit(Fiber.await(fiber) as Effect.Effect<Exit.Exit<void, unknown>>)
-      request.off("close", stop)
-      const ended = Exit.isSuccess(exit) ? exit.value : exit
-      if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) {
-        return fail(request, response, ErrorResponse.fromCause(ended.cause), ended.cause)
-      }
-      response.end()
+      if (await follow(request, response, EventStream.serve(organizationId, param(request, "id"), response))) response.end()
     } catch (error) {
       fail(request, response, ErrorResponse.fromUnknown(error), error)
     }

@@ -1,6 +1,7 @@
 /**
  * @since 0.1.0
  */
+export * as CsvResponse from "./CsvResponse.ts"
 export * as ErrorResponse from "./ErrorResponse.ts"
 export * as EventStream from "./EventStream.ts"
 export * as OpenApi from "./OpenApi.ts"

@@ -2,18 +2,17 @@
  * The batch API over real HTTP on loopback, the router mounted under
  * `/api/v1` inside a host app, against the in-memory store and PostgreSQL.
  */
-import { PgStorage } from "@outdial/adapter-postgres"
 import { BatchStore, MemoryBatchStore, OutdialError } from "@outdial/core"
 import { Validator } from "@seriousme/openapi-schema-validator"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freshDatabase, isReachable } from "../../adapter-postgres/test/database.ts"
+import { client, expectError } from "./client.ts"
 import * as Server from "./server.ts"
+import { eachStore } from "./stores.ts"
 import {
   alwaysAnswers,
   alwaysBusy,
@@ -31,12 +30,6 @@ const phones = (count: number, offset = 0) =>
   Array.from({ length: count }, (_, i) => `+49151${String(30_000_000 + offset + i)}`)
 const rows = (count: number, offset = 0) => phones(count, offset).map((phone, i) => ({ phone, name: `Contact ${i + 1}` }))
 
-interface Reply {
-  readonly status: number
-  readonly body: any
-  readonly headers: Headers
-}
-
 const quickRetry = { maxAttempts: 1, timezone: "UTC" }
 
 const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unknown>) =>
@@ -49,48 +42,13 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
       await server?.close()
     })
 
-    const call = async (
-      method: string,
-      path: string,
-      options: {
-        readonly org?: string | null
-        readonly json?: unknown
-        readonly body?: string | FormData
-        readonly headers?: Record<string, string>
-        readonly url?: string
-      } = {}
-    ): Promise<Reply> => {
-      const org = options.org === undefined ? organizationId : options.org
-      const response = await fetch(`${options.url ?? server.url}${path}`, {
-        method,
-        headers: {
-          ...(org === null ? {} : { "x-organization-id": org }),
-          ...(options.json === undefined ? {} : { "content-type": "application/json" }),
-          ...options.headers
-        },
-        body: options.json === undefined ? options.body : JSON.stringify(options.json)
-      })
-      const text = await response.text()
-      let body: unknown = text
-      try {
-        body = text === "" ? undefined : JSON.parse(text)
-      } catch {
-        // not JSON: kept as text
-      }
-      return { status: response.status, body, headers: response.headers }
-    }
+    const call = client(() => server.url)
 
     const form = (fields: Record<string, string>, file?: { readonly name: string; readonly bytes: Uint8Array; readonly type?: string }) => {
       const data = new FormData()
       for (const [key, value] of Object.entries(fields)) data.append(key, value)
       if (file !== undefined) data.append("file", new Blob([file.bytes], { type: file.type ?? "text/csv" }), file.name)
       return data
-    }
-
-    const expectError = (reply: Reply, status: number, code: string) => {
-      expect({ status: reply.status, code: reply.body?.error?.code }).toEqual({ status, code })
-      expect(typeof reply.body.error.message).toBe("string")
-      expect(reply.body.error).toHaveProperty("details")
     }
 
     const create = async (input: Record<string, unknown>, org = organizationId) => {
@@ -792,16 +750,7 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
     })
   })
 
-suite("router on the in-memory store", () => MemoryBatchStore.layer)
-
-const reachable = await isReachable()
-suite(
-  reachable ? "router on PostgreSQL" : "router on PostgreSQL (embedded PGlite: no server reachable)",
-  () =>
-    reachable
-      ? Layer.unwrap(Effect.map(freshDatabase("outdial_http"), ({ url }) => PgStorage.layer({ url: Redacted.make(url) })))
-      : PgStorage.layerEmbedded()
-)
+await eachStore("router", "outdial_http", suite)
 
 describe("a store that fails", () => {
   it("answers 500 store_error and keeps the cause out of the response", async () => {

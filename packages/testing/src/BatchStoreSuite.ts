@@ -22,6 +22,7 @@ import { batches } from "./internal/batchStoreSuite/batches.ts"
 import { dispatch } from "./internal/batchStoreSuite/dispatch.ts"
 import { batchedWrites } from "./internal/batchStoreSuite/batchedWrites.ts"
 import { draftContacts } from "./internal/batchStoreSuite/draftContacts.ts"
+import { historyAndSearch } from "./internal/batchStoreSuite/historyAndSearch.ts"
 import { idempotencyKeys } from "./internal/batchStoreSuite/idempotencyKeys.ts"
 import { invariants } from "./internal/batchStoreSuite/invariants.ts"
 import { leases } from "./internal/batchStoreSuite/leases.ts"
@@ -54,5 +55,6 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, options:
     leases(it)
     dispatch(it)
     batchedWrites(it)
+    historyAndSearch(it)
     invariants(it, options)
   })

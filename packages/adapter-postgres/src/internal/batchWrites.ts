@@ -22,6 +22,7 @@ import type { Fragment } from "effect/sql/Statement"
 import { counterColumn } from "../Migrations.ts"
 import type { DialingWrites } from "./dialingWrites.ts"
 import type { Fragments } from "./fragments.ts"
+import { searchContacts } from "./search.ts"
 import { clockDate, type Events } from "./outbox.ts"
 import {
   type BatchRow,
@@ -207,6 +208,7 @@ export const make = (
         yield* appendEvent(toBatch(row), "deleted")
         // No foreign keys: they would take a lock on the batch row for every attempt written.
         yield* sql`DELETE FROM outdial_attempts WHERE batch_id = ${batchId}`
+        yield* sql`DELETE FROM outdial_decisions WHERE batch_id = ${batchId}`
         yield* sql`DELETE FROM outdial_contacts WHERE batch_id = ${batchId}`
         yield* sql`DELETE FROM outdial_counters WHERE batch_id = ${batchId}`
         yield* sql`DELETE FROM outdial_leases WHERE batch_id = ${batchId}`
@@ -292,8 +294,10 @@ export const make = (
     // (N-1)·size + 1. Otherwise the start is the ((N-1)·size + 1)-th match, which
     // only counting finds (a B-tree keeps no ranks): it is counted over an
     // index-only scan of positions, never by reading the rows before it.
-    listContacts: (batchId, { after, page, pageSize, status }) =>
-      Effect.gen(function*() {
+    listContacts: (batchId, { after, page, pageSize, search, status }) =>
+      search !== undefined
+        ? searchContacts(sql, contactColumns, batchId, { after, page, pageSize, search, status })
+        : Effect.gen(function*() {
         const total = status === undefined
           ? sql<{ total: number }>`SELECT total_contacts AS total FROM outdial_batches WHERE id = ${batchId}`
           : sql<{ total: number }>`SELECT coalesce(sum(${sql(counterColumn(status))}), 0)::int4 AS total

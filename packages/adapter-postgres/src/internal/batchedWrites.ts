@@ -13,6 +13,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as SqlClient from "effect/sql/SqlClient"
+import type { DecisionHistory } from "./decisionHistory.ts"
 import type { Fragments } from "./fragments.ts"
 import {
   type AttemptRow,
@@ -30,8 +31,9 @@ import {
 
 export type BatchedWrites = Required<Pick<BatchStore["Service"], "beginAttempts" | "finishAttempts">>
 
-export const make = (sql: SqlClient.SqlClient, fragments: Fragments): BatchedWrites => {
+export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: DecisionHistory): BatchedWrites => {
   const { contactColumns, contactStatement, countedByShard, fenced, leaseCte } = fragments
+  const { decisionCount, recordDecision } = history
   const finalStatuses = sql.literal(Contact.statuses.filter(Contact.isFinal).map((s) => `'${s}'`).join(", "))
   // Times travel as ISO text in the arrays: typed timestamp arrays add nothing here.
   const iso = (time: DateTime.Utc | null) => time === null ? null : DateTime.toDateUtc(time).toISOString()
@@ -73,11 +75,13 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): BatchedWri
           moved AS (
             UPDATE outdial_contacts c SET status = 'dialing', attempt_count = i.attempt_number,
                    last_attempt_at = i.started_at::timestamptz, next_retry_at = NULL,
-                   last_decision = coalesce(i.decision::jsonb, old.last_decision)
+                   last_decision = coalesce(i.decision::jsonb, old.last_decision),
+                   ${decisionCount(sql`i.decision::jsonb`)}
             FROM old JOIN input i ON i.position = old.position
             WHERE c.batch_id = old.batch_id AND c.position = old.position
               AND old.status IN ('pending', 'queued') AND old.attempt_count = i.attempt_number - 1
-            RETURNING c.*, old.status AS old_status),
+            RETURNING c.*, old.status AS old_status, i.decision::jsonb AS new_decision),
+          ${recordDecision},
           recorded AS (
             INSERT INTO outdial_attempts (id, batch_id, contact_position, attempt_number, state, owner_epoch,
               caller_number_id, local_date, started_at, previous_status, previous_next_retry_at,
@@ -187,10 +191,12 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): BatchedWri
                                   THEN coalesce(old.completed_at, i.ended_at::timestamptz) END,
               error_code = i.sip_code, failure_reason = i.failure_reason,
               call_duration = i.duration::float8, room_name = i.room_name,
-              last_decision = coalesce(i.decision::jsonb, old.last_decision)
+              last_decision = coalesce(i.decision::jsonb, old.last_decision),
+              ${decisionCount(sql`i.decision::jsonb`)}
             FROM old JOIN fin ON fin.contact_position = old.position JOIN input i ON i.id = fin.id
             WHERE c.batch_id = old.batch_id AND c.position = old.position
-            RETURNING c.*, old.status AS old_status, fin.id AS attempt_id),
+            RETURNING c.*, old.status AS old_status, fin.id AS attempt_id, i.decision::jsonb AS new_decision),
+          ${recordDecision},
           ${countedByShard(lease.batchId)}
           SELECT (SELECT count(*)::int4 FROM lease) AS leased, a.id IS NOT NULL AS known,
                  a.contact_position AS a_position, ${contactColumns},

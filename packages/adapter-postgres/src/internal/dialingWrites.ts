@@ -13,6 +13,7 @@ import { InvalidTransition } from "@outdial/core/OutdialError"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as SqlClient from "effect/sql/SqlClient"
+import type { DecisionHistory } from "./decisionHistory.ts"
 import type { Fragments } from "./fragments.ts"
 import {
   type AttemptRow,
@@ -47,8 +48,9 @@ export type DialingWrites = Pick<
   | "decide"
 >
 
-export const make = (sql: SqlClient.SqlClient, fragments: Fragments): DialingWrites => {
+export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: DecisionHistory): DialingWrites => {
   const { contactColumns, contactStatement, counted, fenced, leaseCte, leasedContact, shardOf, shardOfAttempt } = fragments
+  const { decisionCount, recordDecision } = history
   return {
     acquireLease: (batchId, ownerId, now, ttlMillis) => {
       const expiresAt = DateTime.addDuration(now, ttlMillis)
@@ -152,11 +154,13 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): DialingWri
           moved AS (
             UPDATE outdial_contacts c SET status = 'dialing', attempt_count = ${attempt.attemptNumber},
                    last_attempt_at = ${startedAt}, next_retry_at = NULL,
-                   last_decision = coalesce(${decision}::jsonb, old.last_decision)
+                   last_decision = coalesce(${decision}::jsonb, old.last_decision),
+                   ${decisionCount(sql`${decision}::jsonb`)}
             FROM old
             WHERE c.batch_id = old.batch_id AND c.position = old.position
               AND old.status IN ('pending', 'queued') AND old.attempt_count = ${attempt.attemptNumber - 1}
-            RETURNING c.*, old.status AS old_status),
+            RETURNING c.*, old.status AS old_status, ${decision}::jsonb AS new_decision),
+          ${recordDecision},
           recorded AS (
             INSERT INTO outdial_attempts (id, batch_id, contact_position, attempt_number, state, owner_epoch,
               caller_number_id, local_date, started_at, previous_status, previous_next_retry_at,
@@ -235,9 +239,11 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): DialingWri
                                   THEN coalesce(old.completed_at, ${endedAt}) END,
               error_code = ${result.sipCode}, failure_reason = ${result.failureReason},
               call_duration = ${result.duration}, room_name = ${result.roomName},
-              last_decision = coalesce(${decision}::jsonb, old.last_decision)
+              last_decision = coalesce(${decision}::jsonb, old.last_decision),
+              ${decisionCount(sql`${decision}::jsonb`)}
             FROM old WHERE c.batch_id = old.batch_id AND c.position = old.position
-            RETURNING c.*, old.status AS old_status),
+            RETURNING c.*, old.status AS old_status, ${decision}::jsonb AS new_decision),
+          ${recordDecision},
           ${counted(lease.batchId, shardOfAttempt(end.attemptId))}
           SELECT (SELECT count(*)::int4 FROM lease) AS leased, (SELECT count(*)::int4 FROM a) AS known,
                  a.contact_position AS a_position, ${contactColumns},
@@ -320,14 +326,17 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments): DialingWri
         const set = decision.kind === "skip"
           ? sql`status = 'skipped', completed_at = ${at}, next_retry_at = NULL`
           : sql`next_retry_at = ${DateTime.toDateUtc(decision.until ?? decision.at)}`
+        const stored = jsonText(encodeDecision(decision))
         const rows = yield* sql<ContactRow & { leased: number; prior_status: Contact.ContactStatus | null }>`
           WITH ${leaseCte(lease)},
           ${leasedContact(lease, position)},
           moved AS (
-            UPDATE outdial_contacts c SET ${set}, last_decision = ${jsonText(encodeDecision(decision))}::jsonb
+            UPDATE outdial_contacts c SET ${set}, last_decision = ${stored}::jsonb,
+                   ${decisionCount(sql`${stored}::jsonb`)}
             FROM old WHERE c.batch_id = old.batch_id AND c.position = old.position
               AND old.status IN ('pending', 'queued')
-            RETURNING c.*, old.status AS old_status),
+            RETURNING c.*, old.status AS old_status, ${stored}::jsonb AS new_decision),
+          ${recordDecision},
           ${counted(lease.batchId, shardOf(position))}
           SELECT (SELECT count(*)::int4 FROM lease) AS leased, old.status AS prior_status, ${contactColumns}
           FROM (SELECT 1) one LEFT JOIN old ON true LEFT JOIN moved c ON true`

@@ -9,6 +9,7 @@
 import { Readable } from "node:stream"
 import * as Stream from "effect/Stream"
 import Papa from "papaparse"
+import { restoreCell } from "../ContactExport.ts"
 import * as InputGuard from "../InputGuard.ts"
 import { InvalidInput } from "../OutdialError.ts"
 
@@ -182,8 +183,11 @@ async function* csvBatches(text: AsyncIterable<string>): AsyncGenerator<Batch> {
         return
       }
       const cells = results.data
-      for (const cell of cells) {
+      for (let c = 0; c < cells.length; c++) {
+        const cell = cells[c]!
         for (let i = cell.indexOf("\n"); i !== -1; i = cell.indexOf("\n", i + 1)) line++
+        // A cell an export neutralised against formulas reads back as it was.
+        if (cell.charCodeAt(0) === 39) cells[c] = restoreCell(cell)
       }
       line++
       current.push(cells)
