@@ -42,7 +42,7 @@ export const ContactDrawer = (
         <div><dt>Last attempt</dt><dd>{when(contact.lastAttemptAt)}</dd></div>
         <div><dt>Next retry</dt><dd>{when(contact.nextRetryAt)}</dd></div>
         <div><dt>Finished</dt><dd>{when(contact.completedAt)}</dd></div>
-        <div><dt>Call length</dt><dd>{contact.callDuration === null ? "—" : `${Math.round(contact.callDuration)} s`}</dd></div>
+        <div><dt>Call length</dt><dd>{contact.callDuration === null ? "—" : `${contact.callDuration < 10 ? contact.callDuration.toFixed(1) : Math.round(contact.callDuration)} s`}</dd></div>
         <div><dt>Reason</dt><dd>{contact.failureReason ?? "—"}</dd></div>
         {Object.entries(contact.customFields).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}
       </dl>

@@ -172,7 +172,7 @@ export const Report = (
                           <td data-label="Reason">{fix?.valid ? <span class="ok">Fixed</span> : (fix?.message ?? error.message)}</td>
                           <td data-label="Fix">
                             {error.contact !== undefined || error.value !== undefined
-                              ? <button type="button" aria-expanded={editing === error.row} onClick={() => setEditing(editing === error.row ? undefined : error.row)}>Edit row {error.row}</button>
+                              ? <button type="button" class="nowrap" aria-expanded={editing === error.row} onClick={() => setEditing(editing === error.row ? undefined : error.row)}>Edit row {error.row}</button>
                               : null}
                           </td>
                         </tr>,
