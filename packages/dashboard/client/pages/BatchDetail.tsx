@@ -11,7 +11,7 @@ import {
 import { ConfirmButton, ErrorNote, navigate, ProgressBar, StatusBadge } from "../ui.tsx"
 import { AddRecipients } from "./detail/AddRecipients.tsx"
 import { Breakdown } from "./detail/Breakdown.tsx"
-import { ContactsTable } from "./detail/ContactsTable.tsx"
+import { ContactsTable, pageSize as contactsPageSize } from "./detail/ContactsTable.tsx"
 
 /** Where the results export lives, among the names it may land under. */
 const exportPaths = ["/batches/{id}/contacts.csv", "/batches/{id}/export", "/batches/{id}/contacts/export"]
@@ -35,8 +35,9 @@ export const BatchDetail = ({ id, features }: { id: string; features: Features |
   const [generation, setGeneration] = useState(0)
   const path = `/batches/${encodeURIComponent(id)}`
 
+  // One read gives the batch, its progress and the first page of contacts the table shows.
   const reload = () =>
-    api<BatchDetails>(path, { query: { contactsPageSize: 1 } }).then(setBatch, setError)
+    api<BatchDetails>(path, { query: { contactsPageSize: contactsPageSize } }).then(setBatch, setError)
 
   useEffect(() => void reload(), [id])
 

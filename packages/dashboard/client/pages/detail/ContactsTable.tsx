@@ -3,13 +3,13 @@
  * cursor paging (a keyset read, as fast on page 20,000 as on page 1). Rows
  * follow the stream's `contact` events; a row opens the contact's drawer.
  */
-import { useEffect, useState } from "preact/hooks"
+import { useEffect, useRef, useState } from "preact/hooks"
 import { api, type Features } from "../../api.ts"
 import { type BatchDetails, type ContactView, contactStatuses, label, when } from "../../model.ts"
 import { ConfirmButton, ErrorNote, StatusBadge, useDebounced } from "../../ui.tsx"
 import { ContactDrawer } from "./ContactDrawer.tsx"
 
-const pageSize = 25
+export const pageSize = 25
 const searchParams = ["contactsSearch", "search", "contactSearch", "q"]
 
 export const ContactsTable = (
@@ -24,7 +24,11 @@ export const ContactsTable = (
   const [status, setStatus] = useState("")
   const [search, setSearch] = useState("")
   const [cursors, setCursors] = useState<ReadonlyArray<string | undefined>>([undefined])
-  const [page, setPage] = useState<{ contacts: ReadonlyArray<ContactView>; total: number; next: string | null } | undefined>(undefined)
+  // The batch's own read carried the first page: the table shows it without asking again.
+  const [page, setPage] = useState<{ contacts: ReadonlyArray<ContactView>; total: number; next: string | null } | undefined>(
+    () => ({ contacts: batch.contacts, total: batch.contactsTotal, next: batch.contactsNextCursor })
+  )
+  const initial = useRef(true)
   const [error, setError] = useState<unknown>(undefined)
   const [open, setOpen] = useState<ContactView | undefined>(undefined)
   const [reloads, setReloads] = useState(0)
@@ -33,6 +37,7 @@ export const ContactsTable = (
   const cursor = cursors[cursors.length - 1]
 
   useEffect(() => {
+    if (initial.current) return void (initial.current = false)
     let live = true
     api<BatchDetails>(path, {
       query: {
@@ -46,7 +51,7 @@ export const ContactsTable = (
       (failure) => live && setError(failure)
     )
     return () => void (live = false)
-  }, [path, status, query, cursor, reloads])
+  }, [path, status, query, cursor, reloads, batch.status])
 
   // A contact the stream reports changed: its row shows the change, unless the filter no longer holds it.
   useEffect(() => {
