@@ -170,7 +170,7 @@ export const NewBatch = (_: { features: Features | undefined }) => {
       </section>
       <ErrorNote error={formError} />
       {Object.keys(errors).length > 0 && <p class="error" role="alert">The server refused a setting: see the field marked above.</p>}
-      <div class="actions sticky">
+      <div class="actions submit">
         <a class="button" href="#/">Cancel</a>
         <button type="submit" class="primary" disabled={submitting}>
           {settings.start === "draft" ? "Save draft" : settings.start === "at" ? "Schedule batch" : "Create and start"}
