@@ -10,36 +10,22 @@
  *
  * Last line JSON: {"contacts","firstRenderMedianMs","firstRenderMaxMs","runsMs"}.
  */
-import { PgStorage } from "@outdial/adapter-postgres"
-import { Directory, Engine, EngineEvents, SimulatedTelephony } from "@outdial/core"
 import { Dashboard } from "@outdial/dashboard"
 import { Router } from "@outdial/http-express"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Redacted from "effect/Redacted"
 import express from "express"
 import type { AddressInfo } from "node:net"
 import { chromium } from "playwright-core"
-import { benchDatabase, largeBatch, percentile, round } from "./largeBatch.ts"
+import { benchDatabase, largeBatch, percentile, round, servedEngine } from "./largeBatch.ts"
 
 const organizationId = "org_bench"
 const contacts = Number(process.env.BENCH_CONTACTS ?? 1_000_000)
 const runs = 7
 
-const directory = Directory.layerStatic({
-  agents: [{ id: "agent", organizationId, ready: true, phoneNumberIds: ["num_1"] }],
-  callerNumbers: [{ id: "num_1", organizationId, number: "+12025550100", outboundEnabled: true, agentId: "agent" }]
-})
-
 const main = async () => {
   const database = await benchDatabase("outdial_bench_dashboard")
   try {
-    const engine = Engine.layerWith({
-      store: PgStorage.layer({ url: Redacted.make(database.url), maxConnections: 10 }),
-      telephony: SimulatedTelephony.layer({ record: false }),
-      directory,
-      events: EngineEvents.layer({ capacity: 16 })
-    })
-    const runtime = ManagedRuntime.make(engine)
+    const runtime = ManagedRuntime.make(servedEngine(database.url, organizationId))
     const app = express()
     app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: () => organizationId }))
     app.use("/outdial", Dashboard.makeRouter({ apiBase: "/api/v1" }))
