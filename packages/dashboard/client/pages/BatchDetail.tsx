@@ -41,6 +41,12 @@ export const BatchDetail = ({ id, features }: { id: string; features: Features |
 
   useEffect(() => void reload(), [id])
 
+  // A User Timing mark once the batch first shows, for whoever measures the page (bench:dashboard does).
+  const shown = batch !== undefined
+  useEffect(() => {
+    if (shown) performance.mark("outdial:batch-page-rendered")
+  }, [shown])
+
   // Live progress: the stream sends a snapshot at once, then changes; it ends once the batch is final.
   useEffect(() => {
     const source = new EventSource(url(`${path}/events`), { withCredentials: true })
