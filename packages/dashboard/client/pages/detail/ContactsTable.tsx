@@ -51,7 +51,7 @@ export const ContactsTable = (
       (failure) => live && setError(failure)
     )
     return () => void (live = false)
-  }, [path, status, query, cursor, reloads, batch.status])
+  }, [path, status, query, cursor, reloads, batch.status, batch.totalContacts])
 
   // A contact the stream reports changed: its row shows the change, unless the filter no longer holds it.
   useEffect(() => {
