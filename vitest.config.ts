@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config"
 
 // Workspace packages resolve to their sources, so tests never need a build first.
 const packagesDir = fileURLToPath(new URL("./packages/", import.meta.url))
-const packageNames = ["core", "adapter-postgres", "adapter-livekit", "http-express", "testing"]
+const packageNames = ["core", "adapter-postgres", "adapter-livekit", "http-express", "testing", "dashboard"]
 
 export default defineConfig({
   resolve: {

@@ -15,25 +15,17 @@
  *
  * Last line JSON: {"readP50Ms","readP95Ms","create10kMs","searchP50Ms","searchP95Ms"}.
  */
-import { PgStorage } from "@outdial/adapter-postgres"
-import { Directory, Engine, EngineEvents, SimulatedTelephony } from "@outdial/core"
 import { Router } from "@outdial/http-express"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as SqlClient from "effect/sql/SqlClient"
-import * as Redacted from "effect/Redacted"
 import express from "express"
 import type { AddressInfo } from "node:net"
 import { Agent, request } from "node:http"
-import { benchDatabase, contactStatuses, largeBatch, latencies, percentile, round } from "./largeBatch.ts"
+import { benchDatabase, contactStatuses, largeBatch, latencies, percentile, round, servedEngine } from "./largeBatch.ts"
 
 const organizationId = "org_bench"
 const contacts = Number(process.env.BENCH_CONTACTS ?? 1_000_000)
-
-const directory = Directory.layerStatic({
-  agents: [{ id: "agent", organizationId, ready: true, phoneNumberIds: ["num_1"] }],
-  callerNumbers: [{ id: "num_1", organizationId, number: "+12025550100", outboundEnabled: true, agentId: "agent" }]
-})
 
 // Keep-alive, as a client in front of the API would.
 const agent = new Agent({ keepAlive: true, maxSockets: 1 })
@@ -48,13 +40,7 @@ const get = (url: string) =>
 const main = async () => {
   const database = await benchDatabase("outdial_bench_http")
   try {
-    const engine = Engine.layerWith({
-      store: PgStorage.layer({ url: Redacted.make(database.url), maxConnections: 10 }),
-      telephony: SimulatedTelephony.layer({ record: false }),
-      directory,
-      events: EngineEvents.layer({ capacity: 16 })
-    })
-    const runtime = ManagedRuntime.make(engine)
+    const runtime = ManagedRuntime.make(servedEngine(database.url, organizationId))
     const app = express()
     app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: (req) => req.get("x-organization-id") }))
     const server = app.listen(0, "127.0.0.1")

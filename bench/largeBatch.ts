@@ -3,9 +3,11 @@
  * batch of a million contacts with statuses spread as a half-done batch
  * would have them, and latency percentiles.
  */
-import { BatchStore } from "@outdial/core"
+import { PgStorage } from "@outdial/adapter-postgres"
+import { BatchStore, Directory, Engine, EngineEvents, SimulatedTelephony } from "@outdial/core"
 import * as StoreFixtures from "@outdial/testing/StoreFixtures"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as SqlClient from "effect/sql/SqlClient"
 import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
 
@@ -64,4 +66,19 @@ export const largeBatch = (organizationId: string, count: number) =>
                FROM outdial_contacts WHERE batch_id = ${batch.id}`
     yield* sql`VACUUM ANALYZE outdial_contacts`.pipe(Effect.ignore)
     return { batchId: batch.id, ingestSeconds }
+  })
+
+/**
+ * The engine the benches behind HTTP serve: PostgreSQL at `url`, simulated
+ * calls, one agent (`agent`) of `organizationId` with one caller number.
+ */
+export const servedEngine = (url: string, organizationId: string) =>
+  Engine.layerWith({
+    store: PgStorage.layer({ url: Redacted.make(url), maxConnections: 10 }),
+    telephony: SimulatedTelephony.layer({ record: false }),
+    directory: Directory.layerStatic({
+      agents: [{ id: "agent", organizationId, ready: true, phoneNumberIds: ["num_1"] }],
+      callerNumbers: [{ id: "num_1", organizationId, number: "+12025550100", outboundEnabled: true, agentId: "agent" }]
+    }),
+    events: EngineEvents.layer({ capacity: 16 })
   })

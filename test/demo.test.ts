@@ -18,6 +18,7 @@ it("runs the quickstart batch to completion", async () => {
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
   expect(code, output).toBe(0)
   expect(output).toContain("POST /batches → 201")
+  expect(output).toMatch(/Dashboard on http:\/\/127\.0\.0\.1:\d+\/outdial\n/)
   expect(output).toMatch(/rejected: 3 × invalid_phone_format/)
   expect(output).toContain("Batch completed")
   expect(output).toMatch(/\[#{32}\] 195\/195/)

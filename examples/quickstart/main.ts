@@ -5,14 +5,16 @@
  * the simulated telephony provider. The demo then acts as a client: it
  * uploads `contacts.csv` (some rows broken on purpose, to show the
  * validation report), follows the batch's Server-Sent Events with a progress
- * bar, prints the final breakdown, and keeps serving with curl commands to
- * try. `--once` exits instead.
+ * bar, prints the final breakdown, and keeps serving the API and the
+ * dashboard (`@outdial/dashboard` under `/outdial`), printing their URLs.
+ * `--once` exits instead.
  *
  *   npx -y pnpm@10 demo            # PORT=3000 unless set
  *   npx -y pnpm@10 demo -- --once
  */
 import { PgStorage } from "@outdial/adapter-postgres"
 import { Directory, Engine, SimulatedTelephony } from "@outdial/core"
+import { Dashboard } from "@outdial/dashboard"
 import { Router } from "@outdial/http-express"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
@@ -81,10 +83,14 @@ const main = async () => {
     // A real host resolves the organization from its own auth; the demo has one tenant.
     resolveOrganization: (request) => request.get("x-organization-id") ?? organizationId
   }))
+  // The dashboard, a single-page app over the same API (same origin, so the host's auth applies).
+  app.use("/outdial", Dashboard.makeRouter({ apiBase: "/api/v1" }))
   const wanted = Number(process.env.PORT ?? 3000)
   const server = await listen(app, wanted).catch(() => listen(app, 0))
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`
-  console.log(`Batch API on ${api} (OpenAPI at ${api}/openapi.json)\n`)
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const api = `${origin}/api/v1`
+  console.log(`Batch API on ${api} (OpenAPI at ${api}/openapi.json)`)
+  console.log(`Dashboard on ${origin}/outdial\n`)
 
   // The client side: upload the contact file as a browser form would.
   const csv = await readFile(fileURLToPath(new URL("./contacts.csv", import.meta.url)))
@@ -134,7 +140,10 @@ const main = async () => {
     await runtime.dispose()
     return
   }
-  console.log(`\nStill serving. Try:
+  // Compile the dashboard's client now rather than on the first page load.
+  await Dashboard.assets()
+  console.log(`\nStill serving. Open the dashboard: ${origin}/outdial (the batch is at ${origin}/outdial#/batches/${created.batchJobId})
+Or try:
   curl -s ${api}/batches | head -c 600; echo
   curl -s "${api}/batches/${created.batchJobId}?contactStatus=no_answer&contactsPageSize=5"
   curl -s -X POST ${api}/batches -H 'content-type: application/json' \\
