@@ -26,8 +26,9 @@ export const limitMillis = (context: DispatchContext): number => {
   return (ringTimeoutSeconds + maxCallSeconds + marginSeconds) * 1000
 }
 
+// Suspended: an adapter may start its request when `lookup` is called, and the watchdog asks only when due.
 const resolve = (context: DispatchContext, attemptId: string): Effect.Effect<CallResult> =>
-  context.telephony.lookup(attemptId).pipe(
+  Effect.suspend(() => context.telephony.lookup(attemptId)).pipe(
     // A provider that cannot answer now is asked again later: the call is not guessed at.
     Effect.catch(() => Effect.succeed({ _tag: "InProgress" } as const)),
     Effect.flatMap((status) => {
