@@ -18,6 +18,11 @@ import { InvalidInput } from "./OutdialError.ts"
 
 const isoDate = /^\d{4}-\d{2}-\d{2}$/
 
+const isCalendarDate = (value: string): boolean => {
+  const millis = Date.parse(`${value}T00:00:00Z`)
+  return Number.isFinite(millis) && new Date(millis).toISOString().slice(0, 10) === value
+}
+
 /**
  * A calendar date, `YYYY-MM-DD`, that exists (no 2026-02-30).
  *
@@ -26,9 +31,8 @@ const isoDate = /^\d{4}-\d{2}-\d{2}$/
  */
 export const DateString = Schema.String.check(
   Schema.isPattern(isoDate),
-  Schema.makeFilter((value: string) =>
-    new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value || `${value} is not a calendar date`
-  )
+  // Checks run together: a value the pattern refused must not reach the date parser.
+  Schema.makeFilter((value: string) => !isoDate.test(value) || isCalendarDate(value) || `${value} is not a calendar date`)
 )
 
 /**

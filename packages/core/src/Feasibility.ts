@@ -128,7 +128,8 @@ export const estimate = (input: Input): Feasibility => {
     const used = share(ready, capacity)
     callsToday += used / lineSeconds * attempts
     if (open.every((group) => group.remaining <= 0)) {
-      finish = at + Math.ceil(used / lines) * 1000
+      // The last slot's work over the lines, but a call is never shorter than itself.
+      finish = at + Math.ceil(Math.max(used / lines, Math.min(lineSeconds, used))) * 1000
       break
     }
     at += slotMillis
