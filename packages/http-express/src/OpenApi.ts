@@ -140,7 +140,10 @@ export const document = {
           "409": errorResponse("A request with this idempotency key is still running"),
           "413": errorResponse("The file is too large (`file_too_large`)"),
           "415": errorResponse("Not a CSV, XLSX or XLS file, or not JSON / multipart (`unsupported_file_type`)"),
-          "422": errorResponse("The idempotency key was used with another body (`idempotency_key_reused`)"),
+          "422": errorResponse(
+            "The idempotency key was used with another body (`idempotency_key_reused`), or the batch cannot finish by its " +
+              "`completeBy` and refusal was asked for (`infeasible_batch`, details: completeBy, estimatedFinish, shortfallContacts, shortfallSeconds)"
+          ),
           ...common
         }
       },
