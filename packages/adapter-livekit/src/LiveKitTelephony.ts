@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AgentDispatchClient, RoomServiceClient, SipClient, WebhookReceiver } from "livekit-server-sdk"
+import * as AgentRequests from "./AgentRequests.ts"
 import * as SipOutcome from "./SipOutcome.ts"
 
 /**
@@ -93,6 +94,8 @@ type RoomState =
 interface Call {
   readonly ended: Deferred.Deferred<void>
   result: Telephony.CallResult | undefined
+  /** The agent's requests seen so far (`AgentRequests`). */
+  requests: Record<string, string>
 }
 
 const participantIdentity = (attemptId: string) => `pstn-${attemptId}`
@@ -185,7 +188,7 @@ export const make = (options: Options) =>
         const attemptId = request.attemptId
         const room = roomOf(attemptId)
         const identity = participantIdentity(attemptId)
-        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined }
+        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined, requests: {} }
         calls.set(attemptId, current)
         byRoom.set(room, attemptId)
 
@@ -248,12 +251,16 @@ export const make = (options: Options) =>
           Effect.timeoutOption((maxCallDuration + 30) * 1000)
         )
         const endedAt = yield* Clock.currentTimeMillis
+        // The agent's requests of those still in the room (its own participant, usually).
+        const present = yield* call("listParticipants", () => rooms.listParticipants(room)).pipe(Effect.orElseSucceed(() => []))
+        for (const participant of present) Object.assign(current.requests, AgentRequests.pick(participant.attributes))
         return yield* finish(room, attemptId, current, {
           outcome: "completed" satisfies CallOutcome.CallOutcome,
           sipCode: null,
           duration: Math.max(0, Math.round((endedAt - answeredAt) / 100) / 10),
           roomName: room,
-          failureReason: null
+          failureReason: null,
+          ...AgentRequests.requestsOf(current.requests)
         })
       })
 
@@ -332,6 +339,8 @@ export const make = (options: Options) =>
         const ends = event.event === "room_finished" ||
           (event.event === "participant_left" && event.participant?.identity === participantIdentity(attemptId))
         const current = calls.get(attemptId)
+        // A participant leaving carries its last attributes: the agent's requests survive it.
+        if (current !== undefined) Object.assign(current.requests, AgentRequests.pick(event.participant?.attributes))
         if (ends && current !== undefined) Deferred.doneUnsafe(current.ended, Effect.void)
       })
 
