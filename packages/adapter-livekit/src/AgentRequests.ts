@@ -18,16 +18,20 @@ import type { Telephony } from "@outdial/core"
 export const callbackAtAttribute = "outdial.callback_at"
 
 /**
- * The attributes among `attributes` the adapter acts on.
+ * Adds to `seen` the attributes the adapter acts on among those of
+ * `participants`; a later participant's value wins.
  *
  * @since 0.1.0
  * @category attributes
  */
-export const pick = (attributes: Readonly<Record<string, string>> | undefined): Record<string, string> => {
-  const picked: Record<string, string> = {}
-  const value = attributes?.[callbackAtAttribute]
-  if (value !== undefined && value.trim() !== "") picked[callbackAtAttribute] = value.trim()
-  return picked
+export const gather = (
+  seen: Record<string, string>,
+  participants: ReadonlyArray<{ readonly attributes?: Readonly<Record<string, string>> | undefined }>
+): void => {
+  for (const participant of participants) {
+    const value = participant.attributes?.[callbackAtAttribute]
+    if (value !== undefined && value.trim() !== "") seen[callbackAtAttribute] = value.trim()
+  }
 }
 
 /**

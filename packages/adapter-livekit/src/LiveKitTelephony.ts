@@ -94,8 +94,7 @@ type RoomState =
 interface Call {
   readonly ended: Deferred.Deferred<void>
   result: Telephony.CallResult | undefined
-  /** The agent's requests seen so far (`AgentRequests`). */
-  requests: Record<string, string>
+  readonly requests: Record<string, string> // the agent's, seen so far (AgentRequests)
 }
 
 const participantIdentity = (attemptId: string) => `pstn-${attemptId}`
@@ -251,9 +250,7 @@ export const make = (options: Options) =>
           Effect.timeoutOption((maxCallDuration + 30) * 1000)
         )
         const endedAt = yield* Clock.currentTimeMillis
-        // The agent's requests of those still in the room (its own participant, usually).
-        const present = yield* call("listParticipants", () => rooms.listParticipants(room)).pipe(Effect.orElseSucceed(() => []))
-        for (const participant of present) Object.assign(current.requests, AgentRequests.pick(participant.attributes))
+        AgentRequests.gather(current.requests, yield* call("listParticipants", () => rooms.listParticipants(room)).pipe(Effect.orElseSucceed(() => [])))
         return yield* finish(room, attemptId, current, {
           outcome: "completed" satisfies CallOutcome.CallOutcome,
           sipCode: null,
@@ -339,8 +336,7 @@ export const make = (options: Options) =>
         const ends = event.event === "room_finished" ||
           (event.event === "participant_left" && event.participant?.identity === participantIdentity(attemptId))
         const current = calls.get(attemptId)
-        // A participant leaving carries its last attributes: the agent's requests survive it.
-        if (current !== undefined) Object.assign(current.requests, AgentRequests.pick(event.participant?.attributes))
+        if (current !== undefined && event.participant !== undefined) AgentRequests.gather(current.requests, [event.participant])
         if (ends && current !== undefined) Deferred.doneUnsafe(current.ended, Effect.void)
       })
 
