@@ -170,6 +170,22 @@ describe("Lawful calling", () => {
     }).pipe(Effect.provide(engine({ telephony: minuteCalls, onEvent: watcher.onEvent }))))
   })
 
+  it.effect("holidays judged in the recipient's zone follow the number's own country", () => {
+    const watcher = makeWatcher()
+    const start = Date.UTC(2026, 11, 25, 1, 0) // 02:00 on Christmas Day in Berlin, 20:00 on Christmas Eve in New York
+    const berlin = "+4915120000001"
+    return Effect.andThen(TestClock.setTime(start), Effect.gen(function*() {
+      const created = yield* create({ timezone: "America/New_York", holidays: { zone: "recipient" }, contacts: [{ phone: berlin }, { phone: newYork }] })
+      // 25 and 26 December are public holidays in Germany: the German number waits for the 27th in Berlin.
+      const waiting = yield* contactsOf(created.batchJobId)
+      assert.strictEqual(waiting.get(berlin)!.nextEligibleAt, iso(Date.UTC(2026, 11, 26, 23, 0)))
+      assert.match(waiting.get(berlin)!.lastDecision!.reason, /public holiday in DE on 2026-12-2[56]/)
+      yield* TestClock.adjust("3 days")
+      assert.strictEqual(watcher.firstDial(newYork), start)
+      assert.strictEqual(watcher.firstDial(berlin), Date.UTC(2026, 11, 26, 23, 0))
+    }).pipe(Effect.provide(engine({ telephony: minuteCalls, onEvent: watcher.onEvent }))))
+  })
+
   it.effect("an organization's blackout dates from the host hold its batches too", () => {
     const watcher = makeWatcher()
     const start = Date.UTC(2026, 6, 3, 12, 0)
