@@ -16,6 +16,7 @@ import * as Feasibility from "./Feasibility.ts"
 import * as Idempotency from "./Idempotency.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
 import { eligibilityOf } from "./internal/eligibilityOptions.ts"
+import { validateFeasibility } from "./internal/validateFeasibility.ts"
 import {
   checkCredits,
   checkId,
@@ -74,6 +75,11 @@ export interface ValidateOptions {
   readonly phoneNumberIds?: ReadonlyArray<string> | undefined
   /** A `Batch.ColumnMapping`, as any body sent it (checked here). */
   readonly columnMapping?: unknown
+  /**
+   * The body's other fields: with a `completeBy` the report carries the
+   * feasibility a create would report (its settings checked as a create's).
+   */
+  readonly settings?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -291,7 +297,8 @@ export const make = (context: EngineContext): BatchIntake => {
         maxFileBytes: config.maxFileBytes,
         columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
-      return { ...BatchView.validationSummaryOf(report), accepted: report.accepted }
+      const feasibility = yield* validateFeasibility(context, options?.settings, report.accepted.map((contact) => contact.phone))
+      return { ...BatchView.validationSummaryOf(report), ...(feasibility === undefined ? {} : { feasibility }), accepted: report.accepted }
     }))
 
   const addContacts: BatchIntake["addContacts"] = (organizationId, batchId, contacts, options) =>

@@ -77,9 +77,14 @@ export const NewContact = Schema.Struct({
  */
 export const ValidationReport = Schema.Struct({
   ...ValidationSummary.fields,
+  /** When the body gave a `completeBy`: whether a batch of these contacts would fit. */
+  feasibility: Schema.optionalKey(Feasibility),
   accepted: Schema.Array(NewContact)
 })
-export type ValidationReport = ValidationSummary & { readonly accepted: ReadonlyArray<StoredNewContact> }
+export type ValidationReport = ValidationSummary & {
+  readonly feasibility?: Feasibility
+  readonly accepted: ReadonlyArray<StoredNewContact>
+}
 
 /**
  * The answer to a create.

@@ -24,7 +24,7 @@ export interface EngineConfig {
   readonly estimateIntervalMillis: number
   /** How often to ask the provider about an attempt adopted after a takeover. */
   readonly reconcilePollMillis: number
-  /** Links added to the eligibility chain after the calling window and daily cap. */
+  /** Links added to the eligibility chain after the built-in ones (`Eligibility.builtIn`). */
   readonly policies: ReadonlyArray<Eligibility.Policy>
   /** Average conversation length used by estimates before calls have been measured. */
   readonly averageCallSeconds: number

@@ -39,6 +39,27 @@ export const Feasibility = Schema.Struct({
 export type Feasibility = typeof Feasibility.Type
 
 /**
+ * The settings that bear on when a batch could finish: those a validation
+ * takes to estimate feasibility.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const settingKeys = [
+  "completeBy",
+  "concurrentCallLimit",
+  "timezone",
+  "callingWindow",
+  "callingWindows",
+  "workingDays",
+  "maxCallsPerDay",
+  "scheduledStartTime",
+  "recipientLocalHours",
+  "blackoutDates",
+  "holidays"
+] as const
+
+/**
  * @since 0.1.0
  * @category models
  */

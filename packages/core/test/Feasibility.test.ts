@@ -111,3 +111,21 @@ describe("Feasibility at create", () => {
     }
   })
 })
+
+describe("Feasibility at validation", () => {
+  it.effect("a validation with completeBy reports the feasibility a create would, storing nothing; without one, none", () =>
+    withEngine({}, Effect.gen(function*() {
+      const engineService = yield* Engine.Engine
+      const settings = { concurrentCallLimit: 1, callingWindow: { start: "09:00", end: "17:00" }, timezone: "America/New_York", completeBy: inOneDay }
+      const report = yield* engineService.validateContacts(organizationId, { _tag: "Rows", rows: rows(2_000) }, { settings })
+      const created = yield* create({ ...settings, draft: true, contacts: rows(2_000) })
+      assert.deepStrictEqual(report.feasibility, created.feasibility)
+      assert.isFalse(report.feasibility!.feasible)
+      const plain = yield* engineService.validateContacts(organizationId, { _tag: "Rows", rows: rows(2) }, { settings: { concurrentCallLimit: 1 } })
+      assert.isUndefined(plain.feasibility)
+      const bad = yield* Effect.flip(
+        engineService.validateContacts(organizationId, { _tag: "Rows", rows: rows(2) }, { settings: { completeBy: inOneDay, recipientLocalHours: { start: "22:00", end: "06:00" } } })
+      )
+      assert.strictEqual(bad.code, "invalid_recipient_hours")
+    })))
+})

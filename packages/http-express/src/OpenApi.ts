@@ -13,6 +13,7 @@ import * as BatchLifecycle from "@outdial/core/BatchLifecycle"
 import * as BatchQueries from "@outdial/core/BatchQueries"
 import * as BatchView from "@outdial/core/BatchView"
 import * as CallingWindow from "@outdial/core/CallingWindow"
+import * as Feasibility from "@outdial/core/Feasibility"
 import * as OutdialError from "@outdial/core/OutdialError"
 import * as Schema from "effect/Schema"
 
@@ -167,7 +168,14 @@ export const document = {
           content: {
             ...json({
               type: "object",
-              properties: { contacts: contactRows, defaultCountry: settings.defaultCountry, dropDuplicates: { type: "boolean" }, phoneNumberIds: settings.phoneNumberIds }
+              properties: {
+                contacts: contactRows,
+                defaultCountry: settings.defaultCountry,
+                dropDuplicates: { type: "boolean" },
+                phoneNumberIds: settings.phoneNumberIds,
+                // With `completeBy`, the report estimates whether a batch of these contacts would fit.
+                ...Object.fromEntries(Feasibility.settingKeys.map((key) => [key, settings[key]]))
+              }
             }),
             ...multipart({ defaultCountry: settings.defaultCountry, dropDuplicates: { type: "boolean" } })
           }
