@@ -62,6 +62,25 @@ const webhookEndpoint = async (runtime: ManagedRuntime.ManagedRuntime<LiveKitTel
   }
 }
 
+/** A fake LiveKit whose answered calls last `talkMs`, the adapter over it, and its webhooks delivered to the adapter. */
+const connected = async (talkMs: number) => {
+  const fake = await FakeLiveKit.start({ talkMs })
+  const runtime = ManagedRuntime.make(LiveKitTelephony.layer(options(fake)))
+  const endpoint = await webhookEndpoint(runtime)
+  fake.webhookUrl = endpoint.url
+  return { fake, runtime, endpoint }
+}
+
+const disconnect = async (
+  endpoint: { readonly close: () => Promise<void> },
+  runtime: { readonly dispose: () => Promise<void> },
+  fake: FakeLiveKit.FakeLiveKit
+) => {
+  await endpoint.close()
+  await runtime.dispose()
+  await fake.close()
+}
+
 describe("SipOutcome", () => {
   const failure = (overrides: Partial<SipOutcome.Failure>): SipOutcome.Failure => ({
     sipCode: undefined,
@@ -118,16 +137,9 @@ describe("LiveKitTelephony against a fake LiveKit server", () => {
   const lookup = (attemptId: string) => runtime.runPromise(Telephony.Telephony.use((t) => t.lookup(attemptId)))
 
   beforeAll(async () => {
-    fake = await FakeLiveKit.start({ talkMs: 120 })
-    runtime = ManagedRuntime.make(LiveKitTelephony.layer(options(fake)))
-    endpoint = await webhookEndpoint(runtime)
-    fake.webhookUrl = endpoint.url
+    ;({ endpoint, fake, runtime } = await connected(120))
   })
-  afterAll(async () => {
-    await endpoint.close()
-    await runtime.dispose()
-    await fake.close()
-  })
+  afterAll(() => disconnect(endpoint, runtime, fake))
   afterEach(() => {
     fake.duplicateWebhooks = false
   })
@@ -345,16 +357,9 @@ describe("LiveKitTelephony: the agent's requests", () => {
 
   beforeAll(async () => {
     // Calls last until the test hangs up.
-    fake = await FakeLiveKit.start({ talkMs: 600_000 })
-    runtime = ManagedRuntime.make(LiveKitTelephony.layer(options(fake)))
-    endpoint = await webhookEndpoint(runtime)
-    fake.webhookUrl = endpoint.url
+    ;({ endpoint, fake, runtime } = await connected(600_000))
   })
-  afterAll(async () => {
-    await endpoint.close()
-    await runtime.dispose()
-    await fake.close()
-  })
+  afterAll(() => disconnect(endpoint, runtime, fake))
 
   const answeredCall = async (to: string, attributes: Record<string, string>) => {
     const placed = runtime.runPromise(Telephony.Telephony.use((t) => t.dial(request(to))))
