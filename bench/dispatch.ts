@@ -8,8 +8,12 @@
  *     and CPU microseconds per dial.
  * (b) 100,000 contacts, limit 100, calls that ring and talk for realistic
  *     times: the wall time to simulate one week under TestClock.
+ * (c) (a) again with recipient-local hours 08:00–21:00 on: every contact is
+ *     judged in its number's zones before each dial. German numbers in a
+ *     Berlin window, so the same calls are placed and only the link's cost
+ *     shows: `hoursRatio` is dials/s with the hours on ÷ off.
  *
- * The last line is JSON: {"dialsPerSec","cpuMicrosPerDial","simulatedWeekSeconds"}.
+ * The last line is JSON: {"dialsPerSec","cpuMicrosPerDial","simulatedWeekSeconds","hoursRatio"}.
  */
 import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, MemoryBatchStore, SimulatedTelephony } from "@outdial/core"
 import type * as Duration from "effect/Duration"
@@ -56,6 +60,7 @@ const run = (options: {
   readonly limit: number
   readonly simulate: Duration.Input
   readonly telephony: SimulatedTelephony.Options
+  readonly recipientLocalHours?: { readonly start: string; readonly end: string } | undefined
 }) =>
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
@@ -71,6 +76,7 @@ const run = (options: {
       timezone: "Europe/Berlin",
       callingWindow: { start: "09:00", end: "17:00" },
       workingDays: [1, 2, 3, 4, 5],
+      ...(options.recipientLocalHours === undefined ? {} : { recipientLocalHours: options.recipientLocalHours }),
       contacts: input
     })
     const createdAt = performance.now()
@@ -127,10 +133,23 @@ const main = Effect.gen(function*() {
     `(b) 100,000 contacts, limit 100, one simulated week: ${week.dials} calls, ` +
       `${week.processed} contacts final, batch ${week.status}, ${week.wallSeconds.toFixed(2)} s wall`
   )
+  const hours = yield* run({
+    count: 10_000,
+    limit: 20,
+    simulate: "7 days",
+    telephony: { instant: true, seed: 7, outcomes: { completed: 0.7, no_answer: 0.3 } },
+    recipientLocalHours: { start: "08:00", end: "21:00" }
+  })
+  const hoursDialsPerSec = hours.dials / hours.dialSeconds
+  console.log(
+    `(c) (a) with recipient-local hours on: ${hours.dials} dials in ${hours.dialSeconds.toFixed(2)} s wall ` +
+      `→ ${Math.round(hoursDialsPerSec)} dials/s (batch ${hours.status})`
+  )
   console.log(JSON.stringify({
     dialsPerSec: Math.round(dialsPerSec),
     cpuMicrosPerDial: Number(cpuMicrosPerDial.toFixed(2)),
-    simulatedWeekSeconds: Number(week.wallSeconds.toFixed(2))
+    simulatedWeekSeconds: Number(week.wallSeconds.toFixed(2)),
+    hoursRatio: Number((hoursDialsPerSec / dialsPerSec).toFixed(2))
   }))
 })
 

@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AgentDispatchClient, RoomServiceClient, SipClient, WebhookReceiver } from "livekit-server-sdk"
+import * as AgentRequests from "./AgentRequests.ts"
 import * as SipOutcome from "./SipOutcome.ts"
 
 /**
@@ -93,6 +94,7 @@ type RoomState =
 interface Call {
   readonly ended: Deferred.Deferred<void>
   result: Telephony.CallResult | undefined
+  readonly requests: Record<string, string> // the agent's, seen so far (AgentRequests)
 }
 
 const participantIdentity = (attemptId: string) => `pstn-${attemptId}`
@@ -185,7 +187,7 @@ export const make = (options: Options) =>
         const attemptId = request.attemptId
         const room = roomOf(attemptId)
         const identity = participantIdentity(attemptId)
-        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined }
+        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined, requests: {} }
         calls.set(attemptId, current)
         byRoom.set(room, attemptId)
 
@@ -248,12 +250,14 @@ export const make = (options: Options) =>
           Effect.timeoutOption((maxCallDuration + 30) * 1000)
         )
         const endedAt = yield* Clock.currentTimeMillis
+        AgentRequests.gather(current.requests, yield* call("listParticipants", () => rooms.listParticipants(room)).pipe(Effect.orElseSucceed(() => [])))
         return yield* finish(room, attemptId, current, {
           outcome: "completed" satisfies CallOutcome.CallOutcome,
           sipCode: null,
           duration: Math.max(0, Math.round((endedAt - answeredAt) / 100) / 10),
           roomName: room,
-          failureReason: null
+          failureReason: null,
+          ...AgentRequests.requestsOf(current.requests)
         })
       })
 
@@ -332,6 +336,7 @@ export const make = (options: Options) =>
         const ends = event.event === "room_finished" ||
           (event.event === "participant_left" && event.participant?.identity === participantIdentity(attemptId))
         const current = calls.get(attemptId)
+        if (current !== undefined && event.participant !== undefined) AgentRequests.gather(current.requests, [event.participant])
         if (ends && current !== undefined) Deferred.doneUnsafe(current.ended, Effect.void)
       })
 

@@ -1,4 +1,4 @@
-import { LiveKitTelephony, SipOutcome } from "@outdial/adapter-livekit"
+import { AgentRequests, LiveKitTelephony, SipOutcome } from "@outdial/adapter-livekit"
 import { Telephony } from "@outdial/core"
 import { TelephonySuite } from "@outdial/testing"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -62,6 +62,25 @@ const webhookEndpoint = async (runtime: ManagedRuntime.ManagedRuntime<LiveKitTel
   }
 }
 
+/** A fake LiveKit whose answered calls last `talkMs`, the adapter over it, and its webhooks delivered to the adapter. */
+const connected = async (talkMs: number) => {
+  const fake = await FakeLiveKit.start({ talkMs })
+  const runtime = ManagedRuntime.make(LiveKitTelephony.layer(options(fake)))
+  const endpoint = await webhookEndpoint(runtime)
+  fake.webhookUrl = endpoint.url
+  return { fake, runtime, endpoint }
+}
+
+const disconnect = async (
+  endpoint: { readonly close: () => Promise<void> },
+  runtime: { readonly dispose: () => Promise<void> },
+  fake: FakeLiveKit.FakeLiveKit
+) => {
+  await endpoint.close()
+  await runtime.dispose()
+  await fake.close()
+}
+
 describe("SipOutcome", () => {
   const failure = (overrides: Partial<SipOutcome.Failure>): SipOutcome.Failure => ({
     sipCode: undefined,
@@ -118,16 +137,9 @@ describe("LiveKitTelephony against a fake LiveKit server", () => {
   const lookup = (attemptId: string) => runtime.runPromise(Telephony.Telephony.use((t) => t.lookup(attemptId)))
 
   beforeAll(async () => {
-    fake = await FakeLiveKit.start({ talkMs: 120 })
-    runtime = ManagedRuntime.make(LiveKitTelephony.layer(options(fake)))
-    endpoint = await webhookEndpoint(runtime)
-    fake.webhookUrl = endpoint.url
+    ;({ endpoint, fake, runtime } = await connected(120))
   })
-  afterAll(async () => {
-    await endpoint.close()
-    await runtime.dispose()
-    await fake.close()
-  })
+  afterAll(() => disconnect(endpoint, runtime, fake))
   afterEach(() => {
     fake.duplicateWebhooks = false
   })
@@ -335,5 +347,44 @@ TelephonySuite.run("LiveKitTelephony: Telephony conformance", fakeLayer, {
     apiSecret: Redacted.make(FakeLiveKit.apiSecret),
     outboundTrunkId: FakeLiveKit.trunkId,
     agentName: "outbound-caller"
+  })
+})
+
+describe("LiveKitTelephony: the agent's requests", () => {
+  let fake: FakeLiveKit.FakeLiveKit
+  let runtime: ManagedRuntime.ManagedRuntime<Telephony.Telephony | LiveKitTelephony.LiveKitWebhooks, never>
+  let endpoint: Awaited<ReturnType<typeof webhookEndpoint>>
+
+  beforeAll(async () => {
+    // Calls last until the test hangs up.
+    ;({ endpoint, fake, runtime } = await connected(600_000))
+  })
+  afterAll(() => disconnect(endpoint, runtime, fake))
+
+  const answeredCall = async (to: string, attributes: Record<string, string>) => {
+    const placed = runtime.runPromise(Telephony.Telephony.use((t) => t.dial(request(to))))
+    const room = `outdial-batch_lk_c${attempt}_1`
+    const identity = `pstn-batch_lk_c${attempt}_1`
+    for (let i = 0; i < 400 && fake.rooms.get(room)?.participants.get(identity)?.attributes["sip.callStatus"] !== "active"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    Object.assign(fake.rooms.get(room)!.participants.get(identity)!.attributes, attributes)
+    await fake.hangUp(room)
+    return placed
+  }
+
+  it(`reads a callback request from the ${AgentRequests.callbackAtAttribute} attribute`, async () => {
+    const result = await answeredCall("+12025550140", { [AgentRequests.callbackAtAttribute]: "2026-12-03T10:00:00-05:00" })
+    expect(result).toMatchObject({ outcome: "completed", callbackAt: "2026-12-03T10:00:00-05:00" })
+    const millis = await answeredCall("+12025550141", { [AgentRequests.callbackAtAttribute]: "1796310000000" })
+    expect(millis.callbackAt).toBe(1796310000000)
+  })
+
+  it("ignores a callback attribute that names no instant, and a call without one has none", async () => {
+    const garbled = await answeredCall("+12025550142", { [AgentRequests.callbackAtAttribute]: "tomorrow-ish" })
+    expect(garbled.outcome).toBe("completed")
+    expect(garbled).not.toHaveProperty("callbackAt")
+    const plain = await answeredCall("+12025550143", {})
+    expect(plain).not.toHaveProperty("callbackAt")
   })
 })

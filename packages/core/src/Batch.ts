@@ -2,13 +2,20 @@
  * A batch is one outreach run over a list of contacts: its settings, its
  * lifecycle as a state machine, and the requests that create and edit it.
  *
+ * Longer than ~400 lines because each setting's stored field, request
+ * field, default and copy onto a batch sit in this one file, so a setting
+ * (the eligibility options, say) is added here alone.
+ *
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Blackout from "./Blackout.ts"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as StateMachine from "./internal/stateMachine.ts"
+import * as RecipientHours from "./RecipientHours.ts"
 import * as RetryPolicyModel from "./RetryPolicy.ts"
 import { RetryDelayInput, RetryPolicy } from "./RetryPolicy.ts"
 
@@ -172,7 +179,13 @@ export const Batch = Schema.Struct({
   updatedAt: Schema.DateTimeUtc,
   totalContacts: Schema.Int,
   estimatedDuration: Schema.String,
-  estimatedCost: Schema.String
+  estimatedCost: Schema.String,
+  // Eligibility options added after the first release: a batch stored without them has none.
+  recipientLocalHours: Schema.NullOr(RecipientHours.Hours).pipe(Schema.withDecodingDefaultKey(Effect.succeed(null))),
+  blackoutDates: Schema.Array(Schema.String).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))),
+  holidays: Schema.NullOr(Blackout.HolidayCalendar).pipe(Schema.withDecodingDefaultKey(Effect.succeed(null))),
+  /** The deadline the batch was checked against at creation (feasibility). */
+  completeBy: Schema.NullOr(Schema.DateTimeUtc).pipe(Schema.withDecodingDefaultKey(Effect.succeed(null)))
 })
 export type Batch = typeof Batch.Type
 
@@ -248,7 +261,14 @@ export const BatchSettingsInput = Schema.Struct({
   callingWindow: Schema.optionalKey(Schema.NullOr(CallingWindow.Window)),
   callingWindows: Schema.optionalKey(CallingWindow.Windows),
   workingDays: Schema.optionalKey(CallingWindow.WorkingDays),
-  maxCallsPerDay: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 }))))
+  maxCallsPerDay: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })))),
+  /** Hours in the recipient's time zone(s), e.g. TCPA's 08:00–21:00. */
+  recipientLocalHours: Schema.optionalKey(Schema.NullOr(RecipientHours.Hours)),
+  /** Days without calls, `YYYY-MM-DD` in the batch zone. */
+  blackoutDates: Schema.optionalKey(Blackout.BlackoutDates),
+  holidays: Schema.optionalKey(Schema.NullOr(Blackout.HolidayCalendar)),
+  /** A deadline: the create reports whether the batch can finish by then. */
+  completeBy: Schema.optionalKey(Schema.NullOr(LocalOrInstant))
 })
 export type BatchSettingsInput = typeof BatchSettingsInput.Type
 
@@ -266,7 +286,9 @@ export const CreateBatchInput = Schema.Struct({
   contacts: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, Schema.Unknown))),
   columnMapping: Schema.optionalKey(ColumnMapping),
   /** Refuse the whole create when any row is rejected; the host's default unless given. */
-  strictValidation: Schema.optionalKey(Schema.Boolean)
+  strictValidation: Schema.optionalKey(Schema.Boolean),
+  /** Refuse the create (422) when it cannot finish by `completeBy`; the host's default unless given. */
+  refuseInfeasible: Schema.optionalKey(Schema.Boolean)
 })
 export type CreateBatchInput = typeof CreateBatchInput.Type
 
@@ -300,6 +322,10 @@ export type Settings = Pick<
   | "workingDays"
   | "maxCallsPerDay"
   | "scheduledStartTime"
+  | "recipientLocalHours"
+  | "blackoutDates"
+  | "holidays"
+  | "completeBy"
 >
 
 /**
@@ -310,9 +336,9 @@ export type Settings = Pick<
  * @since 0.1.0
  * @category settings
  */
-export type Resolved = Partial<
-  Pick<Settings, "agentId" | "phoneNumberIds" | "retryPolicy" | "timezone" | "callingWindows" | "workingDays" | "scheduledStartTime">
->
+export type Resolved = Partial<Pick<Settings, ResolvedKey>>
+type ResolvedKey = "agentId" | "phoneNumberIds" | "retryPolicy" | "timezone" | "callingWindows" | "workingDays" |
+  "scheduledStartTime" | "recipientLocalHours" | "holidays" | "completeBy"
 
 /**
  * The spec's defaults, which a create starts from.
@@ -333,7 +359,11 @@ export const defaultSettings: Settings = {
   callingWindows: [],
   workingDays: CallingWindow.allDays,
   maxCallsPerDay: null,
-  scheduledStartTime: null
+  scheduledStartTime: null,
+  recipientLocalHours: null,
+  blackoutDates: [],
+  holidays: null,
+  completeBy: null
 }
 
 /**
@@ -352,6 +382,7 @@ export const applySettings = (base: Settings, input: BatchSettingsInput, resolve
   if (input.concurrentCallLimit !== undefined) settings.concurrentCallLimit = input.concurrentCallLimit
   if (input.defaultCountry !== undefined) settings.defaultCountry = input.defaultCountry?.toUpperCase() ?? null
   if (input.maxCallsPerDay !== undefined) settings.maxCallsPerDay = input.maxCallsPerDay
+  if (input.blackoutDates !== undefined) settings.blackoutDates = [...new Set(input.blackoutDates)].sort()
   for (const key of Object.keys(resolved) as Array<keyof Resolved>) {
     if (resolved[key] !== undefined) Object.assign(settings, { [key]: resolved[key] })
   }

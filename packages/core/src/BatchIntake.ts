@@ -13,8 +13,11 @@ import type { NewContact } from "./BatchStore.ts"
 import * as BatchView from "./BatchView.ts"
 import * as ContactImport from "./ContactImport.ts"
 import * as Dialing from "./Dialing.ts"
+import * as Feasibility from "./Feasibility.ts"
 import * as Idempotency from "./Idempotency.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
+import { eligibilityOf } from "./internal/eligibilityOptions.ts"
+import { validateFeasibility } from "./internal/validateFeasibility.ts"
 import {
   checkCredits,
   checkId,
@@ -29,6 +32,7 @@ import {
   startTimeOf
 } from "./internal/engineContext.ts"
 import {
+  BatchInfeasible,
   type BatchNotFound,
   type ContactNotFound,
   type IdempotencyKeyReused,
@@ -57,6 +61,7 @@ export type ContactsInput =
 export type CreateError =
   | InvalidInput
   | InsufficientCredits
+  | BatchInfeasible
   | IdempotencyKeyReused
   | IdempotencyRequestInProgress
   | StoreError
@@ -71,6 +76,11 @@ export interface ValidateOptions {
   readonly phoneNumberIds?: ReadonlyArray<string> | undefined
   /** A `Batch.ColumnMapping`, as any body sent it (checked here). */
   readonly columnMapping?: unknown
+  /**
+   * The body's other fields: with a `completeBy` the report carries the
+   * feasibility a create would report (its settings checked as a create's).
+   */
+  readonly settings?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
@@ -153,6 +163,21 @@ const alreadyIn = (storedNumbers: ReadonlyArray<string>, accepted: ReadonlyArray
   return [...rows].map(([phone, of]) => ({ phone, rows: of }))
 }
 
+/** A batch that cannot finish by its deadline, refused with the estimate's figures. */
+const infeasible = (feasibility: Feasibility.Feasibility) =>
+  Effect.fail(
+    new BatchInfeasible({
+      message: feasibility.estimatedFinish === null
+        ? `The batch cannot finish by ${feasibility.completeBy}: it would not finish within a year`
+        : `The batch cannot finish by ${feasibility.completeBy}: estimated to finish ${feasibility.estimatedFinish}, ` +
+          `${feasibility.shortfallContacts} contacts short`,
+      completeBy: feasibility.completeBy ?? "",
+      estimatedFinish: feasibility.estimatedFinish,
+      shortfallContacts: feasibility.shortfallContacts,
+      shortfallSeconds: feasibility.shortfallSeconds
+    })
+  )
+
 const decodeMapping = decodeInput(Batch.ColumnMapping)
 
 /** A column mapping as any body sent it, checked; none when absent. */
@@ -201,6 +226,7 @@ export const make = (context: EngineContext): BatchIntake => {
         yield* checkWindowRequired(context, callingWindows)
         const scheduledStartTime = yield* Effect.fromResult(startTimeOf(input.scheduledStartTime, timezone, at))
         const retryPolicy = yield* Effect.fromResult(RetryPolicy.fromInput(input))
+        const eligibility = yield* eligibilityOf(input, timezone, at)
         const dialing = yield* Dialing.resolve(directory, organizationId, input)
         const source: ContactsInput | undefined = contacts ??
           (input.contacts === undefined ? undefined : { _tag: "Rows", rows: input.contacts })
@@ -225,7 +251,8 @@ export const make = (context: EngineContext): BatchIntake => {
           timezone,
           callingWindows,
           workingDays,
-          scheduledStartTime
+          scheduledStartTime,
+          ...eligibility
         })
         const estimate = yield* estimateOf(context, organizationId, accepted.length, settings.concurrentCallLimit, schedule)
         if (!draft) yield* checkCredits(context, organizationId, estimate)
@@ -239,6 +266,14 @@ export const make = (context: EngineContext): BatchIntake => {
           estimate,
           at
         })
+        const feasibility = Feasibility.estimate({
+          batch,
+          schedule,
+          phones: accepted.map((contact) => contact.phone),
+          start: DateTime.toEpochMillis(scheduledStartTime ?? at),
+          averageCallSeconds: config.averageCallSeconds
+        })
+        if (!feasibility.feasible && (input.refuseInfeasible ?? config.refuseInfeasible)) return yield* infeasible(feasibility)
         yield* store.createBatch(batch, accepted)
         // What the store kept: a repeated external id is stored once.
         const stored = (yield* store.findBatch(batch.id)) ?? batch
@@ -253,6 +288,7 @@ export const make = (context: EngineContext): BatchIntake => {
           estimatedDuration: estimate.estimatedDuration,
           estimatedCost: estimate.estimatedCost,
           scheduledStartTime: scheduledStartTime === null ? null : DateTime.formatIso(scheduledStartTime),
+          feasibility,
           message: createdMessage(status, accepted.length, summary.rejectedContacts)
         }
         return response
@@ -276,7 +312,8 @@ export const make = (context: EngineContext): BatchIntake => {
         maxFileBytes: config.maxFileBytes,
         columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
-      return { ...BatchView.validationSummaryOf(report), accepted: report.accepted }
+      const feasibility = yield* validateFeasibility(context, options?.settings, report.accepted.map((contact) => contact.phone))
+      return { ...BatchView.validationSummaryOf(report), ...(feasibility === undefined ? {} : { feasibility }), accepted: report.accepted }
     }))
 
   // The estimate follows the contacts stored; a batch turned final meanwhile keeps its own.

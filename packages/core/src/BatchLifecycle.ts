@@ -19,6 +19,7 @@ import * as CallingWindow from "./CallingWindow.ts"
 import type { ContactStatus } from "./Contact.ts"
 import * as Dialing from "./Dialing.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
+import { eligibilityOf } from "./internal/eligibilityOptions.ts"
 import {
   checkCredits,
   checkWindowRequired,
@@ -234,7 +235,9 @@ export const make = (context: EngineContext): BatchLifecycle => {
           const scheduledStartTime = input.scheduledStartTime === undefined
             ? undefined
             : yield* Effect.fromResult(startTimeOf(input.scheduledStartTime, scheduling.timezone, at))
+          const eligibility = yield* eligibilityOf(input, scheduling.timezone, at)
           const settings = Batch.applySettings(Batch.settingsOf(batch), input, {
+            ...eligibility,
             ...(dialing === undefined ? {} : { agentId: dialing.agentId, phoneNumberIds: dialing.phoneNumberIds }),
             ...(retryPolicy === undefined ? {} : { retryPolicy }),
             timezone: scheduling.timezone,

@@ -134,6 +134,12 @@ export interface AttemptEnd {
   readonly status: ContactStatus
   readonly nextRetryAt: DateTime.Utc | null
   readonly decision: Decision | null
+  /**
+   * The attempt does not count against the contact's budget: a contact
+   * moving from `dialing` takes `maxAttempts + 1` (a callback the recipient
+   * asked for is no failed try). Absent means `false`.
+   */
+  readonly refundAttempt?: boolean | undefined
 }
 
 /**

@@ -13,12 +13,15 @@
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import * as Batch from "./Batch.ts"
+import * as Blackout from "./Blackout.ts"
 import type { NewContact as StoredNewContact, StatusBreakdown as StoredStatusBreakdown } from "./BatchStore.ts"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as CallOutcome from "./CallOutcome.ts"
 import * as Contact from "./Contact.ts"
 import type * as ContactImport from "./ContactImport.ts"
+import { Feasibility } from "./Feasibility.ts"
 import { RowError, RowErrorGroup } from "./OutdialError.ts"
+import * as RecipientHours from "./RecipientHours.ts"
 
 const Instant = Schema.String.annotate({ description: "ISO 8601, UTC" })
 const NullableInstant = Schema.NullOr(Instant)
@@ -77,9 +80,14 @@ export const NewContact = Schema.Struct({
  */
 export const ValidationReport = Schema.Struct({
   ...ValidationSummary.fields,
+  /** When the body gave a `completeBy`: whether a batch of these contacts would fit. */
+  feasibility: Schema.optionalKey(Feasibility),
   accepted: Schema.Array(NewContact)
 })
-export type ValidationReport = ValidationSummary & { readonly accepted: ReadonlyArray<StoredNewContact> }
+export type ValidationReport = ValidationSummary & {
+  readonly feasibility?: Feasibility
+  readonly accepted: ReadonlyArray<StoredNewContact>
+}
 
 /**
  * The answer to a create.
@@ -94,6 +102,8 @@ export const CreateBatchResponse = Schema.Struct({
   estimatedDuration: Schema.String,
   estimatedCost: Schema.String,
   scheduledStartTime: NullableInstant,
+  /** Whether the batch fits before its `completeBy`, and its estimated finish under every policy. */
+  feasibility: Feasibility,
   message: Schema.String
 })
 export type CreateBatchResponse = typeof CreateBatchResponse.Type
@@ -174,6 +184,10 @@ export const BatchSummary = Schema.Struct({
   estimatedDuration: Schema.String,
   estimatedCost: Schema.String,
   scheduledStartTime: NullableInstant,
+  recipientLocalHours: Schema.NullOr(RecipientHours.Hours),
+  blackoutDates: Schema.Array(Schema.String),
+  holidays: Schema.NullOr(Blackout.HolidayCalendar),
+  completeBy: NullableInstant,
   timing: Schema.Struct({
     scheduledStartTime: NullableInstant,
     actualStartTime: NullableInstant,
@@ -228,6 +242,10 @@ export const ContactView = Schema.Struct({
   maxAttempts: Count,
   lastAttemptAt: NullableInstant,
   nextRetryAt: NullableInstant,
+  nextEligibleAt: NullableInstant.annotate({
+    description: "When a waiting contact will next be dialed, every policy applied (windows, recipient hours, blackouts, " +
+      "a requested callback); null when it is due as soon as its batch dials, or it no longer waits."
+  }),
   completedAt: NullableInstant,
   errorCode: Schema.NullOr(Schema.Int),
   failureReason: Schema.NullOr(Schema.String),
@@ -362,6 +380,10 @@ export const summaryOf = (batch: Batch.Batch): BatchSummary => ({
   estimatedDuration: batch.estimatedDuration,
   estimatedCost: batch.estimatedCost,
   scheduledStartTime: iso(batch.scheduledStartTime),
+  recipientLocalHours: batch.recipientLocalHours,
+  blackoutDates: batch.blackoutDates,
+  holidays: batch.holidays,
+  completeBy: iso(batch.completeBy),
   timing: {
     scheduledStartTime: iso(batch.scheduledStartTime),
     actualStartTime: iso(batch.actualStartTime),
@@ -388,6 +410,8 @@ export const contactView = (contact: Contact.Contact): ContactView => ({
   maxAttempts: contact.maxAttempts,
   lastAttemptAt: iso(contact.lastAttemptAt),
   nextRetryAt: iso(contact.nextRetryAt),
+  // The store keeps one due time per waiting contact: a retry's, a deferral's or a callback's.
+  nextEligibleAt: contact.status === "pending" || contact.status === "queued" ? iso(contact.nextRetryAt) : null,
   completedAt: iso(contact.completedAt),
   errorCode: contact.errorCode,
   failureReason: contact.failureReason,

@@ -16,7 +16,9 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type { Batch } from "./Batch.ts"
 import * as CallingWindow from "./CallingWindow.ts"
+import * as Blackout from "./Blackout.ts"
 import type { Contact, Decision } from "./Contact.ts"
+import * as RecipientHours from "./RecipientHours.ts"
 
 /**
  * @since 0.1.0
@@ -58,6 +60,8 @@ export interface BatchView {
   readonly now: number
   /** Attempts begun on the batch-zone day of `now`. */
   readonly callsToday: number
+  /** The organization's blackout dates (`YYYY-MM-DD`, batch zone), from the host. */
+  readonly organizationBlackoutDates?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -71,7 +75,33 @@ export interface Policy<R = never> {
   readonly name: string
   readonly forBatch?: ((view: BatchView) => Verdict) | undefined
   readonly forContact?: ((view: BatchView, contact: Contact) => Effect.Effect<Verdict, never, R>) | undefined
+  /**
+   * A contact link that needs nothing but the view and the contact
+   * (recipient-local hours, blackouts in the recipient's zone): answered in
+   * place, and asked again when a retry or callback is dated, so the time a
+   * user sees honours it too.
+   */
+  readonly holdContact?: ((view: BatchView, contact: Contact) => Verdict) | undefined
+  /**
+   * Whether the link has anything to judge in `batch` (a batch without
+   * recipient hours has no use for their link); absent means always. The
+   * dispatcher leaves the others out of the batch's chain and its reasons.
+   */
+  readonly appliesTo?: ((batch: Batch, organizationBlackoutDates: ReadonlyArray<string>) => boolean) | undefined
 }
+
+/**
+ * The links of `policies` that judge something in `batch`.
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const applicable = <R>(
+  policies: ReadonlyArray<Policy<R>>,
+  batch: Batch,
+  organizationBlackoutDates: ReadonlyArray<string> = []
+): ReadonlyArray<Policy<R>> =>
+  policies.filter((policy) => policy.appliesTo === undefined || policy.appliesTo(batch, organizationBlackoutDates))
 
 const formatInstant = (millis: number, timeZone: string): string =>
   DateTime.formatIsoOffset(DateTime.makeZonedUnsafe(millis, { timeZone }))
@@ -139,12 +169,71 @@ export const preDialCheck = <R>(
 })
 
 /**
+ * No call outside the batch's `recipientLocalHours` in any zone the
+ * recipient's number may ring in (`RecipientHours`): the contact waits until
+ * every zone is inside them. Zones whose hours never overlap (a number
+ * mapped to places half a world apart) can never be called lawfully: the
+ * contact is skipped, saying so, rather than left waiting for ever.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const recipientHours: Policy = {
+  name: "recipient_hours",
+  appliesTo: (batch) => batch.recipientLocalHours !== null,
+  holdContact: ({ batch, now }, contact) => {
+    const hours = batch.recipientLocalHours
+    if (hours === null) return dial
+    const zones = RecipientHours.zonesFor(contact.phone, batch.timezone)
+    const opens = RecipientHours.nextOpening(hours, zones, now)
+    if (opens === now) return dial
+    if (opens === undefined) {
+      return skip(`recipient hours ${hours.start}–${hours.end} never hold in all of ${zones.join(", ")} at once`)
+    }
+    return deferUntil(opens, () =>
+      `outside recipient hours ${hours.start}–${hours.end} (${zones.join(", ")}); opens ${formatInstant(opens, zones[0]!)}`)
+  }
+}
+
+/**
+ * No call on a blackout date (the batch's or the organization's, in the
+ * batch zone) or a public holiday (in the batch zone or the recipient's);
+ * the contact waits for the next day that is not one (`Blackout`).
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const blackout: Policy = {
+  name: "blackout",
+  appliesTo: (batch, organizationBlackoutDates) =>
+    batch.blackoutDates.length > 0 || batch.holidays !== null || organizationBlackoutDates.length > 0,
+  forBatch: ({ batch, now, organizationBlackoutDates }) => {
+    const dates = organizationBlackoutDates === undefined || organizationBlackoutDates.length === 0
+      ? batch.blackoutDates
+      : [...batch.blackoutDates, ...organizationBlackoutDates]
+    const held = Blackout.batchHold({ dates: Blackout.dateSet(dates), calendar: batch.holidays }, batch.timezone, now)
+    return held === undefined ? dial : deferUntil(held.until, () => `${held.reason}; resumes ${formatInstant(held.until, batch.timezone)}`)
+  },
+  holdContact: ({ batch, now }, contact) => {
+    if (batch.holidays?.zone !== "recipient") return dial
+    const zones = RecipientHours.zonesFor(contact.phone, batch.timezone)
+    const held = Blackout.recipientHold(batch.holidays, contact.phone, zones, now)
+    return held === undefined ? dial : deferUntil(held.until, () => `${held.reason}; resumes ${formatInstant(held.until, zones[0]!)}`)
+  }
+}
+
+/**
  * The policies every batch passes, before those a host adds.
  *
  * @since 0.1.0
  * @category policies
  */
-export const builtIn: ReadonlyArray<Policy> = [callingWindow, dailyCap]
+export const builtIn: ReadonlyArray<Policy> = [
+  callingWindow,
+  dailyCap,
+  recipientHours,
+  blackout
+]
 
 /**
  * The first batch-wide answer that is not *dial*, with its policy.
@@ -191,6 +280,56 @@ export const nextBatchDial = <R>(
 }
 
 /**
+ * The first answer that is not *dial* of the batch-wide links, then of the
+ * contact links answered in place (`holdContact`), with its policy.
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const decideInPlace = <R>(
+  policies: ReadonlyArray<Policy<R>>,
+  view: BatchView,
+  contact: Contact
+): { readonly policy: string; readonly verdict: Verdict } | undefined => {
+  const held = decideBatch(policies, view)
+  if (held !== undefined) return held
+  for (const policy of policies) {
+    if (policy.holdContact === undefined) continue
+    const verdict = policy.holdContact(view, contact)
+    if (verdict._tag !== "Dial") return { policy: policy.name, verdict }
+  }
+  return undefined
+}
+
+/**
+ * `nextBatchDial` for one contact: the first instant from `view.now` at
+ * which the batch-wide links and the contact links answered in place all
+ * let it be dialed (its calling window, the recipient's hours in every zone
+ * of the number, blackouts). A skip ends the search where it stands: the
+ * contact is skipped when its turn comes.
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const nextContactDial = <R>(
+  policies: ReadonlyArray<Policy<R>>,
+  view: BatchView,
+  contact: Contact,
+  callsOn: (at: number) => number = () => view.callsToday
+): number => {
+  let at = view.now
+  // Links take turns moving the instant on (a window opening on a holiday, a recipient's
+  // hours closing before the batch's window opens); each move is to an instant that link
+  // accepts, so a few dozen rounds cover any real calendar.
+  for (let round = 0; round < 64; round++) {
+    const held = decideInPlace(policies, { ...view, now: at, callsToday: callsOn(at) }, contact)
+    if (held === undefined || held.verdict._tag !== "Defer" || held.verdict.until <= at) return at
+    at = held.verdict.until
+  }
+  return at
+}
+
+/**
  * Runs the contact links in order and turns the first answer that is not
  * *dial* (or the final *dial*) into the decision recorded on the contact.
  *
@@ -207,6 +346,10 @@ export const decideContact = <R>(
   const step = (index: number): Effect.Effect<Decision, never, R> => {
     for (let i = index; i < policies.length; i++) {
       const policy = policies[i]!
+      if (policy.holdContact !== undefined) {
+        const verdict = policy.holdContact(view, contact)
+        if (verdict._tag !== "Dial") return Effect.succeed(toDecision(policy.name, verdict, at))
+      }
       if (policy.forContact === undefined) continue
       return Effect.flatMap(policy.forContact(view, contact), (verdict) =>
         verdict._tag === "Dial" ? step(i + 1) : Effect.succeed(toDecision(policy.name, verdict, at)))
@@ -224,7 +367,7 @@ export const decideContact = <R>(
  * @category predicates
  */
 export const hasContactPolicies = <R>(policies: ReadonlyArray<Policy<R>>): boolean =>
-  policies.some((policy) => policy.forContact !== undefined)
+  policies.some((policy) => policy.forContact !== undefined || policy.holdContact !== undefined)
 
 /**
  * The reason recorded on a dialed contact: every link it passed.

@@ -24,7 +24,7 @@ export interface EngineConfig {
   readonly estimateIntervalMillis: number
   /** How often to ask the provider about an attempt adopted after a takeover. */
   readonly reconcilePollMillis: number
-  /** Links added to the eligibility chain after the calling window and daily cap. */
+  /** Links added to the eligibility chain after the built-in ones (`Eligibility.builtIn`). */
   readonly policies: ReadonlyArray<Eligibility.Policy>
   /** Average conversation length used by estimates before calls have been measured. */
   readonly averageCallSeconds: number
@@ -57,6 +57,20 @@ export interface EngineConfig {
    * the request says otherwise (`strictValidation`); off unless set.
    */
   readonly strictValidation: boolean
+  /**
+   * Refuse a create (422 `infeasible_batch`, with the figures) whose batch
+   * cannot finish by its `completeBy`, unless the request says otherwise
+   * (`refuseInfeasible`); off unless set: the create reports it only.
+   */
+  readonly refuseInfeasible: boolean
+  /** An organization's own blackout dates (`YYYY-MM-DD`, in each batch's zone), asked on every pass. */
+  readonly organizationBlackoutDates: (organizationId: string) => ReadonlyArray<string>
+  /**
+   * A call still dialing after ring timeout + longest call + margin is looked
+   * up with the provider and resolved (the watchdog); the provider's limits
+   * in seconds.
+   */
+  readonly watchdog: { readonly ringTimeoutSeconds: number; readonly maxCallSeconds: number; readonly marginSeconds: number }
 }
 
 /**
@@ -91,7 +105,10 @@ export const defaults = (): EngineConfig => ({
   maxRecordFailures: 10,
   maxConcurrentImports: 1,
   requireCallingWindow: false,
-  strictValidation: false
+  strictValidation: false,
+  refuseInfeasible: false,
+  organizationBlackoutDates: () => [],
+  watchdog: { ringTimeoutSeconds: 60, maxCallSeconds: 3_600, marginSeconds: 300 }
 })
 
 /**

@@ -544,6 +544,7 @@ export const make = (): BatchStore["Service"] => {
         const updated = put(entry, position, {
           ...contact,
           status,
+          maxAttempts: contact.maxAttempts + (contact.status === "dialing" && end.refundAttempt === true ? 1 : 0),
           nextRetryAt: status === "queued" ? end.nextRetryAt : null,
           completedAt: Contact.isFinal(status) ? contact.completedAt ?? end.endedAt : null,
           errorCode: end.result.sipCode,

@@ -30,7 +30,9 @@ export const InvalidInputCode = Schema.Literals([
   "invalid_contact_status",
   "invalid_page",
   "invalid_page_size",
-  "invalid_cursor"
+  "invalid_cursor",
+  "invalid_recipient_hours",
+  "invalid_holidays"
 ])
 export type InvalidInputCode = typeof InvalidInputCode.Type
 
@@ -166,6 +168,24 @@ export class InsufficientCredits extends Schema.TaggedError<InsufficientCredits>
 }
 
 /**
+ * The batch cannot finish by its `completeBy` deadline and the host or the
+ * request asked to refuse such batches; carries the figures of the estimate.
+ *
+ * @category errors
+ */
+export class BatchInfeasible extends Schema.TaggedError<BatchInfeasible>()("BatchInfeasible", {
+  message: Schema.String,
+  completeBy: Schema.String,
+  estimatedFinish: Schema.NullOr(Schema.String),
+  shortfallContacts: Schema.Int,
+  shortfallSeconds: Schema.NullOr(Schema.Number)
+}) {
+  get code(): "infeasible_batch" {
+    return "infeasible_batch"
+  }
+}
+
+/**
  * The same idempotency key came back with a different request body.
  *
  * @category errors
@@ -224,6 +244,7 @@ export type OutdialError =
   | ContactNotFound
   | InvalidTransition
   | InsufficientCredits
+  | BatchInfeasible
   | IdempotencyKeyReused
   | IdempotencyRequestInProgress
   | StoreError
@@ -257,6 +278,9 @@ export const httpStatus: { readonly [K in ErrorCode]: number } = {
   invalid_page: 400,
   invalid_page_size: 400,
   invalid_cursor: 400,
+  invalid_recipient_hours: 400,
+  invalid_holidays: 400,
+  infeasible_batch: 422,
   batch_not_found: 404,
   contact_not_found: 404,
   invalid_state_transition: 422,

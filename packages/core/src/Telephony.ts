@@ -47,9 +47,30 @@ export const CallResult = Schema.Struct({
   /** Seconds of conversation after answer. */
   duration: Schema.NullOr(Schema.Number),
   roomName: Schema.NullOr(Schema.String),
-  failureReason: Schema.NullOr(Schema.String)
+  failureReason: Schema.NullOr(Schema.String),
+  /**
+   * The recipient asked to be called back then ("call me tomorrow at ten"):
+   * epoch milliseconds or an ISO 8601 date-time. The contact waits until
+   * then, every policy applied, and the attempt is not counted against its
+   * budget.
+   */
+  callbackAt: Schema.optionalKey(Schema.NullOr(Schema.Union([Schema.Finite, Schema.String])))
 })
 export type CallResult = typeof CallResult.Type
+
+/**
+ * The instant of a result's `callbackAt`; `undefined` when there is none or
+ * it names no instant.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const callbackAtOf = (result: CallResult): number | undefined => {
+  const value = result.callbackAt
+  if (value === undefined || value === null) return undefined
+  const millis = typeof value === "number" ? value : Date.parse(value)
+  return Number.isFinite(millis) ? millis : undefined
+}
 
 /**
  * What the provider knows of an attempt: nothing (it never reached the

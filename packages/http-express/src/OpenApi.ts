@@ -15,6 +15,7 @@ import * as BatchView from "@outdial/core/BatchView"
 import * as CallingWindow from "@outdial/core/CallingWindow"
 import * as ContactHistory from "@outdial/core/ContactHistory"
 import * as ContactQueries from "@outdial/core/ContactQueries"
+import * as Feasibility from "@outdial/core/Feasibility"
 import * as OutdialError from "@outdial/core/OutdialError"
 import * as Schema from "effect/Schema"
 
@@ -159,7 +160,10 @@ export const document = {
           "409": errorResponse("A request with this idempotency key is still running"),
           "413": errorResponse("The file is too large (`file_too_large`)"),
           "415": errorResponse("Not a CSV, XLSX or XLS file, or not JSON / multipart (`unsupported_file_type`)"),
-          "422": errorResponse("The idempotency key was used with another body (`idempotency_key_reused`)"),
+          "422": errorResponse(
+            "The idempotency key was used with another body (`idempotency_key_reused`), or the batch cannot finish by its " +
+              "`completeBy` and refusal was asked for (`infeasible_batch`, details: completeBy, estimatedFinish, shortfallContacts, shortfallSeconds)"
+          ),
           ...common
         }
       },
@@ -184,7 +188,14 @@ export const document = {
           content: {
             ...json({
               type: "object",
-              properties: { contacts: contactRows, defaultCountry: settings.defaultCountry, dropDuplicates: { type: "boolean" }, phoneNumberIds: settings.phoneNumberIds }
+              properties: {
+                contacts: contactRows,
+                defaultCountry: settings.defaultCountry,
+                dropDuplicates: { type: "boolean" },
+                phoneNumberIds: settings.phoneNumberIds,
+                // With `completeBy`, the report estimates whether a batch of these contacts would fit.
+                ...Object.fromEntries(Feasibility.settingKeys.map((key) => [key, settings[key]]))
+              }
             }),
             ...multipart({ defaultCountry: settings.defaultCountry, dropDuplicates: { type: "boolean" } })
           }

@@ -231,7 +231,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
           columnMapping: incoming.fields.columnMapping,
           phoneNumberIds: Array.isArray(incoming.fields.phoneNumberIds)
             ? incoming.fields.phoneNumberIds.filter((id): id is string => typeof id === "string")
-            : undefined
+            : undefined,
+          settings: incoming.fields
         })
       )
     }, (request, response, report) =>

@@ -89,6 +89,18 @@ const corpus: ReadonlyArray<Hostile> = [
   { name: "a 1,000-character agent id", method: "POST", path: "/batches", json: { ...settings, agentId: "a".repeat(1_000), contacts: [contact] }, status: 400, code: "validation_error" },
   { name: "a start in the year 9999", method: "POST", path: "/batches", json: { ...settings, scheduledStartTime: "9999-12-31T00:00:00Z", contacts: [contact] }, status: 400, code: "validation_error" },
   { name: "an unknown time zone", method: "POST", path: "/batches", json: { ...settings, timezone: "Mars/Olympus_Mons", contacts: [contact] }, status: 400, code: "invalid_timezone" },
+  // eligibility options
+  { name: "recipient hours starting after they end", method: "POST", path: "/batches", json: { ...settings, recipientLocalHours: { start: "21:00", end: "08:00" }, contacts: [contact] }, status: 400, code: "invalid_recipient_hours" },
+  { name: "recipient hours as text", method: "POST", path: "/batches", json: { ...settings, recipientLocalHours: "8-21", contacts: [contact] }, status: 400, code: "validation_error" },
+  { name: "recipient working days of 0", method: "POST", path: "/batches", json: { ...settings, recipientLocalHours: { start: "08:00", end: "21:00", workingDays: [0] }, contacts: [contact] }, status: 400, code: "validation_error" },
+  { name: "recipient hours with an unknown zone", method: "POST", path: "/batches", json: { ...settings, timezone: "Nowhere/Land", recipientLocalHours: { start: "08:00", end: "21:00" }, contacts: [contact] }, status: 400, code: "invalid_timezone" },
+  { name: "a blackout date of 30 February", method: "POST", path: "/batches", json: { ...settings, blackoutDates: ["2026-02-30"], contacts: [contact] }, status: 400, code: "validation_error" },
+  { name: "a blackout date with SQL wildcards", method: "POST", path: "/batches", json: { ...settings, blackoutDates: ["2026-%-_"], contacts: [contact] }, status: 400, code: "validation_error" },
+  { name: "367 blackout dates", method: "POST", path: "/batches", json: { ...settings, blackoutDates: Array(367).fill("2026-12-25"), contacts: [contact] }, status: 400, code: "validation_error" },
+  { name: "holidays of an unknown country", method: "POST", path: "/batches", json: { ...settings, holidays: { country: "XX", zone: "batch" }, contacts: [contact] }, status: 400, code: "invalid_holidays" },
+  { name: "holidays with NUL in the region", method: "POST", path: "/batches", json: { ...settings, holidays: { country: "US", region: "C\u0000", zone: "batch" }, contacts: [contact] }, status: 400, code: "validation_error" },
+  { name: "a deadline in the past", method: "POST", path: "/batches", json: { ...settings, completeBy: "2001-01-01T00:00:00Z", contacts: [contact] }, status: 400, code: "validation_error" },
+  { name: "a deadline as a number", method: "POST", path: "/batches", json: { ...settings, completeBy: 1e20, contacts: [contact] }, status: 400, code: "validation_error" },
   // wrong types and huge numbers
   { name: "a limit as text", method: "POST", path: "/batches", json: { ...settings, concurrentCallLimit: "5", contacts: [contact] }, status: 400, code: "validation_error" },
   { name: "a name as a number", method: "POST", path: "/batches", json: { ...settings, name: 123, contacts: [contact] }, status: 400, code: "validation_error" },

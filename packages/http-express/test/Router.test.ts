@@ -105,6 +105,39 @@ const suite = (name: string, store: () => Layer.Layer<BatchStore.BatchStore, unk
         expect(done.contacts).toHaveLength(5)
       })
 
+      it("reports feasibility against completeBy, and refuses an infeasible batch with 422 and its figures when asked", async () => {
+        const completeBy = new Date(Date.now() + 3_600_000).toISOString()
+        const input = { name: "Deadline", agentId: "agent_sales", concurrentCallLimit: 1, completeBy, contacts: rows(100), draft: true }
+        const reported = await call("POST", "/batches", { json: input })
+        expect(reported.status).toBe(201)
+        expect(reported.body.feasibility).toMatchObject({ feasible: false, completeBy })
+        expect(reported.body.feasibility.shortfallContacts).toBeGreaterThan(50)
+        const refused = await call("POST", "/batches", { json: { ...input, refuseInfeasible: true } })
+        expectError(refused, 422, "infeasible_batch")
+        // The same figures, from a clock a moment later.
+        expect(refused.body.error.details).toMatchObject({ completeBy, shortfallContacts: reported.body.feasibility.shortfallContacts })
+        expect(Date.parse(refused.body.error.details.estimatedFinish)).toBeGreaterThan(Date.parse(completeBy))
+        expect(refused.body.error.details.shortfallSeconds).toBeGreaterThan(0)
+        const batch = await call("GET", `/batches/${reported.body.batchJobId}`)
+        expect(batch.body.completeBy).toBe(completeBy)
+      })
+
+      it("stores recipient hours, blackout dates and holidays and shows them on the batch", async () => {
+        const options = {
+          recipientLocalHours: { start: "08:00", end: "21:00", workingDays: [1, 2, 3, 4, 5] },
+          blackoutDates: ["2026-12-31", "2026-12-24"],
+          holidays: { country: "us", region: "ca", zone: "recipient" }
+        }
+        const id = await create({ draft: true, contacts: rows(2), ...options })
+        const batch = await call("GET", `/batches/${id}`)
+        expect(batch.body).toMatchObject({
+          recipientLocalHours: options.recipientLocalHours,
+          blackoutDates: ["2026-12-24", "2026-12-31"],
+          holidays: { country: "US", region: "CA", zone: "recipient" }
+        })
+        expect(batch.body.contacts[0]).toHaveProperty("nextEligibleAt", null)
+      })
+
       it("takes a TalkifAI-style CSV with a `phone` column as multipart with form fields", async () => {
         const reply = await call("POST", "/batches", {
           body: form(

@@ -75,6 +75,10 @@ export const makeBatch = (overrides: Partial<Batch> = {}): Batch => ({
   totalContacts: 0,
   estimatedDuration: "about 1 hour",
   estimatedCost: "1.50",
+  recipientLocalHours: { start: "08:00", end: "21:00", workingDays: [1, 2, 3, 4, 5, 6] },
+  blackoutDates: ["2026-12-25"],
+  holidays: { country: "DE", region: "BY", zone: "recipient" },
+  completeBy: after(30 * 86_400),
   ...overrides
 })
 

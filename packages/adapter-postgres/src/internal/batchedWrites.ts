@@ -163,9 +163,10 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
                                  ${textArray(ends.map((e) => e.result.failureReason))},
                                  ${textArray(ends.map((e) => e.status))},
                                  ${textArray(ends.map((e) => iso(e.nextRetryAt)))},
-                                 ${textArray(ends.map((e) => e.decision === null ? null : jsonText(encodeDecision(e.decision))))})
+                                 ${textArray(ends.map((e) => e.decision === null ? null : jsonText(encodeDecision(e.decision))))},
+                                 ${int4Array(ends.map((e) => e.refundAttempt === true ? 1 : 0))})
               WITH ORDINALITY AS t(id, ended_at, outcome, sip_code, duration, room_name, failure_reason, status,
-                                   next_retry_at, decision, ord)),
+                                   next_retry_at, decision, refund, ord)),
           a AS (
             SELECT t.* FROM outdial_attempts t
             WHERE t.id = ANY(${ids}) AND t.batch_id = ${lease.batchId} AND EXISTS (SELECT 1 FROM lease)
@@ -187,6 +188,7 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
               status = CASE WHEN old.status = 'dialing' THEN i.status ELSE old.status END,
               next_retry_at = CASE WHEN old.status = 'dialing' AND i.status = 'queued'
                                    THEN i.next_retry_at::timestamptz END,
+              max_attempts = old.max_attempts + CASE WHEN old.status = 'dialing' THEN i.refund ELSE 0 END,
               completed_at = CASE WHEN old.status <> 'dialing' OR i.status IN (${finalStatuses})
                                   THEN coalesce(old.completed_at, i.ended_at::timestamptz) END,
               error_code = i.sip_code, failure_reason = i.failure_reason,

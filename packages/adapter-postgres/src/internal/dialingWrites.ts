@@ -235,6 +235,8 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
               status = CASE WHEN old.status = 'dialing' THEN ${end.status} ELSE old.status END,
               next_retry_at = CASE WHEN old.status = 'dialing' AND ${end.status} = 'queued'
                                    THEN ${dateOf(end.nextRetryAt)}::timestamptz END,
+              max_attempts = old.max_attempts + CASE WHEN old.status = 'dialing' THEN ${end.refundAttempt === true ? 1 : 0}::int4
+                                                     ELSE 0 END,
               completed_at = CASE WHEN old.status <> 'dialing' OR ${Contact.isFinal(end.status)}
                                   THEN coalesce(old.completed_at, ${endedAt}) END,
               error_code = ${result.sipCode}, failure_reason = ${result.failureReason},

@@ -2,8 +2,10 @@
  * Placing a call and recording its end. A call is begun in the store
  * (contact `dialing`, attempt open) before the provider hears of it, runs in
  * its own fiber, and its end is recorded with the contact's next status and,
- * for a retry, the time it will really be dialed: the retry delay, then the
- * chain's batch-wide policies (calling window, daily cap, a host's).
+ * for a retry or a callback the recipient asked for, the time it will really
+ * be dialed: the retry delay (or the callback time), then every link of the
+ * chain that can be answered in place (calling window, daily cap,
+ * recipient-local hours, blackouts, a host's batch-wide links).
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -22,8 +24,9 @@ import type { Contact, Decision } from "../../Contact.ts"
 import * as ContactModel from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as RetryPolicy from "../../RetryPolicy.ts"
-import type { CallResult, TelephonyError } from "../../Telephony.ts"
+import { callbackAtOf, type CallResult, type TelephonyError } from "../../Telephony.ts"
 import { type Dialing, type DispatchContext, publishContact, type Runner, utcAt } from "./context.ts"
+import { guard } from "./watchdog.ts"
 
 /** The waits between tries of a record after its first failed: 200 ms, doubling, 8 retries in all. */
 const firstRetryMillis = 200
@@ -37,6 +40,7 @@ const isStoreError = (error: { readonly _tag: string }) => error._tag === "Store
  * the batch-wide policies let the batch dial.
  */
 export const nextRetryAt = (
+  context: DispatchContext,
   runner: Runner,
   dialing: Dialing,
   contact: Contact,
@@ -45,13 +49,70 @@ export const nextRetryAt = (
 ): number | undefined => {
   const batch = runner.batch!
   if (!RetryPolicy.shouldRetry(batch.retryPolicy, outcome, contact.attemptCount, contact.maxAttempts)) return undefined
-  const due = now + RetryPolicy.delayAfter(batch.retryPolicy, outcome, contact.attemptCount) * 1000
+  return eligibleFrom(context, runner, dialing, contact, now + RetryPolicy.delayAfter(batch.retryPolicy, outcome, contact.attemptCount) * 1000, now)
+}
+
+/**
+ * The first instant from `due` at which every link answered in place lets the
+ * contact be dialed; `undefined` past the horizon (it could never come).
+ */
+const eligibleFrom = (context: DispatchContext, runner: Runner, dialing: Dialing, contact: Contact, due: number, now: number) => {
+  const batch = runner.batch!
   const { localDate, callsToday } = runner.pace
-  const at = Eligibility.nextBatchDial(dialing.policies, { batch, schedule: dialing.schedule, now: due, callsToday: 0 }, (at) =>
+  const view: Eligibility.BatchView = {
+    batch,
+    schedule: dialing.schedule,
+    now: due,
+    callsToday: 0,
+    organizationBlackoutDates: context.config.organizationBlackoutDates(batch.organizationId)
+  }
+  const at = Eligibility.nextContactDial(dialing.policies, view, contact, (at) =>
     // Attempts of today count against today's cap; a later day starts afresh.
     CallingWindow.localDate(dialing.schedule, at) === localDate ? callsToday : 0)
-  // A retry that could never come (no opening within the horizon) is no retry: the contact ends.
-  return at !== undefined && at <= now + retryHorizonMillis ? at : undefined
+  return at <= now + retryHorizonMillis ? at : undefined
+}
+
+/**
+ * How a call's end leaves the contact: its status, when it is dialed again,
+ * and whether the attempt counts. A callback the recipient asked for comes
+ * first: the contact waits for it (every policy applied) whatever the
+ * outcome and the attempts left, and the attempt is refunded; otherwise the
+ * retry policy decides.
+ */
+export const endOf = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  contact: Contact,
+  result: CallResult,
+  now: number
+): Pick<AttemptEnd, "status" | "nextRetryAt" | "decision" | "refundAttempt"> => {
+  const callback = callbackAtOf(result)
+  const callbackDue = callback === undefined
+    ? undefined
+    : eligibleFrom(context, runner, dialing, contact, Math.max(callback, now), now)
+  if (callback !== undefined && callbackDue !== undefined) {
+    const until = DateTime.makeUnsafe(callbackDue)
+    return {
+      status: "queued",
+      nextRetryAt: until,
+      refundAttempt: true,
+      decision: {
+        kind: "defer",
+        policy: "callback",
+        reason: `callback requested for ${new Date(callback).toISOString()}` +
+          (callbackDue > Math.max(callback, now) ? `; first allowed ${new Date(callbackDue).toISOString()}` : ""),
+        at: utcAt(now),
+        until
+      }
+    }
+  }
+  const retryAt = nextRetryAt(context, runner, dialing, contact, result.outcome, now)
+  return {
+    status: retryAt === undefined ? result.outcome : "queued",
+    nextRetryAt: retryAt === undefined ? null : DateTime.makeUnsafe(retryAt),
+    decision: null
+  }
 }
 
 /** Further away than this a retry is no retry; it also keeps every time well inside a date's range. */
@@ -131,7 +192,6 @@ export const finish = (
 ) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const retryAt = nextRetryAt(runner, dialing, contact, result.outcome, now)
     if (result.outcome === "completed" && result.duration !== null) {
       runner.pace.talkSeconds += result.duration
       runner.pace.talkSamples++
@@ -140,9 +200,7 @@ export const finish = (
       attemptId,
       result,
       endedAt: utcAt(now),
-      status: retryAt === undefined ? result.outcome : "queued",
-      nextRetryAt: retryAt === undefined ? null : DateTime.makeUnsafe(retryAt),
-      decision: null
+      ...endOf(context, runner, dialing, contact, result, now)
     })
     // The write is idempotent, so a dropped connection is simply retried; the retry
     // machinery is built only once a try has failed, not for every call.
@@ -292,6 +350,7 @@ const place = (
       dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
     }).pipe(
       Effect.catch((error) => Effect.succeed(failedCall(error))),
+      (call) => guard(context, begun.attempt.id, call),
       Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result))
     )
     yield* Effect.forkIn(call, scope, { startImmediately: true })

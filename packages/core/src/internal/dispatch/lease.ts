@@ -64,14 +64,16 @@ export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.
       return undefined
     }
     const schedule = yield* scheduleOf(batch)
+    // Settled with the lease: an organization's first blackout date reaches a running batch at its next takeover.
+    const policies = Eligibility.applicable(context.policies, batch, config.organizationBlackoutDates(batch.organizationId))
     const dialing: DialingState = {
       lease,
       schedule,
       pickNumber: CallerRotation.make(batch.phoneRotationStrategy, [...numbers.keys()], config.random),
       numbers,
-      policies: context.policies,
-      dialReason: Eligibility.dialReason(context.policies),
-      contactPolicies: Eligibility.hasContactPolicies(context.policies)
+      policies,
+      dialReason: Eligibility.dialReason(policies),
+      contactPolicies: Eligibility.hasContactPolicies(policies)
     }
     runner.dialing = dialing
     runner.pace.localDate = CallingWindow.localDate(schedule, now)

@@ -91,7 +91,13 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       pace.localDate = localDate
       pace.callsToday = yield* store.attemptsOnDay(batch.id, localDate)
     }
-    const view: Eligibility.BatchView = { batch, schedule: dialing.schedule, now, callsToday: pace.callsToday }
+    const view: Eligibility.BatchView = {
+      batch,
+      schedule: dialing.schedule,
+      now,
+      callsToday: pace.callsToday,
+      organizationBlackoutDates: context.config.organizationBlackoutDates(batch.organizationId)
+    }
     const held = Eligibility.decideBatch(dialing.policies, view)
     if (held !== undefined && held.verdict._tag !== "Dial") {
       if (runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const

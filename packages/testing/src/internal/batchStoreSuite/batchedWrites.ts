@@ -46,6 +46,35 @@ export const batchedWrites = (it: Suite): void => {
         yield* checkCounters(batch.id)
       }))
 
+    it.effect("a refunded attempt (a callback) grants the contact one more attempt, once, alone or batched", () =>
+      Effect.gen(function*() {
+        const { batch, contacts, store } = yield* seed({ count: 3 })
+        const lease = yield* takeLease(batch.id)
+        const begun = (yield* BatchStore.beginAttempts(store, lease, contacts.map((c) => start(c)))).map(Result.getOrThrow)
+        const before = begun[0]!.contact.maxAttempts
+        const end = (i: number, refundAttempt: boolean): BatchStore.AttemptEnd => ({
+          attemptId: begun[i]!.attempt.id,
+          result: callResult("completed"),
+          endedAt: after(60),
+          status: "queued",
+          nextRetryAt: after(86_400),
+          decision: null,
+          refundAttempt
+        })
+        const alone = yield* store.finishAttempt(lease, end(0, true))
+        const batched = yield* BatchStore.finishAttempts(store, lease, [end(1, true), end(2, false), end(0, true)])
+        assert.deepStrictEqual(
+          [alone.contact.maxAttempts, batched[0]!.contact.maxAttempts, batched[1]!.contact.maxAttempts],
+          [before + 1, before + 1, before]
+        )
+        // Recorded already: the repeat refunds nothing more.
+        assert.strictEqual(batched[2]!.contact.maxAttempts, before + 1)
+        assert.strictEqual((yield* current(batch.id, contacts[0]!.id)).maxAttempts, before + 1)
+        assert.deepStrictEqual([alone.contact.attemptCount, alone.contact.status], [1, "queued"])
+        assertTime(alone.contact.nextRetryAt, after(86_400))
+        yield* checkCounters(batch.id)
+      }))
+
     it.effect("finishAttempts records each end as finishAttempt would, an end already recorded changing nothing", () =>
       Effect.gen(function*() {
         const { batch, contacts, store } = yield* seed({ count: 4 })
