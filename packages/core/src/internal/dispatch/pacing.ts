@@ -145,9 +145,9 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
         // Nothing to guard for a while: give the lease up rather than renew it all night.
         yield* store.releaseLease(dialing.lease)
         runner.dialing = undefined
-        yield* rest(registry, runner.alarm, context.scope, wakeAt)
+        yield* rest(registry, runner, context.scope, wakeAt)
       } else {
-        yield* rest(registry, runner.alarm, context.scope, Math.min(wakeAt, renewBy))
+        yield* rest(registry, runner, context.scope, Math.min(wakeAt, renewBy))
       }
       return "continue" as const
     }
@@ -173,7 +173,7 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
         // Every slot is taken and the day's cap is not reached: another pass now could only
         // rest, so rest at once until a call ends (half the passes of a busy batch).
         if (runner.inFlight >= batch.concurrentCallLimit && !(batch.maxCallsPerDay !== null && pace.callsToday >= batch.maxCallsPerDay)) {
-          yield* rest(registry, runner.alarm, context.scope, renewBy)
+          yield* rest(registry, runner, context.scope, renewBy)
         }
         return "continue" as const
       }
@@ -181,6 +181,6 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
     // Nothing more is due now: rest until a call ends, a retry comes due, or the lease needs renewing.
     const due = budget > 0 ? yield* store.nextDueAt(batch.id) : undefined
-    yield* rest(registry, runner.alarm, context.scope, Math.min(due === undefined ? Number.POSITIVE_INFINITY : DateTime.toEpochMillis(due), renewBy))
+    yield* rest(registry, runner, context.scope, Math.min(due === undefined ? Number.POSITIVE_INFINITY : DateTime.toEpochMillis(due), renewBy))
     return "continue" as const
   })
