@@ -114,7 +114,8 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       }, now)
       return "continue" as const
     }
-    if (now >= pace.nextEstimateAt) yield* estimateCompletion(context, runner, dialing, now)
+    // Estimated after this pass's dials, when it has any: a batch's first dial waits for no write that can wait.
+    let estimateDue = now >= pace.nextEstimateAt
 
     const localDate = CallingWindow.localDate(dialing.schedule, now)
     if (localDate !== pace.localDate) {
@@ -124,6 +125,7 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     const view: Eligibility.BatchView = { batch, schedule: dialing.schedule, now, callsToday: pace.callsToday }
     const held = Eligibility.decideBatch(dialing.policies, view)
     if (held !== undefined && held.verdict._tag !== "Dial") {
+      if (estimateDue) yield* estimateCompletion(context, runner, dialing, now)
       if (runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
       const until = held.verdict._tag === "Defer" ? held.verdict.until : undefined
       const key = `${held.policy}:${until}`
@@ -169,6 +171,10 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
         yield* dialAll(context, runner, dialing, picks, now)
         dialed += picks.length
       }
+      if (estimateDue) {
+        estimateDue = false
+        yield* estimateCompletion(context, runner, dialing, now)
+      }
       if (contacts.length === budget) {
         // Every slot is taken and the day's cap is not reached: another pass now could only
         // rest, so rest at once until a call ends (half the passes of a busy batch).
@@ -178,6 +184,7 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
         return "continue" as const
       }
     }
+    if (estimateDue) yield* estimateCompletion(context, runner, dialing, now)
     if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
     // Nothing more is due now: rest until a call ends, a retry comes due, or the lease needs renewing.
     const due = budget > 0 ? yield* store.nextDueAt(batch.id) : undefined
