@@ -87,6 +87,14 @@ const step = (
         statusReason: null,
         actualStartTime: batch.actualStartTime ?? DateTime.makeUnsafe(now)
       }, now)
+      // Another process started it first (all of them hear of a new batch): it goes on to take
+      // the lease, and a rescan finds the batch should it die meanwhile. Stopping here spares
+      // the store this process's read and lease try for each of a thousand batches starting at once.
+      // Its later changes concern the starter as if it held the lease already (see `heldElsewhere`).
+      if (runner.batch === batch && store.processLocal !== true && runner.inFlight === 0 && runner.dialing === undefined) {
+        context.heldElsewhere.set(batch.id, now + context.leaseTtlMillis)
+        return "stop" as const
+      }
       return "started" as const
     }
     if (batch.status === "running") {
