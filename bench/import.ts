@@ -5,20 +5,18 @@
  *
  * Generates a 1,000,000-row CSV in the temp directory (not committed), then
  * times (a) the floor and (b) the full pipeline producing its report, on the
- * same file, best of a few runs each, every run in its own process; peak RSS
- * is the pipeline process's maximum resident set.
+ * same file, best of a few runs each, every run in its own process
+ * (bench/importChild.mjs, plain node on the built package: see there why);
+ * peak RSS is the pipeline process's maximum resident set.
  *
  * The last line is JSON: {"floorRowsPerSec","pipelineRowsPerSec","ratio","peakRssMb"}.
  */
-import { spawn } from "node:child_process"
-import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs"
+import { execFileSync, spawn } from "node:child_process"
+import { createWriteStream, existsSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
+import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { ContactImport } from "@outdial/core"
-import * as Effect from "effect/Effect"
-import { parsePhoneNumberWithError } from "libphonenumber-js"
-import Papa from "papaparse"
 
 const rows = Number(process.env.ROWS ?? 1_000_000)
 const runs = Number(process.env.RUNS ?? 3)
@@ -63,48 +61,20 @@ const generate = async () => {
   await new Promise<void>((resolve) => out.end(resolve))
 }
 
-/** The floor: papaparse streaming the file, libphonenumber-js validating each number. */
-const floor = () =>
-  new Promise<number>((resolve, reject) => {
-    let valid = 0
-    Papa.parse(createReadStream(file, { encoding: "utf8" }) as unknown as File, {
-      step: (result: Papa.ParseStepResult<Array<string>>) => {
-        try {
-          if (parsePhoneNumberWithError(result.data[0] ?? "", "US").isValid()) valid++
-        } catch {
-          // Not a number at all.
-        }
-      },
-      complete: () => resolve(valid),
-      error: reject
-    })
+/** @outdial/core built to `dist`, which the runs import (see bench/importChild.mjs). */
+const buildCore = () => {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+  execFileSync(process.execPath, [tsc, "-p", fileURLToPath(new URL("../packages/core/tsconfig.build.json", import.meta.url))], {
+    stdio: "inherit"
   })
-
-const pipeline = () => {
-  let accepted = 0
-  return Effect.runPromise(
-    ContactImport.run(
-      { content: createReadStream(file), filename: "contacts.csv", contentType: "text/csv" },
-      { defaultCountry: "US", maxContacts: Number.POSITIVE_INFINITY, maxFileBytes: Number.POSITIVE_INFINITY },
-      (chunk) => Effect.sync(() => void (accepted += chunk.length))
-    )
-  ).then((report) => ({ report, accepted }))
 }
 
-const phase = process.argv[2]
-
-/** One timed run in this process: rows/s and the process's peak RSS. */
-const measure = async (task: () => Promise<unknown>) => {
-  const start = performance.now()
-  await task()
-  const seconds = (performance.now() - start) / 1000
-  console.log(JSON.stringify({ rowsPerSec: rows / seconds, seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 }))
-}
+const childPath = fileURLToPath(new URL("./importChild.mjs", import.meta.url))
 
 /** Each run in a fresh process, so one run's heap never counts against another's RSS. */
 const child = (which: "floor" | "pipeline") =>
-  new Promise<{ rowsPerSec: number; seconds: number; peakRssMb: number }>((resolve, reject) => {
-    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), which], {
+  new Promise<{ rowsPerSec: number; seconds: number; peakRssMb: number; report?: string }>((resolve, reject) => {
+    const proc = spawn(process.execPath, [childPath, which, file, String(rows)], {
       stdio: ["ignore", "pipe", "inherit"]
     })
     let out = ""
@@ -122,6 +92,7 @@ const best = async (which: "floor" | "pipeline", label: string) => {
   let peakRssMb = 0
   for (let run = 0; run < runs; run++) {
     const result = await child(which)
+    if (run === 0 && result.report !== undefined) console.log(`  report: ${result.report}`)
     peakRssMb = Math.max(peakRssMb, result.peakRssMb)
     if (result.rowsPerSec > fastest.rowsPerSec) fastest = result
     console.log(
@@ -132,15 +103,9 @@ const best = async (which: "floor" | "pipeline", label: string) => {
 }
 
 const main = async () => {
-  if (phase === "floor") return measure(floor)
-  if (phase === "pipeline") return measure(pipeline)
   await generate()
+  buildCore()
   console.log(`${rows.toLocaleString("en-US")} rows, ${(statSync(file).size / 1024 / 1024).toFixed(1)} MB at ${file}`)
-  const { report } = await pipeline()
-  console.log(
-    `  report: ${report.acceptedCount} accepted, ${report.rejectedCount} rejected ` +
-      `(${report.errorGroups.map((g) => `${g.code} ${g.count}`).join(", ")}), ${report.duplicates.length} duplicated numbers`
-  )
   const floorResult = await best("floor", "floor (papaparse + libphonenumber-js)")
   const pipelineResult = await best("pipeline", "pipeline (ContactImport, full report)")
   const ratio = pipelineResult.rowsPerSec / floorResult.rowsPerSec

@@ -443,6 +443,17 @@ export const nextLocalMidnight = (compiled: Compiled, instant: number): number =
  * @category queries
  */
 export const openMinutesPerWeek = (compiled: Compiled): number => {
+  // A running batch's estimate asks every minute; the answer never changes for a schedule.
+  let minutes = openMinutesOf.get(compiled)
+  if (minutes === undefined) {
+    minutes = countOpenMinutes(compiled)
+    openMinutesOf.set(compiled, minutes)
+  }
+  return minutes
+}
+const openMinutesOf = new WeakMap<Compiled, number>()
+
+const countOpenMinutes = (compiled: Compiled): number => {
   if (compiled.spans.length === 0) return compiled.working.filter(Boolean).length * 1440
   const week = new Uint8Array(7 * 1440)
   for (let weekday = 1; weekday <= 7; weekday++) {

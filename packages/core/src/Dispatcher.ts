@@ -79,7 +79,7 @@ export const make: Effect.Effect<
     leaseTtlMillis: store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis,
     heldElsewhere: new Map()
   }
-  const registry: Registry = { runners: new Map(), busy: 0 }
+  const registry: Registry = { runners: new Map(), busy: 0, starting: new Set(), yielding: new Set() }
 
   const wake = (batchId: string): Effect.Effect<void> =>
     Effect.suspend(() => {
@@ -91,7 +91,7 @@ export const make: Effect.Effect<
       const runner = Runner.make(batchId)
       registry.runners.set(batchId, runner)
       registry.busy++
-      return Effect.asVoid(Effect.forkIn(Runner.run(context, registry, runner), scope, { startImmediately: true }))
+      return Effect.asVoid(Effect.forkIn(Runner.start(context, registry, runner), scope, { startImmediately: true }))
     })
 
   // Only batches this process could take: the others' live leases are left out by the store.

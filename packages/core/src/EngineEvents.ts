@@ -77,13 +77,20 @@ export const layer = (options?: {
         PubSub.shutdown
       )
       const onEvent = options?.onEvent
+      // Streams being run: with none, a publish (two per call dialed) skips the PubSub.
+      // Counted before the stream subscribes, so no event meant for it is skipped.
+      let listening = 0
+      const listen = Effect.acquireRelease(
+        Effect.sync(() => void listening++),
+        () => Effect.sync(() => void listening--)
+      )
       return EngineEvents.of({
         publish: (event) =>
           Effect.suspend(() => {
             onEvent?.(event)
-            return PubSub.publish(pubsub, event)
+            return listening === 0 ? Effect.void : PubSub.publish(pubsub, event)
           }),
-        stream: Stream.fromPubSub(pubsub)
+        stream: Stream.unwrap(Effect.as(listen, Stream.fromPubSub(pubsub)))
       })
     })
   )

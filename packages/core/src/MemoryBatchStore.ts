@@ -22,7 +22,7 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Attempt from "./Attempt.ts"
 import { type Batch, type BatchStatus, dispatchable, sourcesOf } from "./Batch.ts"
-import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
+import type { AttemptEnd, AttemptStart, Begun, Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
 import { BatchStore, LeaseLost } from "./BatchStore.ts"
 import * as Contact from "./Contact.ts"
 import { decisionsKept } from "./ContactHistory.ts"
@@ -229,6 +229,100 @@ export const make = (): BatchStore["Service"] => {
       if (position > from && total > skip && items.length < options.pageSize) items.push(contact)
     })
     return { items, total }
+  }
+
+  // The engine only names contacts and attempts the store gave it, in the order it was given
+  // them: anything else is a bug, not a failure, so it throws (a defect where it is run).
+  const contactOf = (entry: Entry, contactId: string): [number, Contact.Contact] => {
+    const position = entry.positions.get(contactId)
+    const contact = position === undefined ? undefined : entry.contacts[position]
+    if (contact === undefined || position === undefined) {
+      throw new ContactNotFound({ batchId: entry.batch.id, contactId })
+    }
+    return [position, contact]
+  }
+
+  /** `beginAttempt` under a lease already checked. */
+  const beginIn = (entry: Entry, attempt: AttemptStart): Begun | InvalidTransition => {
+    const position = entry.positions.get(attempt.contactId)
+    const contact = position === undefined ? undefined : entry.contacts[position]
+    // Removed since the dispatcher read it.
+    if (contact === undefined || position === undefined) return Contact.removed("dial")
+    const moved = Contact.transition(contact.status, "dial")
+    if (moved._tag === "Failure") return moved.failure
+    if (attempt.attemptNumber !== contact.attemptCount + 1) {
+      // Another number would reuse an attempt id: the provider would take it for a call already placed.
+      throw new Error(`Attempt ${attempt.attemptNumber} of contact ${contact.id} follows ${contact.attemptCount} attempts`)
+    }
+    const record = Attempt.begun({
+      id: Attempt.makeId(entry.batch.id, contact.id, attempt.attemptNumber),
+      batchId: entry.batch.id,
+      contactId: contact.id,
+      attemptNumber: attempt.attemptNumber,
+      callerNumberId: attempt.callerNumberId,
+      startedAt: attempt.startedAt
+    })
+    entry.attempts.set(record.id, record)
+    entry.opened.set(record.id, {
+      status: contact.status,
+      nextRetryAt: contact.nextRetryAt,
+      lastAttemptAt: contact.lastAttemptAt,
+      lastDecision: contact.lastDecision,
+      localDate: attempt.localDate
+    })
+    entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
+    remember(entry, contact.id, attempt.decision)
+    const updated = put(entry, position, {
+      ...contact,
+      status: "dialing",
+      attemptCount: attempt.attemptNumber,
+      lastAttemptAt: attempt.startedAt,
+      nextRetryAt: null,
+      lastDecision: attempt.decision ?? contact.lastDecision
+    })
+    return { contact: updated, attempt: record }
+  }
+
+  /** `finishAttempt` under a lease already checked. */
+  const finishIn = (entry: Entry, end: AttemptEnd): Begun => {
+    const attempt = entry.attempts.get(end.attemptId)
+    if (attempt === undefined) throw new Error(`Attempt ${end.attemptId} is not in batch ${entry.batch.id}`)
+    const [position, contact] = contactOf(entry, attempt.contactId)
+    // Recorded already (a retried write): the first record stands.
+    if (!entry.opened.has(attempt.id)) return { contact, attempt }
+    const finished: Attempt.Attempt = {
+      ...attempt,
+      state: "finished",
+      endedAt: end.endedAt,
+      outcome: end.result.outcome,
+      sipCode: end.result.sipCode,
+      duration: end.result.duration,
+      roomName: end.result.roomName,
+      failureReason: end.result.failureReason
+    }
+    // A contact cancelled while its call was on keeps `cancelled`; the call is still recorded.
+    let status = contact.status
+    if (status === "dialing") {
+      const moved = Contact.transition(status, end.status === "queued" ? "requeue" : "finish", end.status)
+      if (moved._tag === "Failure") throw moved.failure
+      status = moved.success
+    }
+    entry.attempts.set(finished.id, finished)
+    entry.opened.delete(finished.id)
+    remember(entry, contact.id, end.decision)
+    const updated = put(entry, position, {
+      ...contact,
+      status,
+      maxAttempts: contact.maxAttempts + (contact.status === "dialing" && end.refundAttempt === true ? 1 : 0),
+      nextRetryAt: status === "queued" ? end.nextRetryAt : null,
+      completedAt: Contact.isFinal(status) ? contact.completedAt ?? end.endedAt : null,
+      errorCode: end.result.sipCode,
+      failureReason: end.result.failureReason,
+      callDuration: end.result.duration,
+      roomName: end.result.roomName,
+      lastDecision: end.decision ?? contact.lastDecision
+    })
+    return { contact: updated, attempt: finished }
   }
 
   const store: BatchStore["Service"] = BatchStore.of({
@@ -462,98 +556,20 @@ export const make = (): BatchStore["Service"] => {
         const top = entry.timed.peek()
         return top === undefined ? undefined : entry.contacts[top.position]!.nextRetryAt ?? undefined
       }),
-    // The two writes of every call, without a generator: each is a few map
-    // look-ups, and a dial's cost was mostly the effects around them.
+    // The two writes of every call as plain functions (`beginIn`, `finishIn`
+    // below): each is a few map look-ups, and a dial's cost was mostly the
+    // effects around them.
     beginAttempt: (lease, attempt) =>
       Effect.suspend((): ReturnType<BatchStore["Service"]["beginAttempt"]> => {
         const entry = leasedEntry(lease)
         if (entry === undefined) return lostLease(lease)
-        const position = entry.positions.get(attempt.contactId)
-        const contact = position === undefined ? undefined : entry.contacts[position]
-        // Removed since the dispatcher read it.
-        if (contact === undefined || position === undefined) return Effect.fail(Contact.removed("dial"))
-        const moved = Contact.transition(contact.status, "dial")
-        if (moved._tag === "Failure") return Effect.fail(moved.failure)
-        if (attempt.attemptNumber !== contact.attemptCount + 1) {
-          // Another number would reuse an attempt id: the provider would take it for a call already placed.
-          return Effect.die(
-            new Error(`Attempt ${attempt.attemptNumber} of contact ${contact.id} follows ${contact.attemptCount} attempts`)
-          )
-        }
-        const record = Attempt.begun({
-          id: Attempt.makeId(entry.batch.id, contact.id, attempt.attemptNumber),
-          batchId: entry.batch.id,
-          contactId: contact.id,
-          attemptNumber: attempt.attemptNumber,
-          callerNumberId: attempt.callerNumberId,
-          startedAt: attempt.startedAt
-        })
-        entry.attempts.set(record.id, record)
-        entry.opened.set(record.id, {
-          status: contact.status,
-          nextRetryAt: contact.nextRetryAt,
-          lastAttemptAt: contact.lastAttemptAt,
-          lastDecision: contact.lastDecision,
-          localDate: attempt.localDate
-        })
-        entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
-        remember(entry, contact.id, attempt.decision)
-        const updated = put(entry, position, {
-          ...contact,
-          status: "dialing",
-          attemptCount: attempt.attemptNumber,
-          lastAttemptAt: attempt.startedAt,
-          nextRetryAt: null,
-          lastDecision: attempt.decision ?? contact.lastDecision
-        })
-        return Effect.succeed({ contact: updated, attempt: record })
+        const begun = beginIn(entry, attempt)
+        return begun instanceof InvalidTransition ? Effect.fail(begun) : Effect.succeed(begun)
       }),
     finishAttempt: (lease, end) =>
       Effect.suspend((): ReturnType<BatchStore["Service"]["finishAttempt"]> => {
         const entry = leasedEntry(lease)
-        if (entry === undefined) return lostLease(lease)
-        const attempt = entry.attempts.get(end.attemptId)
-        if (attempt === undefined) return Effect.die(new Error(`Attempt ${end.attemptId} is not in batch ${entry.batch.id}`))
-        const position = entry.positions.get(attempt.contactId)
-        const contact = position === undefined ? undefined : entry.contacts[position]
-        if (contact === undefined || position === undefined) {
-          return Effect.die(new ContactNotFound({ batchId: entry.batch.id, contactId: attempt.contactId }))
-        }
-        // Recorded already (a retried write): the first record stands.
-        if (!entry.opened.has(attempt.id)) return Effect.succeed({ contact, attempt })
-        const finished: Attempt.Attempt = {
-          ...attempt,
-          state: "finished",
-          endedAt: end.endedAt,
-          outcome: end.result.outcome,
-          sipCode: end.result.sipCode,
-          duration: end.result.duration,
-          roomName: end.result.roomName,
-          failureReason: end.result.failureReason
-        }
-        // A contact cancelled while its call was on keeps `cancelled`; the call is still recorded.
-        let status = contact.status
-        if (status === "dialing") {
-          const moved = Contact.transition(status, end.status === "queued" ? "requeue" : "finish", end.status)
-          if (moved._tag === "Failure") return Effect.die(moved.failure)
-          status = moved.success
-        }
-        entry.attempts.set(finished.id, finished)
-        entry.opened.delete(finished.id)
-        remember(entry, contact.id, end.decision)
-        const updated = put(entry, position, {
-          ...contact,
-          status,
-          maxAttempts: contact.maxAttempts + (contact.status === "dialing" && end.refundAttempt === true ? 1 : 0),
-          nextRetryAt: status === "queued" ? end.nextRetryAt : null,
-          completedAt: Contact.isFinal(status) ? contact.completedAt ?? end.endedAt : null,
-          errorCode: end.result.sipCode,
-          failureReason: end.result.failureReason,
-          callDuration: end.result.duration,
-          roomName: end.result.roomName,
-          lastDecision: end.decision ?? contact.lastDecision
-        })
-        return Effect.succeed({ contact: updated, attempt: finished })
+        return entry === undefined ? lostLease(lease) : Effect.succeed(finishIn(entry, end))
       }),
     abandonAttempt: (lease, attemptId) =>
       Effect.gen(function*() {
@@ -664,18 +680,22 @@ export const make = (): BatchStore["Service"] => {
   })
   return {
     ...store,
-    // The single writes in turn, under the lease checked first: nothing here waits on I/O.
+    // The single writes in turn, in one synchronous pass under the lease checked once:
+    // nothing here waits on I/O, and an effect per attempt was most of a step's cost.
     beginAttempts: (lease, attempts) =>
-      Effect.andThen(
-        leased(lease),
-        Effect.forEach(attempts, (attempt) =>
-          store.beginAttempt(lease, attempt).pipe(
-            Effect.map(Result.succeed),
-            Effect.catchTag("InvalidTransition", (error) => Effect.succeed(Result.fail(error)))
-          ))
-      ),
+      Effect.suspend(() => {
+        const entry = leasedEntry(lease)
+        if (entry === undefined) return lostLease(lease)
+        return Effect.succeed(attempts.map((attempt) => {
+          const begun = beginIn(entry, attempt)
+          return begun instanceof InvalidTransition ? Result.fail(begun) : Result.succeed(begun)
+        }))
+      }),
     finishAttempts: (lease, ends) =>
-      Effect.andThen(leased(lease), Effect.forEach(ends, (end) => store.finishAttempt(lease, end)))
+      Effect.suspend(() => {
+        const entry = leasedEntry(lease)
+        return entry === undefined ? lostLease(lease) : Effect.succeed(ends.map((end) => finishIn(entry, end)))
+      })
   }
 }
 

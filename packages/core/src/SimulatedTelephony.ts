@@ -405,8 +405,12 @@ interface Entry {
   readonly load: Load
   endedAt: number | null
   result: CallResult | undefined
-  /** Completed when a timed call ends; dialers and duplicate dials wait on it. */
-  readonly done: Deferred.Deferred<CallResult> | undefined
+  /**
+   * Completed when a timed call ends; dialers and duplicate dials wait on it.
+   * Dropped then: a duplicate dial reads `result`, and a week of calls need
+   * not keep a Deferred each.
+   */
+  done: Deferred.Deferred<CallResult> | undefined
 }
 
 const notFound: AttemptStatus = { _tag: "NotFound" }
@@ -459,7 +463,9 @@ const make = (config: Config, scope: Scope.Scope) => {
     outcomeCounts[outcomeIndex.get(result.outcome)!]!++
     entry.endedAt = now
     entry.result = result
-    if (entry.done !== undefined) Deferred.doneUnsafe(entry.done, Effect.succeed(result))
+    const done = entry.done
+    entry.done = undefined
+    if (done !== undefined) Deferred.doneUnsafe(done, Effect.succeed(result))
   }
 
   const dial = (request: DialRequest): Effect.Effect<CallResult, TelephonyError> =>

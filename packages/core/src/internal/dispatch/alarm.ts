@@ -5,7 +5,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Alarm, Registry } from "./context.ts"
+import type { Alarm, Registry, Runner } from "./context.ts"
 
 // One timer per runner, kept while its time still suits: resting happens
 // after nearly every call, and a timer per rest would cost a fiber each.
@@ -25,10 +25,25 @@ const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) =>
     }))
   })
 
-/** Waits for a signal or, at the latest, `deadline`; meanwhile the runner does not count as busy. */
-export const rest = (registry: Registry, alarm: Alarm, scope: Scope.Scope, deadline: number | undefined): Effect.Effect<void> =>
+/**
+ * The runner's first pass has ended (it rests, or its step is over): once no
+ * starter is left, the runners holding back for them go on (`Registry.starting`).
+ */
+export const firstPassDone = (registry: Registry, runner: Runner) => {
+  if (!registry.starting.delete(runner) || registry.starting.size > 0) return
+  for (const waiting of registry.yielding) waiting.alarm.signal.openUnsafe()
+  registry.yielding.clear()
+}
+
+/**
+ * Waits for a signal or, at the latest, `deadline`; meanwhile the runner
+ * does not count as busy, nor as a starter.
+ */
+export const rest = (registry: Registry, runner: Runner, scope: Scope.Scope, deadline: number | undefined): Effect.Effect<void> =>
   // Without a generator: a busy batch rests once per call.
   Clock.clockWith((clock) => {
+    const alarm = runner.alarm
+    firstPassDone(registry, runner)
     if (alarm.signal.isOpen()) return Effect.void
     if (deadline !== undefined && Number.isFinite(deadline)) {
       const now = clock.currentTimeMillisUnsafe()

@@ -181,7 +181,10 @@ const writeEnds = (context: DispatchContext, queue: ReadonlyArray<PendingEnd>) =
     ), { discard: true, concurrency: "unbounded" })
 }
 
-/** Records an ended call with the contact's next status, then frees its slot. */
+/**
+ * Records an ended call with the contact's next status, then frees its slot.
+ * Without a generator: it runs once per call.
+ */
 export const finish = (
   context: DispatchContext,
   runner: Runner,
@@ -189,9 +192,9 @@ export const finish = (
   contact: Contact,
   attemptId: string,
   result: CallResult
-) =>
-  Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
+): Effect.Effect<void> =>
+  Clock.clockWith((clock) => {
+    const now = clock.currentTimeMillisUnsafe()
     if (result.outcome === "completed" && result.duration !== null) {
       runner.pace.talkSeconds += result.duration
       runner.pace.talkSamples++
@@ -204,47 +207,52 @@ export const finish = (
     })
     // The write is idempotent, so a dropped connection is simply retried; the retry
     // machinery is built only once a try has failed, not for every call.
-    const recorded = yield* write.pipe(
+    return write.pipe(
       Effect.catchIf(isStoreError, () =>
         Effect.sleep(firstRetryMillis).pipe(
           Effect.andThen(write),
           Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 })
-        ))
+        )),
+      Effect.flatMap((recorded) => {
+        runner.recording.failures = 0
+        return publishContact(context, runner, recorded.contact, recorded.attempt, now)
+      })
     )
-    runner.recording.failures = 0
-    yield* publishContact(context, runner, recorded.contact, recorded.attempt, now)
   }).pipe(
-    // A lost lease means another process owns the batch and reconciles this attempt. Any
-    // other failure leaves the attempt open: after a growing back-off this process takes
-    // its own lease anew (a new epoch) and reconciles it the same way; past
-    // `maxRecordFailures` in a row the batch fails with the cause.
-    Effect.catchCause((cause) =>
-      Cause.hasInterruptsOnly(cause)
-        ? Effect.failCause(cause)
-        : Effect.gen(function*() {
-          const lost = Cause.findErrorOption(cause)
-          if (lost._tag === "Some" && (lost.value as { _tag?: string })._tag === "LeaseLost") {
-            if (runner.dialing === dialing) runner.dialing = undefined
-            return
-          }
-          // The attempt stays open whatever lease the runner holds now (a renewal replaces it).
-          runner.dialing = undefined
-          const recording = runner.recording
-          recording.failures++
-          recording.last = Cause.pretty(cause).split("\n")[0]!.slice(0, 200)
-          const now = yield* Clock.currentTimeMillis
-          recording.backoffUntil = Math.max(recording.backoffUntil, now + backoffMillis(recording.failures))
-          yield* Effect.logWarning(
-            `outdial: could not record a call (${recording.failures} in a row); retrying after a back-off`,
-            cause
-          )
-        })
-    ),
+    Effect.catchCause((cause) => recordFailed(runner, dialing, cause)),
     Effect.ensuring(Effect.sync(() => {
       runner.inFlight--
       runner.alarm.signal.openUnsafe()
     }))
   )
+
+/**
+ * A lost lease means another process owns the batch and reconciles this attempt. Any
+ * other failure leaves the attempt open: after a growing back-off this process takes
+ * its own lease anew (a new epoch) and reconciles it the same way; past
+ * `maxRecordFailures` in a row the batch fails with the cause.
+ */
+const recordFailed = (runner: Runner, dialing: Dialing, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+  Cause.hasInterruptsOnly(cause)
+    ? Effect.failCause(cause as Cause.Cause<never>)
+    : Effect.gen(function*() {
+      const lost = Cause.findErrorOption(cause)
+      if (lost._tag === "Some" && (lost.value as { _tag?: string })._tag === "LeaseLost") {
+        if (runner.dialing === dialing) runner.dialing = undefined
+        return
+      }
+      // The attempt stays open whatever lease the runner holds now (a renewal replaces it).
+      runner.dialing = undefined
+      const recording = runner.recording
+      recording.failures++
+      recording.last = Cause.pretty(cause).split("\n")[0]!.slice(0, 200)
+      const now = yield* Clock.currentTimeMillis
+      recording.backoffUntil = Math.max(recording.backoffUntil, now + backoffMillis(recording.failures))
+      yield* Effect.logWarning(
+        `outdial: could not record a call (${recording.failures} in a row); retrying after a back-off`,
+        cause
+      )
+    })
 
 /** Follows a call another holder placed until the provider says it ended. */
 export const awaitFinished = (context: DispatchContext, attemptId: string): Effect.Effect<CallResult> =>
@@ -264,21 +272,6 @@ const failedCall = (error: TelephonyError): CallResult => ({
   failureReason: error.message
 })
 
-/** Moves the contact to `dialing` with its attempt, then places the call in its own fiber. */
-export const dial = (
-  context: DispatchContext,
-  runner: Runner,
-  dialing: Dialing,
-  contact: Contact,
-  decision: Decision,
-  now: number
-) =>
-  Effect.gen(function*() {
-    const start = startOf(runner, dialing, contact, decision, now)
-    const begun = yield* context.store.beginAttempt(dialing.lease, start)
-    yield* place(context, runner, dialing, contact, start, begun, now)
-  })
-
 const startOf = (runner: Runner, dialing: Dialing, contact: Contact, decision: Decision, now: number): AttemptStart => ({
   contactId: contact.id,
   attemptNumber: contact.attemptCount + 1,
@@ -289,9 +282,10 @@ const startOf = (runner: Runner, dialing: Dialing, contact: Contact, decision: D
 })
 
 /**
- * `dial` for a step's contacts with one batched write (`BatchStore.beginAttempts`):
- * the calls begun are placed, then the first contact refused fails the step as
- * `dial` would have.
+ * Begins a step's attempts with one write (`BatchStore.beginAttempts`), then
+ * places each call in its own fiber; the first contact refused then fails
+ * the step. Without a generator, and with one clock read for the step's
+ * self-fencing: the cost of a dial was mostly the effects around it.
  */
 export const dialAll = (
   context: DispatchContext,
@@ -299,20 +293,34 @@ export const dialAll = (
   dialing: Dialing,
   picks: ReadonlyArray<{ readonly contact: Contact; readonly decision: Decision }>,
   now: number
-) =>
-  Effect.gen(function*() {
-    const starts = picks.map(({ contact, decision }) => startOf(runner, dialing, contact, decision, now))
-    const results = yield* BatchStore.beginAttempts(context.store, dialing.lease, starts)
-    let refused: InvalidTransition | undefined
-    for (const [i, result] of results.entries()) {
-      // A contact removed since it was read is not called; any other refusal is the store disagreeing.
-      if (Result.isFailure(result)) refused ??= ContactModel.isRemoved(result.failure) ? undefined : result.failure
-      else yield* place(context, runner, dialing, picks[i]!.contact, starts[i]!, result.success, now)
-    }
-    if (refused !== undefined) return yield* Effect.fail(refused)
-  })
+): Effect.Effect<void, InvalidTransition | LeaseLost | StoreError> => {
+  const starts = picks.map(({ contact, decision }) => startOf(runner, dialing, contact, decision, now))
+  return Effect.flatMap(BatchStore.beginAttempts(context.store, dialing.lease, starts), (results) =>
+    Clock.clockWith((clock) => {
+      const { leaseTtlMillis, store } = context
+      const begun: Array<{ readonly contact: Contact; readonly start: AttemptStart; readonly begun: Begun }> = []
+      let refused: InvalidTransition | undefined
+      results.forEach((result, i) => {
+        // A contact removed since it was read is not called; any other refusal is the store disagreeing.
+        if (Result.isFailure(result)) refused ??= ContactModel.isRemoved(result.failure) ? undefined : result.failure
+        else begun.push({ contact: picks[i]!.contact, start: starts[i]!, begun: result.success })
+      })
+      runner.pace.callsToday += begun.length
+      // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
+      // store) may belong to another process by now, which would redial these contacts.
+      const fenced = clock.currentTimeMillisUnsafe() >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4
+      if (fenced) runner.dialing = undefined
+      const placed = begun.length === 0
+        ? Effect.void
+        : Effect.forEach(begun, (one) =>
+          fenced
+            ? Effect.ignore(store.abandonAttempt(dialing.lease, one.begun.attempt.id))
+            : place(context, runner, dialing, one.contact, one.start, one.begun, now), { discard: true })
+      return refused === undefined ? placed : Effect.andThen(placed, Effect.fail(refused))
+    }))
+}
 
-/** After the attempt is begun: self-fencing, then the call in its own fiber. */
+/** The call of an attempt begun, in its own fiber: announced, placed, and its end recorded. */
 const place = (
   context: DispatchContext,
   runner: Runner,
@@ -321,37 +329,32 @@ const place = (
   start: AttemptStart,
   begun: Begun,
   now: number
-) =>
-  Effect.gen(function*() {
-    const { leaseTtlMillis, scope, store, telephony } = context
-    const batch = runner.batch!
-    const { attemptNumber, callerNumberId } = start
-    runner.pace.callsToday++
-    // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
-    // store) may belong to another process by now, which would redial this contact.
-    if ((yield* Clock.currentTimeMillis) >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4) {
-      runner.dialing = undefined
-      yield* Effect.ignore(store.abandonAttempt(dialing.lease, begun.attempt.id))
-      return
-    }
-    runner.inFlight++
-    yield* publishContact(context, runner, begun.contact, begun.attempt, now)
-    const call = telephony.dial({
-      attemptId: begun.attempt.id,
-      organizationId: batch.organizationId,
-      batchId: batch.id,
-      contactId: contact.id,
-      attemptNumber,
-      agentId: batch.agentId,
-      callerNumberId,
-      callerNumber: dialing.numbers.get(callerNumberId) ?? null,
-      to: contact.phone,
-      contactName: contact.name,
-      dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
-    }).pipe(
-      Effect.catch((error) => Effect.succeed(failedCall(error))),
-      (call) => guard(context, begun.attempt.id, call),
-      Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result))
-    )
-    yield* Effect.forkIn(call, scope, { startImmediately: true })
-  })
+) => {
+  const { scope, telephony } = context
+  const batch = runner.batch!
+  const { attemptNumber, callerNumberId } = start
+  runner.inFlight++
+  const call = telephony.dial({
+    attemptId: begun.attempt.id,
+    organizationId: batch.organizationId,
+    batchId: batch.id,
+    contactId: contact.id,
+    attemptNumber,
+    agentId: batch.agentId,
+    callerNumberId,
+    callerNumber: dialing.numbers.get(callerNumberId) ?? null,
+    to: contact.phone,
+    contactName: contact.name,
+    dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
+  }).pipe(
+    Effect.catch((error) => Effect.succeed(failedCall(error))),
+    (call) => guard(context, begun.attempt.id, call),
+    Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result))
+  )
+  // Started at once, so the contact's `dialing` event still comes before anything the call does.
+  return Effect.forkIn(
+    Effect.andThen(publishContact(context, runner, begun.contact, begun.attempt, now), call),
+    scope,
+    { startImmediately: true }
+  )
+}

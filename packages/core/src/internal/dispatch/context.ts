@@ -24,6 +24,16 @@ import type { Telephony } from "../../Telephony.ts"
 export interface Registry {
   readonly runners: Map<string, Runner>
   busy: number
+  /**
+   * Runners whose first pass (up to their first dials, or whatever ends it)
+   * has not ended. They go first: runners already dialing hold their next
+   * pass back meanwhile (runner.ts), so a thousand batches starting at once
+   * each dial within seconds instead of queueing behind the refills of the
+   * batches that started first.
+   */
+  readonly starting: Set<Runner>
+  /** Runners holding a pass back for the starters, woken when the last starter is through. */
+  readonly yielding: Set<Runner>
 }
 
 export interface DispatchContext {
@@ -94,6 +104,8 @@ export interface Runner {
   /** Set while this process holds the lease; cleared to take it anew (and reconcile). */
   dialing: Dialing | undefined
   inFlight: number
+  /** Since when this runner holds its pass back for starters (0: it does not). */
+  yieldingSince: number
 }
 
 let lastMillis = Number.NaN

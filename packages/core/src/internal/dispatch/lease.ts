@@ -50,13 +50,17 @@ export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.
     const { config, directory, store } = context
     const lease = yield* acquire(context, batch.id, now)
     if (lease === undefined) return undefined
-    const agent = yield* directory.agent(batch.organizationId, batch.agentId)
+    // The takeover's reads side by side: a thousand batches starting at once take
+    // their leases together, and each round trip in turn delayed every first dial.
+    const [agent, usable] = yield* Effect.all([
+      directory.agent(batch.organizationId, batch.agentId),
+      Dialing.usableNumbers(directory, batch.organizationId, batch.phoneNumberIds)
+    ], { concurrency: "unbounded" })
     if (agent === undefined) {
       yield* failBatch(context, runner, `agent ${batch.agentId} no longer exists`, now)
       yield* store.releaseLease(lease)
       return undefined
     }
-    const usable = yield* Dialing.usableNumbers(directory, batch.organizationId, batch.phoneNumberIds)
     const numbers = new Map<string, string | null>(usable.map((number) => [number.id, number.number]))
     if (numbers.size === 0) {
       yield* failBatch(context, runner, "none of the batch's caller numbers can place outbound calls", now)
@@ -77,8 +81,11 @@ export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.
     }
     runner.dialing = dialing
     runner.pace.localDate = CallingWindow.localDate(schedule, now)
-    runner.pace.callsToday = yield* store.attemptsOnDay(batch.id, runner.pace.localDate)
-    yield* reconcile(context, runner, dialing)
+    const [callsToday] = yield* Effect.all([
+      store.attemptsOnDay(batch.id, runner.pace.localDate),
+      reconcile(context, runner, dialing)
+    ], { concurrency: "unbounded" })
+    runner.pace.callsToday = callsToday
     return dialing
   })
 

@@ -15,7 +15,7 @@ import * as Eligibility from "../../Eligibility.ts"
 import * as Estimate from "../../Estimate.ts"
 import { InvalidTransition } from "../../OutdialError.ts"
 import { rest } from "./alarm.ts"
-import { dial, dialAll } from "./calls.ts"
+import { dialAll } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner, utcAt } from "./context.ts"
 import { renew, renewAt, takeOver } from "./lease.ts"
 
@@ -62,6 +62,42 @@ const completeIfDone = (context: DispatchContext, runner: Runner, now: number) =
     return runner.batch?.status === "completed"
   })
 
+type Pick = { readonly contact: Contact.Contact; readonly decision: Contact.Decision }
+
+/**
+ * Asks the contact links about each contact: those to dial are returned, the
+ * others' decisions (skip, defer) stored at once. Side by side on a shared
+ * store, where each is a round trip; in turn in memory.
+ */
+const decideContacts = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  view: Eligibility.BatchView,
+  contacts: ReadonlyArray<Contact.Contact>,
+  now: number
+) => {
+  const picks: Array<Pick> = []
+  return Effect.forEach(contacts, (contact) =>
+    Effect.flatMap(Eligibility.decideContact(dialing.policies, view, contact, dialing.dialReason), (decision) => {
+      if (decision.kind === "dial") {
+        picks.push({ contact, decision })
+        return Effect.void
+      }
+      // A contact removed since it was read is not decided for, and the step goes on.
+      return context.store.decide(dialing.lease, contact.id, decision).pipe(
+        Effect.catchIf(isRemoval, () => Effect.undefined),
+        Effect.flatMap((decided) => decided === undefined ? Effect.void : publishContact(context, runner, decided, null, now))
+      )
+    }), { discard: true, concurrency: context.store.processLocal === true ? 1 : "unbounded" }).pipe(
+      // In the contacts' order, whatever order their decisions came back in.
+      Effect.map(() => {
+        const order = new Map(contacts.map((contact, i) => [contact.id, i]))
+        return picks.sort((a, b) => order.get(a.contact.id)! - order.get(b.contact.id)!)
+      })
+    )
+}
+
 /** One pass over a running batch: hold back, dial, complete or rest. */
 export const runStep = (context: DispatchContext, registry: Registry, runner: Runner, batch: Batch.Batch, now: number) =>
   Effect.gen(function*() {
@@ -84,7 +120,8 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       }, now)
       return "continue" as const
     }
-    if (now >= pace.nextEstimateAt) yield* estimateCompletion(context, runner, dialing, now)
+    // Estimated after this pass's dials, when it has any: a batch's first dial waits for no write that can wait.
+    let estimateDue = now >= pace.nextEstimateAt
 
     const localDate = CallingWindow.localDate(dialing.schedule, now)
     if (localDate !== pace.localDate) {
@@ -100,6 +137,7 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     }
     const held = Eligibility.decideBatch(dialing.policies, view)
     if (held !== undefined && held.verdict._tag !== "Dial") {
+      if (estimateDue) yield* estimateCompletion(context, runner, dialing, now)
       if (runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
       const until = held.verdict._tag === "Defer" ? held.verdict.until : undefined
       const key = `${held.policy}:${until}`
@@ -121,9 +159,9 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
         // Nothing to guard for a while: give the lease up rather than renew it all night.
         yield* store.releaseLease(dialing.lease)
         runner.dialing = undefined
-        yield* rest(registry, runner.alarm, context.scope, wakeAt)
+        yield* rest(registry, runner, context.scope, wakeAt)
       } else {
-        yield* rest(registry, runner.alarm, context.scope, Math.min(wakeAt, renewBy))
+        yield* rest(registry, runner, context.scope, Math.min(wakeAt, renewBy))
       }
       return "continue" as const
     }
@@ -134,49 +172,34 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     let dialed = 0
     if (budget > 0) {
       const contacts = yield* store.dialable(batch.id, utcAt(now), budget, noExclusions)
-      const ready = dialing
-      // A shared store begins the step's attempts with one batched write, after the
-      // contacts' decisions: one at a time, a step's round trips would bound the whole
-      // batch's dial rate. In memory a write costs no round trip: one after another,
-      // without a fiber each.
-      const batched = store.processLocal !== true
-      const picks: Array<{ readonly contact: Contact.Contact; readonly decision: Contact.Decision }> = []
-      const place = (contact: Contact.Contact) =>
-        Effect.gen(function*() {
-          const decision = ready.contactPolicies
-            ? yield* Eligibility.decideContact(ready.policies, view, contact, ready.dialReason)
-            : { kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: utcAt(now) }
-          if (decision.kind === "dial" && batched) {
-            picks.push({ contact, decision })
-          } else if (decision.kind === "dial") {
-            // A contact removed since it was read is not called, and the step goes on.
-            if (yield* dial(context, runner, ready, contact, decision, now).pipe(Effect.as(true), Effect.catchIf(isRemoval, () => Effect.succeed(false)))) dialed++
-          } else {
-            const decided = yield* store.decide(ready.lease, contact.id, decision).pipe(Effect.catchIf(isRemoval, () => Effect.undefined))
-            if (decided !== undefined) yield* publishContact(context, runner, decided, null, now)
-          }
-        })
-      if (batched) {
-        yield* Effect.forEach(contacts, place, { discard: true, concurrency: "unbounded" })
-        if (picks.length > 0) {
-          yield* dialAll(context, runner, ready, picks, now)
-          dialed += picks.length
-        }
-      } else {
-        for (const contact of contacts) yield* place(contact)
+      // The contacts' decisions first, then the step's attempts begun with one batched
+      // write: on a shared store one at a time, a step's round trips would bound the
+      // whole batch's dial rate; in memory an effect per dial was most of its cost.
+      const decision: Contact.Decision = { kind: "dial", policy: "eligibility", reason: dialing.dialReason, at: utcAt(now) }
+      const picks = dialing.contactPolicies
+        ? yield* decideContacts(context, runner, dialing, view, contacts, now)
+        : contacts.map((contact) => ({ contact, decision })) // one decision, shared by the step's contacts
+      if (picks.length > 0) {
+        yield* dialAll(context, runner, dialing, picks, now)
+        dialed += picks.length
+      }
+      if (estimateDue) {
+        estimateDue = false
+        yield* estimateCompletion(context, runner, dialing, now)
       }
       if (contacts.length === budget) {
         // Every slot is taken and the day's cap is not reached: another pass now could only
         // rest, so rest at once until a call ends (half the passes of a busy batch).
         if (runner.inFlight >= batch.concurrentCallLimit && !(batch.maxCallsPerDay !== null && pace.callsToday >= batch.maxCallsPerDay)) {
-          yield* rest(registry, runner.alarm, context.scope, renewBy)
+          yield* rest(registry, runner, context.scope, renewBy)
         }
         return "continue" as const
       }
     }
+    if (estimateDue) yield* estimateCompletion(context, runner, dialing, now)
     if (dialed === 0 && runner.inFlight === 0 && (yield* completeIfDone(context, runner, now))) return "continue" as const
     // Nothing more is due now: rest until a call ends, a retry comes due, or the lease needs renewing.
     const due = budget > 0 ? yield* store.nextDueAt(batch.id) : undefined
-    yield* rest(registry, runner.alarm, context.scope, Math.min(due === undefined ? Number.POSITIVE_INFINITY : DateTime.toEpochMillis(due), renewBy))
+    yield* rest(registry, runner, context.scope, Math.min(due === undefined ? Number.POSITIVE_INFINITY : DateTime.toEpochMillis(due), renewBy))
     return "continue" as const
   })

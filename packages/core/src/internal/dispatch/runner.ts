@@ -10,7 +10,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Batch from "../../Batch.ts"
-import { rest } from "./alarm.ts"
+import { firstPassDone, rest } from "./alarm.ts"
 import { type DispatchContext, moveBatch, type Registry, type Runner } from "./context.ts"
 import { failBatch, settleOpenAttempts } from "./lease.ts"
 import { runStep } from "./pacing.ts"
@@ -23,31 +23,63 @@ export const make = (batchId: string): Runner => ({
   recording: { failures: 0, last: "", backoffUntil: 0 },
   batch: undefined,
   dialing: undefined,
-  inFlight: 0
+  inFlight: 0,
+  yieldingSince: 0
 })
+
+/**
+ * How long at most a runner already dialing holds a pass back for starters:
+ * past it, it takes one pass (its calls' refills), then holds back again.
+ */
+const maxYieldMillis = 1_000
+
+/** Whether this pass waits for the starters (see `Registry.starting`). */
+const holdsBack = (registry: Registry, runner: Runner, now: number) => {
+  if (registry.starting.size === 0 || registry.starting.has(runner)) {
+    runner.yieldingSince = 0
+    return false
+  }
+  if (runner.yieldingSince === 0) runner.yieldingSince = now
+  if (now - runner.yieldingSince < maxYieldMillis) return true
+  runner.yieldingSince = 0
+  return false
+}
 
 const waitingToStart = new Set(Batch.sourcesOf("start"))
 
-/** One look at the batch; `stop` ends the runner. */
-const step = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<"continue" | "stop", unknown> =>
+/**
+ * One look at the batch; `stop` ends the runner, `started` says the batch
+ * was just started (its first pass goes on).
+ */
+const step = (
+  context: DispatchContext,
+  registry: Registry,
+  runner: Runner
+): Effect.Effect<"continue" | "stop" | "started", unknown> =>
   Effect.gen(function*() {
     const { store } = context
     runner.alarm.signal.closeUnsafe()
     const now = yield* Clock.currentTimeMillis
+    if (holdsBack(registry, runner, now)) {
+      // Woken when the last starter is through, at the latest after `maxYieldMillis`.
+      registry.yielding.add(runner)
+      yield* rest(registry, runner, context.scope, runner.yieldingSince + maxYieldMillis)
+      return "continue" as const
+    }
     if (now < runner.recording.backoffUntil) {
       // After failures the store gets a rest: no lease taken, nothing read, until the back-off ends.
-      yield* rest(registry, runner.alarm, context.scope, runner.recording.backoffUntil)
+      yield* rest(registry, runner, context.scope, runner.recording.backoffUntil)
       return "continue" as const
     }
     const batch = yield* store.findBatch(runner.batchId)
     runner.batch = batch ?? runner.batch
     if (batch === undefined) {
-      return runner.inFlight === 0 ? "stop" as const : (yield* rest(registry, runner.alarm, context.scope, undefined), "continue" as const)
+      return runner.inFlight === 0 ? "stop" as const : (yield* rest(registry, runner, context.scope, undefined), "continue" as const)
     }
     if (waitingToStart.has(batch.status)) {
       const due = batch.scheduledStartTime === null ? now : DateTime.toEpochMillis(batch.scheduledStartTime)
       if (due > now) {
-        yield* rest(registry, runner.alarm, context.scope, due)
+        yield* rest(registry, runner, context.scope, due)
         return "continue" as const
       }
       yield* moveBatch(context, runner, Batch.sourcesOf("start"), "start", {
@@ -55,7 +87,15 @@ const step = (context: DispatchContext, registry: Registry, runner: Runner): Eff
         statusReason: null,
         actualStartTime: batch.actualStartTime ?? DateTime.makeUnsafe(now)
       }, now)
-      return "continue" as const
+      // Another process started it first (all of them hear of a new batch): it goes on to take
+      // the lease, and a rescan finds the batch should it die meanwhile. Stopping here spares
+      // the store this process's read and lease try for each of a thousand batches starting at once.
+      // Its later changes concern the starter as if it held the lease already (see `heldElsewhere`).
+      if (runner.batch === batch && store.processLocal !== true && runner.inFlight === 0 && runner.dialing === undefined) {
+        context.heldElsewhere.set(batch.id, now + context.leaseTtlMillis)
+        return "stop" as const
+      }
+      return "started" as const
     }
     if (batch.status === "running") {
       if (runner.recording.failures >= context.config.maxRecordFailures) {
@@ -66,7 +106,7 @@ const step = (context: DispatchContext, registry: Registry, runner: Runner): Eff
     }
     // Paused or final: start nothing, but let the calls in flight end and be recorded.
     if (runner.inFlight > 0) {
-      yield* rest(registry, runner.alarm, context.scope, undefined)
+      yield* rest(registry, runner, context.scope, undefined)
       return "continue" as const
     }
     if (Batch.isFinal(batch.status) && (yield* settleOpenAttempts(context, runner, batch, now))) {
@@ -78,16 +118,31 @@ const step = (context: DispatchContext, registry: Registry, runner: Runner): Eff
     return "stop" as const
   })
 
+/** Runs a new runner, first among the starters (see `Registry.starting`). */
+export const start = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    registry.starting.add(runner)
+    return run(context, registry, runner)
+  })
+
 /** Runs the runner until it stops, then leaves the registry and gives up its lease. */
-export const run = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> =>
+const run = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> =>
   step(context, registry, runner).pipe(
+    Effect.map((next) => {
+      if (next === "started") return "continue" as const
+      firstPassDone(registry, runner)
+      return next
+    }),
     Effect.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
         ? Effect.failCause(cause)
         : Effect.logError("outdial: dispatcher step failed; retrying", cause).pipe(
           // A write whose outcome is unknown (a connection cut at commit) may have begun an
           // attempt: the next step takes the lease anew and reconciles open attempts.
-          Effect.andThen(Effect.sync(() => void (runner.dialing = undefined))),
+          Effect.andThen(Effect.sync(() => {
+            runner.dialing = undefined
+            firstPassDone(registry, runner)
+          })),
           Effect.andThen(Effect.sleep(1_000)),
           Effect.as("continue" as const)
         )
@@ -97,6 +152,8 @@ export const run = (context: DispatchContext, registry: Registry, runner: Runner
         if (next === "continue" || runner.alarm.signal.isOpen()) return run(context, registry, runner)
         // Leaving is decided synchronously, so a wake either sees this runner or starts a new one.
         registry.runners.delete(runner.batchId)
+        registry.yielding.delete(runner)
+        firstPassDone(registry, runner)
         registry.busy--
         runner.alarm.fiber?.interruptUnsafe()
         const dialing = runner.dialing
