@@ -196,7 +196,7 @@ export interface ContactPage {
 /**
  * Reads a page of a batch's contacts by page number or by a cursor a
  * previous page answered with (bound to the batch, status and search: any
- * other is refused as `cursorField`).
+ * other is refused, naming `cursorField` and saying `cursorMessage`).
  *
  * @since 0.1.0
  * @category reading
@@ -211,7 +211,8 @@ export const readContacts = (
     readonly pageSize: number
     readonly cursor?: string | undefined
   },
-  cursorField: string
+  cursorField: string,
+  cursorMessage: string
 ): Effect.Effect<ContactPage, InvalidInput | StoreError> =>
   Effect.gen(function*() {
     const { cursor, page, pageSize, status } = options
@@ -219,7 +220,7 @@ export const readContacts = (
     const filter: Filter = { batchId, status, search: search?.text }
     const after = cursor === undefined ? undefined : decodeCursor(filter, cursor)
     if (cursor !== undefined && after === undefined) {
-      return yield* invalid("invalid_cursor", cursorField, cursorRefusal.replace("contactsCursor", cursorField))
+      return yield* invalid("invalid_cursor", cursorField, cursorMessage)
     }
     // By cursor, one row more than the page tells whether another follows.
     const contacts = after === undefined
@@ -270,7 +271,7 @@ export const make = (store: BatchStore["Service"]): BatchQueries => ({
         page,
         pageSize,
         cursor: query.contactsCursor
-      }, "contactsCursor")
+      }, "contactsCursor", cursorRefusal)
       const breakdown = yield* store.statusBreakdown(batchId)
       return {
         ...BatchView.summaryOf(batch),

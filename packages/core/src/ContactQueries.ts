@@ -169,7 +169,7 @@ export const make = (context: {
           page: query.page ?? 1,
           pageSize,
           cursor: query.cursor
-        }, "cursor")
+        }, "cursor", ownRefusals.cursor[1])
         return {
           contacts: page.items.map(BatchView.contactView),
           page: page.page,
