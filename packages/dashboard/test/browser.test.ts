@@ -152,9 +152,9 @@ describe("dashboard in Chromium", () => {
     const badge = page.locator(".page-head .badge")
     await page.locator(".live-live, .live-ended").first().waitFor()
     await page.locator(".page-head .badge-completed").waitFor({ timeout: 30_000 })
-    expect(await page.locator("#progress-summary").innerText()).toMatch(/^7 of 7 done/)
-    // The stream's `end` follows the final progress: the page then stops listening.
+    // The stream's `end` follows the final progress (a `batch` event may show the status first): then the page stops listening.
     await page.locator(".live-ended").waitFor()
+    await expect.poll(() => page.locator("#progress-summary").innerText()).toMatch(/^7 of 7 done/)
     expect(await page.locator(".live").innerText()).toBe("Final")
     expect(await badge.innerText()).toBe("completed")
     await shoot(page, "batch-detail")
