@@ -160,13 +160,13 @@ export const make = (options: Options) =>
       )
 
     // Later, so a process that takes the batch over can still read the result from the room.
-    const cleanUp = (room: string, attemptId: string) =>
+    const cleanUp = (room: string) =>
       Effect.forkIn(
         Effect.sleep(cleanupDelay).pipe(
           Effect.andThen(Effect.ignore(call("deleteRoom", () => rooms.deleteRoom(room)))),
           Effect.ensuring(Effect.sync(() => {
             byRoom.delete(room)
-            calls.delete(attemptId)
+            if (calls.size > 10_000) calls.delete(calls.keys().next().value!) // a result outlives its room: lookups after the cleanup still find it
           }))
         ),
         scope
@@ -178,7 +178,7 @@ export const make = (options: Options) =>
         yield* Effect.ignore(setState(room, { state: "finished", attemptId, result }))
         // Hang up whatever is left of the call (a participant still in, the agent's job).
         yield* Effect.ignore(call("removeParticipant", () => rooms.removeParticipant(room, participantIdentity(attemptId))))
-        yield* cleanUp(room, attemptId)
+        yield* cleanUp(room)
         return result
       })
 
@@ -305,7 +305,7 @@ export const make = (options: Options) =>
             failureReason: "the process placing this call stopped before it ended; LiveKit no longer has the call"
           }
         yield* Effect.ignore(setState(room, { state: "finished", attemptId, result }))
-        yield* cleanUp(room, attemptId)
+        yield* cleanUp(room)
         return { _tag: "Finished", result } as const
       })
 
