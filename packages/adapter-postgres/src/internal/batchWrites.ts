@@ -273,6 +273,8 @@ export const make = (
             ? Effect.fail(new ContactNotFound({ batchId, contactId }))
             : Effect.fail(Contact.notRemovable(current[0]!.status))
         }
+        // Its decisions (a waiting contact may have been deferred) go with it.
+        yield* sql`DELETE FROM outdial_decisions WHERE batch_id = ${batchId} AND contact_position = ${position}`
         const batch = toBatch(row)
         yield* sql`UPDATE outdial_batches SET total_contacts = total_contacts - 1,
                      settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb
