@@ -28,37 +28,51 @@ export const url = (path: string, query?: Record<string, string | number | undef
   return `${apiBase}${path}${text === "" ? "" : `?${text}`}`
 }
 
-export const api = async <A>(
-  path: string,
-  init: { method?: string; json?: unknown; form?: FormData; query?: Record<string, string | number | undefined | null> } = {}
-): Promise<A> => {
-  const response = await fetch(url(path, init.query), {
+interface Init {
+  readonly method?: string
+  readonly json?: unknown
+  readonly form?: FormData
+  readonly query?: Record<string, string | number | undefined | null>
+}
+
+const request = (path: string, init: Init, accept: string): Promise<Response> =>
+  fetch(url(path, init.query), {
     method: init.method ?? (init.json !== undefined || init.form !== undefined ? "POST" : "GET"),
     credentials: "same-origin",
-    headers: init.json !== undefined ? { "content-type": "application/json", accept: "application/json" } : { accept: "application/json" },
+    headers: init.json !== undefined ? { "content-type": "application/json", accept } : { accept },
     body: init.json !== undefined ? JSON.stringify(init.json) : init.form
   })
+
+export const api = async <A>(path: string, init: Init = {}): Promise<A> => {
+  const response = await request(path, init, "application/json")
   if (response.status === 204) return undefined as A
+  if (!response.ok) throw await failureOf(response)
+  return await response.json().catch(() => undefined) as A
+}
+
+/** A CSV the API answers, for the browser to save. */
+export const apiCsv = async (path: string, init: Init = {}): Promise<Blob> => {
+  const response = await request(path, init, "text/csv")
+  if (!response.ok) throw await failureOf(response)
+  return await response.blob()
+}
+
+const failureOf = async (response: Response): Promise<ApiError> => {
   const body = await response.json().catch(() => undefined) as any
-  if (!response.ok) {
-    const error = body?.error ?? {}
-    const details = (error.details ?? {}) as Record<string, unknown>
-    throw new ApiError(
-      response.status,
-      String(error.code ?? "http_error"),
-      String(error.message ?? `The server answered ${response.status}`),
-      typeof details.field === "string" ? details.field : typeof error.field === "string" ? error.field : undefined,
-      details
-    )
-  }
-  return body as A
+  const error = body?.error ?? {}
+  const details = (error.details ?? {}) as Record<string, unknown>
+  return new ApiError(
+    response.status,
+    String(error.code ?? "http_error"),
+    String(error.message ?? `The server answered ${response.status}`),
+    typeof details.field === "string" ? details.field : typeof error.field === "string" ? error.field : undefined,
+    details
+  )
 }
 
 /** The routes the mounted API has, from its OpenAPI document: pages for routes still to come hide until they exist. */
 export interface Features {
   readonly paths: ReadonlySet<string>
-  /** The query parameters of `GET /batches/{id}`. */
-  readonly batchQuery: ReadonlySet<string>
   has(path: string, method?: string): boolean
 }
 
@@ -68,14 +82,12 @@ export const loadFeatures = (): Promise<Features> => {
   features ??= api<any>("/openapi.json").then(
     (document) => {
       const paths = (document?.paths ?? {}) as Record<string, Record<string, any>>
-      const parameters = (paths["/batches/{id}"]?.get?.parameters ?? []) as Array<{ name?: string }>
       return {
         paths: new Set(Object.keys(paths)),
-        batchQuery: new Set(parameters.map((p) => p.name ?? "")),
         has: (path: string, method = "get") => paths[path]?.[method] !== undefined
       }
     },
-    () => ({ paths: new Set<string>(), batchQuery: new Set<string>(), has: () => false })
+    () => ({ paths: new Set<string>(), has: () => false })
   )
   return features
 }

@@ -64,23 +64,63 @@ export interface Decision {
   readonly until: string | null
 }
 
+/** A custom field as the API keeps it: file cells are text, JSON contacts keep their JSON types. */
+export type FieldValue = string | number | boolean | null
+
 export interface ContactView {
   readonly contactId: string
   readonly row: number
   readonly phoneNumber: string
+  readonly numberValidated: boolean
   readonly name: string | null
   readonly externalId: string | null
-  readonly customFields: Readonly<Record<string, string>>
+  readonly customFields: Readonly<Record<string, FieldValue>>
   readonly status: ContactStatus
   readonly attemptCount: number
   readonly maxAttempts: number
   readonly lastAttemptAt: string | null
   readonly nextRetryAt: string | null
+  readonly nextEligibleAt: string | null
   readonly completedAt: string | null
+  readonly errorCode: number | null
   readonly failureReason: string | null
   readonly callDuration: number | null
   readonly roomName: string | null
   readonly lastDecision: Decision | null
+}
+
+/** One call placed to a contact (`@outdial/core` ContactHistory.AttemptView). */
+export interface AttemptView {
+  readonly attemptId: string
+  readonly attemptNumber: number
+  readonly state: "dialing" | "finished"
+  readonly callerNumberId: string
+  readonly callerNumber: string | null
+  readonly startedAt: string
+  readonly answeredAt: string | null
+  readonly endedAt: string | null
+  readonly outcome: string | null
+  readonly sipCode: number | null
+  readonly duration: number | null
+  readonly failureReason: string | null
+  readonly providerCallId: string | null
+}
+
+/** `GET /batches/:id/contacts/:contactId`: the contact, its attempts and its decisions, oldest first. */
+export interface ContactDetails {
+  readonly contact: ContactView
+  readonly attempts: ReadonlyArray<AttemptView>
+  readonly decisions: ReadonlyArray<Decision>
+  /** False when the store keeps no history: only the last decision and open attempts are listed. */
+  readonly historyComplete: boolean
+}
+
+/** `GET /batches/:id/contacts`: a page of contacts by status and search. */
+export interface ContactPage {
+  readonly contacts: ReadonlyArray<ContactView>
+  readonly total: number
+  readonly hasMore: boolean
+  readonly nextCursor: string | null
 }
 
 export interface BatchDetails extends BatchSummary {
@@ -144,6 +184,10 @@ export interface DeferredEvent { readonly policy: string; readonly reason: strin
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" })
 
 export const when = (iso: string | null | undefined): string => (iso ? dateTime.format(new Date(iso)) : "—")
+
+/** Seconds of talk, to a tenth under ten seconds. */
+export const seconds = (value: number | null): string =>
+  value === null ? "—" : `${value < 10 ? value.toFixed(1) : Math.round(value)} s`
 
 export const percent = (part: number, whole: number): number => (whole <= 0 ? 0 : Math.round((part / whole) * 100))
 

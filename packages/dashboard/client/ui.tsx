@@ -163,19 +163,11 @@ export const useDebounced = <A,>(value: A, millis: number): A => {
   return settled
 }
 
-/** A file the browser saves: `text` under `filename`. */
-export const download = (filename: string, text: string, type = "text/csv") => {
+/** A file the browser saves under `filename`. */
+export const download = (filename: string, file: Blob) => {
   const link = document.createElement("a")
-  link.href = URL.createObjectURL(new Blob([text], { type }))
+  link.href = URL.createObjectURL(file)
   link.download = filename
   link.click()
   setTimeout(() => URL.revokeObjectURL(link.href), 1_000)
 }
-
-export const csvOf = (rows: ReadonlyArray<ReadonlyArray<string | number | null | undefined>>): string =>
-  rows.map((row) => row.map((cell) => {
-    const text = cell === null || cell === undefined ? "" : String(cell)
-    // A leading = + - @ would run as a formula in a spreadsheet.
-    const safe = /^[=+\-@\t\r]/.test(text) && !/^[+-]?\d/.test(text) ? `'${text}` : text
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
-  }).join(",")).join("\r\n") + "\r\n"

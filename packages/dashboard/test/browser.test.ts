@@ -108,6 +108,16 @@ describe("dashboard in Chromium", () => {
     await page.getByRole("tab", { name: "Accepted (6)" }).click()
     await expect.poll(() => page.getByRole("tabpanel").innerText()).toContain("duplicate of row 2")
     await rejectedTab.click()
+    // The rejected rows download as the API writes them, to correct in a spreadsheet.
+    const [rejectedDownload] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Export rejected rows (CSV)" }).click()
+    ])
+    expect(rejectedDownload.suggestedFilename()).toBe("rejected-rows.csv")
+    const rejectedLines = readFileSync(await rejectedDownload.path(), "utf8").trim().split(/\r?\n/)
+    expect(rejectedLines[0]).toBe("row,error_code,error_field,error_message,phone,name,external_id,ignore_e164_validation,plan")
+    expect(rejectedLines.slice(1).map((line) => line.split(",")[0])).toEqual(["4", "6"])
+    expect(rejectedLines[2]).toContain("call me maybe,Barbara Liskov")
     await shoot(page, "new-batch-report")
     expect(await axeViolations(page)).toEqual([])
 
@@ -176,10 +186,53 @@ describe("dashboard in Chromium", () => {
     await drawer.waitFor()
     await expect.poll(() => drawer.innerText()).toContain("Decisions")
     expect(await drawer.innerText()).toMatch(/Attempts\s*1 of 1/)
+    await page.keyboard.press("Escape")
+    await drawer.waitFor({ state: "hidden" })
+
+    // Search: a name by a piece of it, then a number by its digits, with the status filter off.
+    await page.locator("#contact-status").selectOption("")
+    await page.locator("#contact-search").fill("turing")
+    await expect.poll(() => page.locator(".contacts-table tbody tr").allInnerTexts()).toEqual([expect.stringContaining("Alan Turing")])
+    await page.locator("#contact-search").fill("555-0103")
+    await expect.poll(() => page.locator(".contacts-table tbody tr").allInnerTexts()).toEqual([expect.stringContaining("Edsger Dijkstra")])
+    await page.locator("#contact-search").fill("turing")
+    await expect.poll(() => page.locator(".contacts-table tbody tr").allInnerTexts()).toEqual([expect.stringContaining("Alan Turing")])
+
+    // The contact's history: its attempt (caller number, times, outcome, SIP code, talk time) and the decision that dialed it.
+    await page.getByRole("button", { name: "History of +14155550102" }).click()
+    await drawer.waitFor()
+    const attemptRows = drawer.locator(".attempts-table tbody tr")
+    await expect.poll(() => attemptRows.count()).toBe(1)
+    const attempt = await attemptRows.first().innerText()
+    expect(attempt).toMatch(/^1\s/)
+    expect(await attemptRows.first().locator('td[data-label="Caller"]').innerText()).not.toBe("")
+    expect(await attemptRows.first().locator('td[data-label="Outcome"] .badge').count()).toBe(1)
+    const decisionRows = drawer.locator(".decisions li")
+    expect(await decisionRows.count()).toBeGreaterThanOrEqual(1)
+    expect(await decisionRows.first().innerText()).toMatch(/^dial by eligibility: \S/)
     await shoot(page, "contact-drawer", false)
     expect(await axeViolations(page)).toEqual([])
     await page.keyboard.press("Escape")
     await drawer.waitFor({ state: "hidden" })
+
+    // Export: the link carries the search; the CSV it serves holds the matching contact with its results.
+    const exportLink = page.locator("#contacts-export")
+    await expect.poll(() => exportLink.innerText()).toBe("Export these contacts (CSV)")
+    const exported = await page.evaluate(async (href) => {
+      const response = await fetch(href!)
+      return { status: response.status, type: response.headers.get("content-type"), text: await response.text() }
+    }, await exportLink.getAttribute("href"))
+    expect(exported.status).toBe(200)
+    expect(exported.type).toMatch(/^text\/csv/)
+    const exportedLines = exported.text.trim().split(/\r?\n/)
+    expect(exportedLines[0]).toBe(
+      "contact_id,status,attempts,max_attempts,last_outcome,sip_code,duration_seconds,failure_reason," +
+        "last_attempt_at,next_retry_at,completed_at,external_id,name,phone,plan"
+    )
+    expect(exportedLines).toHaveLength(2)
+    expect(exportedLines[1]).toMatch(/,1,1,/)
+    // The number's leading `+` is neutralised like any formula cell (OWASP CSV injection); the importer reads it back.
+    expect(exportedLines[1]).toContain(",Alan Turing,'+14155550102,basic")
 
     // Pause and resume another batch, each behind a confirmation.
     const laterId = await createScheduled("Follow-ups next shift")

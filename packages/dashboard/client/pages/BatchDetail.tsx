@@ -1,7 +1,8 @@
 /**
  * One batch: live progress over Server-Sent Events (no polling), the
  * breakdown by status, timing, why it waits, the lifecycle actions behind a
- * confirmation, its contacts, adding recipients to a draft, and export.
+ * confirmation, its contacts (searched, and exported as CSV), adding
+ * recipients to a draft.
  */
 import { useEffect, useState } from "preact/hooks"
 import { api, type Features, url } from "../api.ts"
@@ -12,9 +13,6 @@ import { ConfirmButton, ErrorNote, navigate, ProgressBar, StatusBadge } from "..
 import { AddRecipients } from "./detail/AddRecipients.tsx"
 import { Breakdown } from "./detail/Breakdown.tsx"
 import { ContactsTable, pageSize as contactsPageSize } from "./detail/ContactsTable.tsx"
-
-/** Where the results export lives, among the names it may land under. */
-const exportPaths = ["/batches/{id}/contacts.csv", "/batches/{id}/export", "/batches/{id}/contacts/export"]
 
 const waitingReason = (batch: BatchSummary, deferred: DeferredEvent | undefined): string | undefined => {
   if (batch.status === "draft") return "It is a draft: start it to dial."
@@ -97,7 +95,6 @@ export const BatchDetail = ({ id, features }: { id: string; features: Features |
 
   const status = batch.status
   const reason = waitingReason(batch, deferred)
-  const exportPath = exportPaths.find((candidate) => features?.has(candidate))
   const p = batch.progress
   return (
     <section aria-labelledby="detail-title" class="detail">
@@ -123,7 +120,6 @@ export const BatchDetail = ({ id, features }: { id: string; features: Features |
         {status !== "running" && (
           <ConfirmButton danger title="Delete this batch?" question={`“${batch.name}” and its ${batch.totalContacts} contacts are deleted for good.`} confirmLabel="Delete" onConfirm={act("delete", "DELETE")}>Delete</ConfirmButton>
         )}
-        {exportPath && <a class="button" href={url(exportPath.replace("{id}", encodeURIComponent(id)))} download>Export results (CSV)</a>}
       </div>
       {reason && <p class="waiting" role="status">{reason}</p>}
       <div class="cards">

@@ -5,10 +5,10 @@
  * land next to their field.
  */
 import { useEffect, useMemo, useState } from "preact/hooks"
-import { api, ApiError, type Features } from "../api.ts"
+import { api, apiCsv, ApiError, type Features } from "../api.ts"
 import { forecast } from "../estimate.ts"
 import type { BatchList, ValidationReport } from "../model.ts"
-import { ErrorNote, messageOf, navigate } from "../ui.tsx"
+import { download, ErrorNote, messageOf, navigate } from "../ui.tsx"
 import { type Fix, isMissingPhoneColumn, Report, rowOf } from "./newBatch/Report.tsx"
 import { initialSettings, requestFields, type Settings, SettingsForm, settingsField } from "./newBatch/Settings.tsx"
 import { type Source, sourceBlob, SourcePicker } from "./newBatch/Source.tsx"
@@ -42,10 +42,9 @@ export const NewBatch = (_: { features: Features | undefined }) => {
   }, [])
 
   const columnMapping = mapping.phone ? { phone: mapping.phone, ...(mapping.name ? { name: mapping.name } : {}) } : undefined
-  useEffect(() => {
-    if (source === undefined) return
-    let live = true
-    const { blob, filename } = sourceBlob(source)
+  /** The validation request of the source as the settings read it. */
+  const validationForm = (current: Source) => {
+    const { blob, filename } = sourceBlob(current)
     const form = new FormData()
     appendFields(form, {
       dropDuplicates: settings.dropDuplicates,
@@ -53,9 +52,19 @@ export const NewBatch = (_: { features: Features | undefined }) => {
       ...(columnMapping ? { columnMapping } : {})
     })
     form.append("file", blob, filename)
+    return form
+  }
+  const exportRejected = async () => {
+    if (source === undefined) return
+    download("rejected-rows.csv", await apiCsv("/batches/validate", { form: validationForm(source), query: { format: "csv" } }))
+  }
+
+  useEffect(() => {
+    if (source === undefined) return
+    let live = true
     setValidating(true)
     setReportError(undefined)
-    api<ValidationReport>("/batches/validate", { form })
+    api<ValidationReport>("/batches/validate", { form: validationForm(source) })
       .then((answer) => {
         if (!live) return
         setReport(answer)
@@ -154,7 +163,7 @@ export const NewBatch = (_: { features: Features | undefined }) => {
           </div>
         )}
         {report !== undefined && (
-          <Report key={reportKey} report={report} fixes={fixes} defaultCountry={settings.defaultCountry} onFix={(row, fix) => setFixes((before) => ({ ...before, [row]: fix }))} />
+          <Report key={reportKey} report={report} fixes={fixes} onExportRejected={exportRejected} defaultCountry={settings.defaultCountry} onFix={(row, fix) => setFixes((before) => ({ ...before, [row]: fix }))} />
         )}
       </section>
       <SettingsForm settings={settings} onChange={setSettings} errors={errors} agents={agents} />

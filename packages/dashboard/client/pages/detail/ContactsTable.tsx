@@ -1,16 +1,27 @@
 /**
- * A batch's contacts: status filter, search when the API offers it, and
- * cursor paging (a keyset read, as fast on page 20,000 as on page 1). Rows
- * follow the stream's `contact` events; a row opens the contact's drawer.
+ * A batch's contacts: status filter, search (a name by substring, a number
+ * by its digits or prefix) and cursor paging (a keyset read, as fast on page
+ * 20,000 as on page 1), read from `GET /batches/:id/contacts`; the export
+ * link downloads the contacts the filters select as CSV. Rows follow the
+ * stream's `contact` events; a row opens the contact's drawer.
  */
 import { useEffect, useRef, useState } from "preact/hooks"
-import { api, type Features } from "../../api.ts"
-import { type BatchDetails, type ContactView, contactStatuses, label, when } from "../../model.ts"
+import { api, type Features, url } from "../../api.ts"
+import { type BatchDetails, type ContactPage, type ContactView, contactStatuses, label, when } from "../../model.ts"
 import { ConfirmButton, ErrorNote, StatusBadge, useDebounced } from "../../ui.tsx"
 import { ContactDrawer } from "./ContactDrawer.tsx"
 
 export const pageSize = 25
-const searchParams = ["contactsSearch", "search", "contactSearch", "q"]
+
+interface Shown { readonly contacts: ReadonlyArray<ContactView>; readonly total: number; readonly next: string | null }
+
+/** A page by status, search and cursor: the contacts route when the API has it, else the batch read (no search there). */
+const readPage = (path: string, features: Features | undefined, status: string, search: string, cursor: string | undefined): Promise<Shown> =>
+  features?.has("/batches/{id}/contacts")
+    ? api<ContactPage>(`${path}/contacts`, { query: { status, search, pageSize, cursor } })
+      .then((page) => ({ contacts: page.contacts, total: page.total, next: page.nextCursor }))
+    : api<BatchDetails>(path, { query: { contactStatus: status, contactsPageSize: pageSize, contactsCursor: cursor } })
+      .then((details) => ({ contacts: details.contacts, total: details.contactsTotal, next: details.contactsNextCursor }))
 
 export const ContactsTable = (
   { path, batch, features, changed, onRemoved }: {
@@ -25,29 +36,23 @@ export const ContactsTable = (
   const [search, setSearch] = useState("")
   const [cursors, setCursors] = useState<ReadonlyArray<string | undefined>>([undefined])
   // The batch's own read carried the first page: the table shows it without asking again.
-  const [page, setPage] = useState<{ contacts: ReadonlyArray<ContactView>; total: number; next: string | null } | undefined>(
+  const [page, setPage] = useState<Shown | undefined>(
     () => ({ contacts: batch.contacts, total: batch.contactsTotal, next: batch.contactsNextCursor })
   )
   const initial = useRef(true)
   const [error, setError] = useState<unknown>(undefined)
   const [open, setOpen] = useState<ContactView | undefined>(undefined)
   const [reloads, setReloads] = useState(0)
-  const searchParam = searchParams.find((name) => features?.batchQuery.has(name))
+  const searchable = features?.has("/batches/{id}/contacts") ?? false
+  const exportable = features?.has("/batches/{id}/contacts.csv") ?? false
   const query = useDebounced(search.trim(), 250)
   const cursor = cursors[cursors.length - 1]
 
   useEffect(() => {
     if (initial.current) return void (initial.current = false)
     let live = true
-    api<BatchDetails>(path, {
-      query: {
-        contactStatus: status,
-        contactsPageSize: pageSize,
-        contactsCursor: cursor,
-        ...(searchParam && query ? { [searchParam]: query } : {})
-      }
-    }).then(
-      (details) => live && (setPage({ contacts: details.contacts, total: details.contactsTotal, next: details.contactsNextCursor }), setError(undefined)),
+    readPage(path, features, status, searchable ? query : "", cursor).then(
+      (shown) => live && (setPage(shown), setError(undefined)),
       (failure) => live && setError(failure)
     )
     return () => void (live = false)
@@ -75,11 +80,16 @@ export const ContactsTable = (
             {contactStatuses.map((s) => <option value={s}>{label(s)} ({batch.progress.statusBreakdown[s] ?? 0})</option>)}
           </select>
         </div>
-        {searchParam && (
+        {searchable && (
           <div class="field grow">
-            <label for="contact-search">Search by phone, name or id</label>
+            <label for="contact-search">Search by name or number</label>
             <input id="contact-search" type="search" value={search} onInput={(e) => { setSearch(e.currentTarget.value); restart() }} />
           </div>
+        )}
+        {exportable && (
+          <a class="button" id="contacts-export" href={url(`${path}/contacts.csv`, { status, search: searchable ? query : "" })} download>
+            {status || query ? "Export these contacts (CSV)" : "Export results (CSV)"}
+          </a>
         )}
       </div>
       <ErrorNote error={error} />

@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks"
 import { api, ApiError } from "../../api.ts"
 import type { RowContact, RowError, ValidationReport } from "../../model.ts"
-import { csvOf, download, messageOf, TabPanel, Tabs, useDebounced } from "../../ui.tsx"
+import { ErrorNote, messageOf, TabPanel, Tabs, useDebounced } from "../../ui.tsx"
 
 /** A rejected row as edited, and whether the API accepts it now. */
 export interface Fix {
@@ -86,8 +86,10 @@ const RowEditor = (
 }
 
 export const Report = (
-  { report, fixes, onFix, defaultCountry }: {
+  { report, fixes, onFix, onExportRejected, defaultCountry }: {
     report: ValidationReport
+    /** Downloads the rejected rows as the API writes them (formula cells neutralised), to correct in a spreadsheet. */
+    onExportRejected: () => Promise<void>
     fixes: Readonly<Record<number, Fix>>
     onFix: (row: number, fix: Fix) => void
     defaultCountry: string
@@ -102,11 +104,8 @@ export const Report = (
   }, [report])
   const fixed = Object.values(fixes).filter((fix) => fix.valid).length
   const shownAccepted = report.accepted.slice(0, 500)
-  const exportRejected = () =>
-    download("rejected-rows.csv", csvOf([
-      ["row", "field", "code", "reason", "value", "phone", "name"],
-      ...report.rejected.map((r) => [r.row, r.field, r.code, r.message, r.value, r.contact?.phone, r.contact?.name])
-    ]))
+  const [exportError, setExportError] = useState<unknown>(undefined)
+  const exportRejected = () => onExportRejected().then(() => setExportError(undefined), setExportError)
   return (
     <section class="report" aria-labelledby="report-title">
       <h2 id="report-title">Validation report</h2>
@@ -158,6 +157,7 @@ export const Report = (
                 {report.errorGroups.map((group) => <li key={group.code}>{group.count} × {group.message} (rows {group.rows.slice(0, 20).join(", ")}{group.rows.length > 20 ? "…" : ""})</li>)}
               </ul>
               <button type="button" onClick={exportRejected}>Export rejected rows (CSV)</button>
+              <ErrorNote error={exportError} />
               <div class="table-wrap">
                 <table>
                   <caption class="visually-hidden">Rejected rows</caption>
