@@ -7,6 +7,7 @@
 import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as CallLimits from "./CallLimits.ts"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as StateMachine from "./internal/stateMachine.ts"
 import * as RetryPolicyModel from "./RetryPolicy.ts"
@@ -157,6 +158,10 @@ export const Batch = Schema.Struct({
   callingWindows: Schema.Array(CallingWindow.Window),
   workingDays: Schema.Array(Schema.Int),
   maxCallsPerDay: Schema.NullOr(Schema.Int),
+  /** Attempts per number across the organization's batches (`FrequencyCap.ts`); absent in batches stored before it. */
+  frequencyCap: Schema.optionalKey(Schema.NullOr(CallLimits.FrequencyCap)),
+  /** Calls each caller number may start per second (carriers' CPS). */
+  maxCallsPerSecondPerNumber: Schema.optionalKey(Schema.NullOr(Schema.Int)),
   scheduledStartTime: Schema.NullOr(Schema.DateTimeUtc),
   actualStartTime: Schema.NullOr(Schema.DateTimeUtc),
   completedAt: Schema.NullOr(Schema.DateTimeUtc),
@@ -241,7 +246,9 @@ export const BatchSettingsInput = Schema.Struct({
   callingWindow: Schema.optionalKey(Schema.NullOr(CallingWindow.Window)),
   callingWindows: Schema.optionalKey(CallingWindow.Windows),
   workingDays: Schema.optionalKey(CallingWindow.WorkingDays),
-  maxCallsPerDay: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 }))))
+  maxCallsPerDay: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 })))),
+  frequencyCap: Schema.optionalKey(Schema.NullOr(CallLimits.FrequencyCap)),
+  maxCallsPerSecondPerNumber: Schema.optionalKey(Schema.NullOr(CallLimits.CallsPerSecond))
 })
 export type BatchSettingsInput = typeof BatchSettingsInput.Type
 
@@ -292,6 +299,8 @@ export type Settings = Pick<
   | "callingWindows"
   | "workingDays"
   | "maxCallsPerDay"
+  | "frequencyCap"
+  | "maxCallsPerSecondPerNumber"
   | "scheduledStartTime"
 >
 
@@ -326,6 +335,8 @@ export const defaultSettings: Settings = {
   callingWindows: [],
   workingDays: CallingWindow.allDays,
   maxCallsPerDay: null,
+  frequencyCap: null,
+  maxCallsPerSecondPerNumber: null,
   scheduledStartTime: null
 }
 
@@ -345,6 +356,8 @@ export const applySettings = (base: Settings, input: BatchSettingsInput, resolve
   if (input.concurrentCallLimit !== undefined) settings.concurrentCallLimit = input.concurrentCallLimit
   if (input.defaultCountry !== undefined) settings.defaultCountry = input.defaultCountry?.toUpperCase() ?? null
   if (input.maxCallsPerDay !== undefined) settings.maxCallsPerDay = input.maxCallsPerDay
+  if (input.frequencyCap !== undefined) settings.frequencyCap = input.frequencyCap
+  if (input.maxCallsPerSecondPerNumber !== undefined) settings.maxCallsPerSecondPerNumber = input.maxCallsPerSecondPerNumber
   for (const key of Object.keys(resolved) as Array<keyof Resolved>) {
     if (resolved[key] !== undefined) Object.assign(settings, { [key]: resolved[key] })
   }

@@ -14,6 +14,7 @@ import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import * as Batch from "./Batch.ts"
 import type { NewContact as StoredNewContact, StatusBreakdown as StoredStatusBreakdown } from "./BatchStore.ts"
+import * as CallLimits from "./CallLimits.ts"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as CallOutcome from "./CallOutcome.ts"
 import * as Contact from "./Contact.ts"
@@ -49,6 +50,8 @@ export const ValidationSummary = Schema.Struct({
   rejected: Schema.Array(RowError),
   errorGroups: Schema.Array(RowErrorGroup),
   duplicates: Schema.Array(Duplicate),
+  /** Numbers on the organization's do-not-call list, with their rows: kept, but never dialed. */
+  doNotCall: Schema.Array(Duplicate),
   /** The custom columns found: the variables each contact carries to the agent. */
   variables: Schema.Array(Schema.String)
 })
@@ -154,6 +157,8 @@ export const BatchSummary = Schema.Struct({
   totalContacts: Count,
   concurrentCallLimit: Schema.Int,
   maxCallsPerDay: Schema.NullOr(Schema.Int),
+  frequencyCap: Schema.NullOr(CallLimits.FrequencyCap),
+  maxCallsPerSecondPerNumber: Schema.NullOr(Schema.Int),
   defaultCountry: Schema.NullOr(Schema.String),
   timezone: Schema.String,
   callingWindows: Schema.Array(CallingWindow.Window),
@@ -340,6 +345,8 @@ export const summaryOf = (batch: Batch.Batch): BatchSummary => ({
   totalContacts: batch.totalContacts,
   concurrentCallLimit: batch.concurrentCallLimit,
   maxCallsPerDay: batch.maxCallsPerDay,
+  frequencyCap: batch.frequencyCap ?? null,
+  maxCallsPerSecondPerNumber: batch.maxCallsPerSecondPerNumber ?? null,
   defaultCountry: batch.defaultCountry,
   timezone: batch.timezone,
   callingWindows: batch.callingWindows,
@@ -396,7 +403,10 @@ export const contactView = (contact: Contact.Contact): ContactView => ({
  * @since 0.1.0
  * @category mappers
  */
-export const validationSummaryOf = (report: ContactImport.Report): ValidationSummary => ({
+export const validationSummaryOf = (
+  report: ContactImport.Report,
+  doNotCall: ReadonlyArray<typeof Duplicate.Type> = []
+): ValidationSummary => ({
   totalContacts: report.acceptedCount,
   rowsReceived: report.totalRows,
   acceptedContacts: report.acceptedCount,
@@ -404,6 +414,7 @@ export const validationSummaryOf = (report: ContactImport.Report): ValidationSum
   rejected: report.rejected,
   errorGroups: report.errorGroups,
   duplicates: report.duplicates,
+  doNotCall,
   variables: report.customFieldNames
 })
 
@@ -421,5 +432,6 @@ export const emptyValidation: ValidationSummary = {
   rejected: [],
   errorGroups: [],
   duplicates: [],
+  doNotCall: [],
   variables: []
 }

@@ -71,6 +71,14 @@ export interface Policy<R = never> {
   readonly name: string
   readonly forBatch?: ((view: BatchView) => Verdict) | undefined
   readonly forContact?: ((view: BatchView, contact: Contact) => Effect.Effect<Verdict, never, R>) | undefined
+  /**
+   * Judges a dispatch step's contacts at once, one verdict each in order: a
+   * link that asks a store (a do-not-call list, the attempts of other
+   * batches) makes one lookup per step instead of one per contact.
+   */
+  readonly forContacts?:
+    | ((view: BatchView, contacts: ReadonlyArray<Contact>) => Effect.Effect<ReadonlyArray<Verdict>, never, R>)
+    | undefined
 }
 
 const formatInstant = (millis: number, timeZone: string): string =>
@@ -207,8 +215,13 @@ export const decideContact = <R>(
   const step = (index: number): Effect.Effect<Decision, never, R> => {
     for (let i = index; i < policies.length; i++) {
       const policy = policies[i]!
-      if (policy.forContact === undefined) continue
-      return Effect.flatMap(policy.forContact(view, contact), (verdict) =>
+      const judged = policy.forContact !== undefined
+        ? policy.forContact(view, contact)
+        : policy.forContacts !== undefined
+        ? Effect.map(policy.forContacts(view, [contact]), (verdicts) => verdicts[0]!)
+        : undefined
+      if (judged === undefined) continue
+      return Effect.flatMap(judged, (verdict) =>
         verdict._tag === "Dial" ? step(i + 1) : Effect.succeed(toDecision(policy.name, verdict, at)))
     }
     return Effect.succeed({ kind: "dial", policy: "eligibility", reason: dialReason, at })
@@ -224,7 +237,41 @@ export const decideContact = <R>(
  * @category predicates
  */
 export const hasContactPolicies = <R>(policies: ReadonlyArray<Policy<R>>): boolean =>
-  policies.some((policy) => policy.forContact !== undefined)
+  policies.some((policy) => policy.forContact !== undefined || policy.forContacts !== undefined)
+
+/**
+ * `decideContact` for a step's contacts: each link, in order, judges the
+ * contacts no earlier link held back (all at once with `forContacts`), so a
+ * contact gets the same decision as alone, with one lookup per link and step.
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const decideContacts = <R>(
+  policies: ReadonlyArray<Policy<R>>,
+  view: BatchView,
+  contacts: ReadonlyArray<Contact>,
+  dialReason: string
+): Effect.Effect<ReadonlyArray<Decision>, never, R> =>
+  Effect.gen(function*() {
+    const at = DateTime.makeUnsafe(view.now)
+    const decisions: Array<Decision | undefined> = contacts.map(() => undefined)
+    for (const policy of policies) {
+      const open = contacts.flatMap((_, i) => decisions[i] === undefined ? [i] : [])
+      if (open.length === 0) break
+      const verdicts = policy.forContacts !== undefined
+        ? yield* policy.forContacts(view, open.map((i) => contacts[i]!))
+        : policy.forContact !== undefined
+        ? yield* Effect.forEach(open, (i) => policy.forContact!(view, contacts[i]!), { concurrency: "unbounded" })
+        : undefined
+      if (verdicts === undefined) continue
+      open.forEach((i, k) => {
+        const verdict = verdicts[k]!
+        if (verdict._tag !== "Dial") decisions[i] = toDecision(policy.name, verdict, at)
+      })
+    }
+    return decisions.map((decision) => decision ?? { kind: "dial" as const, policy: "eligibility", reason: dialReason, at })
+  })
 
 /**
  * The reason recorded on a dialed contact: every link it passed.

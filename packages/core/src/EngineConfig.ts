@@ -7,6 +7,7 @@
  */
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
+import type { OrganizationLimits } from "./CallLimits.ts"
 import type * as Eligibility from "./Eligibility.ts"
 
 /**
@@ -57,6 +58,12 @@ export interface EngineConfig {
    * the request says otherwise (`strictValidation`); off unless set.
    */
   readonly strictValidation: boolean
+  /**
+   * Each organization's limits across all its batches and processes: a
+   * frequency cap per number, calls per second per caller number, calls in
+   * flight (`CallLimits.ts`). None unless set.
+   */
+  readonly organizationLimits: (organizationId: string) => OrganizationLimits | undefined
 }
 
 /**
@@ -91,7 +98,8 @@ export const defaults = (): EngineConfig => ({
   maxRecordFailures: 10,
   maxConcurrentImports: 1,
   requireCallingWindow: false,
-  strictValidation: false
+  strictValidation: false,
+  organizationLimits: () => undefined
 })
 
 /**

@@ -51,7 +51,7 @@ export const make = (
     /** Wraps an ingest's transaction: ingests waiting for a turn hold no connection. */
     readonly ingesting: <A, E, R>(ingest: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
-): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune"> => {
+): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune" | "beginAttemptsWithin" | "attemptsByNumber"> => {
   const { batchColumns, batchForUpdate, contactColumns, contactStatement, counted, counterSums, expectStatus, moveAll } =
     fragments
   const { appendEvent, notify } = events
