@@ -12,6 +12,7 @@ import type { NewContact } from "./BatchStore.ts"
 import * as BatchView from "./BatchView.ts"
 import * as ContactImport from "./ContactImport.ts"
 import * as Dialing from "./Dialing.ts"
+import * as DoNotCallList from "./DoNotCallList.ts"
 import * as Idempotency from "./Idempotency.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
 import {
@@ -229,7 +230,9 @@ export const make = (context: EngineContext): BatchIntake => {
         const stored = (yield* store.findBatch(batch.id)) ?? batch
         yield* events.publish({ _tag: "BatchChanged", organizationId, batchId: batch.id, batch: stored, at })
         if (!draft) yield* dispatcher.wake(batch.id)
-        const summary = report === undefined ? BatchView.emptyValidation : BatchView.validationSummaryOf(report)
+        const summary = report === undefined
+          ? BatchView.emptyValidation
+          : BatchView.validationSummaryOf(report, yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted))
         const response: BatchView.CreateBatchResponse = {
           batchJobId: batch.id,
           status,
@@ -261,7 +264,8 @@ export const make = (context: EngineContext): BatchIntake => {
         maxFileBytes: config.maxFileBytes,
         columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
-      return { ...BatchView.validationSummaryOf(report), accepted: report.accepted }
+      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
+      return { ...BatchView.validationSummaryOf(report, doNotCall), accepted: report.accepted }
     }))
 
   const addContacts: BatchIntake["addContacts"] = (organizationId, batchId, contacts, options) =>
@@ -289,7 +293,8 @@ export const make = (context: EngineContext): BatchIntake => {
         const { added, skipped } = yield* store.addContacts(batchId, report.accepted, at)
         const updated = yield* store.getBatch(organizationId, batchId)
         yield* publishBatch(context, updated)
-        return { ...BatchView.validationSummaryOf(report), added, skipped, totalContacts: updated.totalContacts }
+        const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
+        return { ...BatchView.validationSummaryOf(report, doNotCall), added, skipped, totalContacts: updated.totalContacts }
       }))
     )
 

@@ -22,6 +22,8 @@ import * as CreditsModule from "./Credits.ts"
 import { Directory } from "./Directory.ts"
 import { Dispatcher } from "./Dispatcher.ts"
 import * as DispatcherModule from "./Dispatcher.ts"
+import * as DoNotCall from "./DoNotCall.ts"
+import * as DoNotCallList from "./DoNotCallList.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import * as EngineConfigModule from "./EngineConfig.ts"
 import { type EngineEvent, EngineEvents } from "./EngineEvents.ts"
@@ -129,6 +131,8 @@ export class Engine extends Context.Service<Engine, {
   readonly deleteBatch: BatchLifecycle.BatchLifecycle["deleteBatch"]
   readonly getBatch: BatchQueries.BatchQueries["getBatch"]
   readonly listBatches: BatchQueries.BatchQueries["listBatches"]
+  /** The organization's do-not-call list: add, remove, check, page, import a file. */
+  readonly doNotCall: DoNotCallList.DoNotCallList
   /** Changes of the organization's batches, from now on. */
   readonly events: (organizationId: string, batchId?: string) => Stream.Stream<EngineEvent>
 }>()("@outdial/core/Engine") {}
@@ -164,8 +168,10 @@ export const make: Effect.Effect<
   BatchStore | Directory | Credits | EngineEvents | Dispatcher
 > = Effect.gen(function*() {
   const config = yield* EngineConfig
+  const store = yield* BatchStore
   const context: EngineContext = {
-    store: yield* BatchStore,
+    store,
+    doNotCall: yield* DoNotCall.orMemoryFor(store),
     directory: yield* Directory,
     credits: yield* Credits,
     events: yield* EngineEvents,
@@ -178,6 +184,7 @@ export const make: Effect.Effect<
     ...BatchIntake.make(context),
     ...BatchLifecycle.make(context),
     ...BatchQueries.make(context.store),
+    doNotCall: DoNotCallList.make(context.doNotCall, config),
     events: (organizationId, batchId) =>
       Stream.filter(events.stream, (event) =>
         event.organizationId === organizationId && (batchId === undefined || event.batchId === batchId))

@@ -47,7 +47,14 @@ export const CallResult = Schema.Struct({
   /** Seconds of conversation after answer. */
   duration: Schema.NullOr(Schema.Number),
   roomName: Schema.NullOr(Schema.String),
-  failureReason: Schema.NullOr(Schema.String)
+  failureReason: Schema.NullOr(Schema.String),
+  /**
+   * The callee asked, during the call, never to be called again: the number
+   * joins the organization's do-not-call list at once (source `opt_out`),
+   * the contact is not retried and the organization's other waiting contacts
+   * with that number are skipped.
+   */
+  optOut: Schema.optionalKey(Schema.Boolean)
 })
 export type CallResult = typeof CallResult.Type
 

@@ -15,6 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as BatchStore from "../../BatchStore.ts"
 import type { AttemptEnd, AttemptStart, Begun, Lease, LeaseLost } from "../../BatchStore.ts"
+import type { DialLimits } from "../../CallLimits.ts"
 import type { CallOutcome } from "../../CallOutcome.ts"
 import type { InvalidTransition, StoreError } from "../../OutdialError.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
@@ -119,6 +120,26 @@ const writeEnds = (context: DispatchContext, queue: ReadonlyArray<PendingEnd>) =
     ), { discard: true, concurrency: "unbounded" })
 }
 
+/**
+ * The callee asked never to be called again: the number joins the
+ * organization's list before the call is recorded, so no step after it, in
+ * any batch or process, dials the number again (the do-not-call link skips
+ * the other contacts with it as their turn comes). A list that cannot be
+ * written is retried, then logged: the call's record must not be lost to it.
+ */
+const optOut = (context: DispatchContext, runner: Runner, contact: Contact, now: number) =>
+  context.doNotCall.add(runner.batch!.organizationId, [{
+    number: contact.phone,
+    source: "opt_out",
+    expiresAt: null,
+    createdAt: utcAt(now)
+  }]).pipe(
+    Effect.retry({ schedule: Schedule.exponential(firstRetryMillis, 2), times: 5 }),
+    Effect.catchCause((cause) =>
+      Effect.logError(`outdial: could not add ${contact.phone} to the do-not-call list after an opt-out`, cause)
+    )
+  )
+
 /** Records an ended call with the contact's next status, then frees its slot. */
 export const finish = (
   context: DispatchContext,
@@ -130,7 +151,8 @@ export const finish = (
 ) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const retryAt = nextRetryAt(runner, dialing, contact, result.outcome, now)
+    if (result.optOut === true) yield* optOut(context, runner, contact, now)
+    const retryAt = result.optOut === true ? undefined : nextRetryAt(runner, dialing, contact, result.outcome, now)
     if (result.outcome === "completed" && result.duration !== null) {
       runner.pace.talkSeconds += result.duration
       runner.pace.talkSamples++
@@ -250,6 +272,38 @@ export const dialAll = (
       else yield* place(context, runner, dialing, picks[i]!.contact, starts[i]!, result.success, now)
     }
     if (refused !== undefined) return yield* Effect.fail(refused)
+  })
+
+/**
+ * `dialAll` under the organization's limits (`BatchStore.beginAttemptsWithin`):
+ * the contacts the limits refuse are not begun and wait for a later step;
+ * `retryAt` says when a caller number's calls per second allow the next.
+ */
+export const dialWithin = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  picks: ReadonlyArray<{ readonly contact: Contact; readonly decision: Decision }>,
+  limits: DialLimits,
+  now: number
+) =>
+  Effect.gen(function*() {
+    if (picks.length === 0) return { placed: 0, throttled: 0, retryAt: undefined }
+    const starts = picks.map(({ contact, decision }) => startOf(runner, dialing, contact, decision, now))
+    const { results, retryAt } = yield* context.store.beginAttemptsWithin(dialing.lease, starts, limits)
+    let refused: InvalidTransition | undefined
+    let placed = 0
+    let throttled = 0
+    for (const [i, result] of results.entries()) {
+      if (result === undefined) throttled++
+      else if (Result.isFailure(result)) refused ??= result.failure
+      else {
+        yield* place(context, runner, dialing, picks[i]!.contact, starts[i]!, result.success, now)
+        placed++
+      }
+    }
+    if (refused !== undefined) return yield* Effect.fail(refused)
+    return { placed, throttled, retryAt }
   })
 
 /** After the attempt is begun: self-fencing, then the call in its own fiber. */

@@ -9,18 +9,26 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Batch from "../../Batch.ts"
+import * as CallLimits from "../../CallLimits.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import * as Contact from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as Estimate from "../../Estimate.ts"
 import { rest } from "./alarm.ts"
-import { dial, dialAll } from "./calls.ts"
+import { dial, dialAll, dialWithin } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner, utcAt } from "./context.ts"
 import { renew, renewAt, takeOver } from "./lease.ts"
 
 const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter((status) => !Contact.isFinal(status))
 
 const noExclusions: ReadonlySet<string> = new Set()
+
+/**
+ * How soon a step held back by the organization's calls in flight looks
+ * again: those calls may belong to other batches or processes, whose ends
+ * send no signal here.
+ */
+const throttledPollMillis = 1_000
 
 const estimateCompletion = (context: DispatchContext, runner: Runner, dialing: Dialing, now: number) =>
   Effect.gen(function*() {
@@ -124,35 +132,44 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     if (budget > 0) {
       const contacts = yield* store.dialable(batch.id, utcAt(now), budget, noExclusions)
       const ready = dialing
+      // The contact links judge the step's contacts together: one lookup per link and step.
+      const decisions = ready.contactPolicies
+        ? yield* Eligibility.decideContacts(ready.policies, view, contacts, ready.dialReason)
+        : contacts.map(() => ({ kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: utcAt(now) }))
       // A shared store begins the step's attempts with one batched write, after the
       // contacts' decisions: one at a time, a step's round trips would bound the whole
       // batch's dial rate. In memory a write costs no round trip: one after another,
       // without a fiber each.
       const batched = store.processLocal !== true
       const picks: Array<{ readonly contact: Contact.Contact; readonly decision: Contact.Decision }> = []
-      const place = (contact: Contact.Contact) =>
-        Effect.gen(function*() {
-          const decision = ready.contactPolicies
-            ? yield* Eligibility.decideContact(ready.policies, view, contact, ready.dialReason)
-            : { kind: "dial" as const, policy: "eligibility", reason: ready.dialReason, at: utcAt(now) }
-          if (decision.kind === "dial" && batched) {
-            picks.push({ contact, decision })
-          } else if (decision.kind === "dial") {
-            yield* dial(context, runner, ready, contact, decision, now)
-            dialed++
-          } else {
-            const decided = yield* store.decide(ready.lease, contact.id, decision)
-            yield* publishContact(context, runner, decided, null, now)
-          }
-        })
-      if (batched) {
-        yield* Effect.forEach(contacts, place, { discard: true, concurrency: "unbounded" })
+      const held: Array<readonly [Contact.Contact, Contact.Decision]> = []
+      contacts.forEach((contact, i) => {
+        const decision = decisions[i]!
+        if (decision.kind === "dial") picks.push({ contact, decision })
+        else held.push([contact, decision])
+      })
+      yield* Effect.forEach(held, ([contact, decision]) =>
+        Effect.flatMap(store.decide(ready.lease, contact.id, decision), (decided) =>
+          publishContact(context, runner, decided, null, now)), { discard: true, concurrency: batched ? "unbounded" : 1 })
+      const limits = CallLimits.dialLimitsOf(batch, context.config.organizationLimits(batch.organizationId))
+      if (limits !== undefined) {
+        // The organization's limits are counted by the store, across batches and processes.
+        const paced = yield* dialWithin(context, runner, ready, picks, limits, now)
+        dialed += paced.placed
+        if (paced.throttled > 0) {
+          yield* rest(registry, runner.alarm, context.scope, Math.min(paced.retryAt ?? now + throttledPollMillis, renewBy))
+          return "continue" as const
+        }
+      } else if (batched) {
         if (picks.length > 0) {
           yield* dialAll(context, runner, ready, picks, now)
           dialed += picks.length
         }
       } else {
-        for (const contact of contacts) yield* place(contact)
+        for (const { contact, decision } of picks) {
+          yield* dial(context, runner, ready, contact, decision, now)
+          dialed++
+        }
       }
       if (contacts.length === budget) {
         // Every slot is taken and the day's cap is not reached: another pass now could only
