@@ -78,11 +78,13 @@ export const make: Effect.Effect<
     config,
     scope,
     doNotCall,
+    // The links over stores follow the host's: a host's check (often in memory) may
+    // spare the step a lookup, and the reason a dialed contact shows keeps its order.
     policies: [
       ...Eligibility.builtIn,
+      ...config.policies,
       DoNotCall.policy(doNotCall),
-      FrequencyCap.policy(store.attemptsByNumber, (organizationId) => config.organizationLimits(organizationId)?.frequencyCap),
-      ...config.policies
+      FrequencyCap.policy(store.attemptsByNumber, (organizationId) => config.organizationLimits(organizationId)?.frequencyCap)
     ],
     // A lease nobody else can contest never needs renewing.
     leaseTtlMillis: store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis,
