@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import express, { type Request, type Response } from "express"
+import * as DoNotCallRoutes from "./DoNotCallRoutes.ts"
 import * as ErrorResponse from "./ErrorResponse.ts"
 import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
@@ -102,7 +103,8 @@ const textOrNull = (value: unknown): string | null | undefined =>
  * `GET|PATCH|DELETE /batches/:id`, `POST /batches/:id/contacts`,
  * `DELETE /batches/:id/contacts/:contactId`,
  * `POST /batches/:id/{schedule,pause,resume,cancel,retry}`,
- * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`.
+ * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`, and
+ * the do-not-call list's (`DoNotCallRoutes.ts`).
  *
  * @since 0.1.0
  * @category constructors
@@ -293,6 +295,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
         engine.retry(organizationId, param(request, "id"), { extraAttempts: incoming.fields.extraAttempts })
       ))
   )
+
+  DoNotCallRoutes.mount(router, { handle, withBody, queryParam, param })
 
   router.get("/batches/:id/events", async (request, response) => {
     try {
