@@ -14,6 +14,14 @@
  * redial blindly. The room is deleted a short while after the call ends,
  * once the engine has surely recorded the result.
  *
+ * **In-call opt-out.** When the callee asks never to be called again, the
+ * agent sets the attribute `outdial.opt_out` to `"true"` on its own
+ * participant (`ctx.room.localParticipant.setAttributes({ "outdial.opt_out":
+ * "true" })` in the LiveKit Agents SDK), or on any participant of the room.
+ * The adapter reads it from webhooks (any event carrying the participant)
+ * and from the room's participants when the call ends, and reports the
+ * call's result with `optOut: true`: the engine lists the number at once.
+ *
  * @since 0.1.0
  */
 import { type CallOutcome, Telephony } from "@outdial/core"
@@ -93,7 +101,21 @@ type RoomState =
 interface Call {
   readonly ended: Deferred.Deferred<void>
   result: Telephony.CallResult | undefined
+  /** The agent marked the callee's opt-out (`optOutAttribute`). */
+  optOut: boolean
 }
+
+/**
+ * The participant attribute an agent sets to `"true"` when the callee opts
+ * out of further calls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const optOutAttribute = "outdial.opt_out"
+
+const optedOut = (participant: { readonly attributes?: { readonly [key: string]: string } | undefined } | undefined) =>
+  participant?.attributes?.[optOutAttribute]?.trim().toLowerCase() === "true"
 
 const participantIdentity = (attemptId: string) => `pstn-${attemptId}`
 
@@ -185,7 +207,7 @@ export const make = (options: Options) =>
         const attemptId = request.attemptId
         const room = roomOf(attemptId)
         const identity = participantIdentity(attemptId)
-        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined }
+        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined, optOut: false }
         calls.set(attemptId, current)
         byRoom.set(room, attemptId)
 
@@ -248,17 +270,26 @@ export const make = (options: Options) =>
           Effect.timeoutOption((maxCallDuration + 30) * 1000)
         )
         const endedAt = yield* Clock.currentTimeMillis
+        // The agent may still be in the room with the opt-out it set; a room already gone says nothing more.
+        if (!current.optOut) {
+          current.optOut = yield* call("listParticipants", () => rooms.listParticipants(room)).pipe(
+            Effect.map((participants) => participants.some(optedOut)),
+            Effect.orElseSucceed(() => false)
+          )
+        }
         return yield* finish(room, attemptId, current, {
           outcome: "completed" satisfies CallOutcome.CallOutcome,
           sipCode: null,
           duration: Math.max(0, Math.round((endedAt - answeredAt) / 100) / 10),
           roomName: room,
-          failureReason: null
+          failureReason: null,
+          ...(current.optOut ? { optOut: true } : {})
         })
       })
 
     // Calls this process did not place (a takeover): what LiveKit still knows of them.
     const adopted = new Map<string, number>()
+    const adoptedOptOuts = new Set<string>()
     const lookupRemote = (attemptId: string): Effect.Effect<Telephony.AttemptStatus, Telephony.TelephonyError> =>
       Effect.gen(function*() {
         const room = roomOf(attemptId)
@@ -274,6 +305,7 @@ export const make = (options: Options) =>
         const participants = yield* call("listParticipants", () => rooms.listParticipants(room))
         const participant = participants.find((p) => p.identity === participantIdentity(attemptId))
         const now = yield* Clock.currentTimeMillis
+        if (participants.some(optedOut)) adoptedOptOuts.add(attemptId)
         if (participant !== undefined) {
           const status = participant.attributes?.["sip.callStatus"]
           if ((status === "active" || status === "hangup") && !adopted.has(attemptId)) {
@@ -282,6 +314,7 @@ export const make = (options: Options) =>
           return { _tag: "InProgress" } as const
         }
         const answeredSince = adopted.get(attemptId)
+        const optOut = adoptedOptOuts.delete(attemptId)
         adopted.delete(attemptId)
         const result: Telephony.CallResult = answeredSince !== undefined
           ? {
@@ -290,7 +323,8 @@ export const make = (options: Options) =>
             // From the dial: the answer time died with the process that placed the call.
             duration: Math.max(0, Math.round((now - answeredSince) / 100) / 10),
             roomName: room,
-            failureReason: null
+            failureReason: null,
+            ...(optOut ? { optOut: true } : {})
           }
           : {
             // Requested, and gone without a word: placed or not, it must not be redialed blindly.
@@ -332,6 +366,7 @@ export const make = (options: Options) =>
         const ends = event.event === "room_finished" ||
           (event.event === "participant_left" && event.participant?.identity === participantIdentity(attemptId))
         const current = calls.get(attemptId)
+        if (current !== undefined && optedOut(event.participant)) current.optOut = true
         if (ends && current !== undefined) Deferred.doneUnsafe(current.ended, Effect.void)
       })
 
