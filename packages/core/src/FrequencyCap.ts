@@ -26,6 +26,8 @@ import type { StoreError } from "./OutdialError.ts"
 export interface NumberHistory {
   readonly starts: ReadonlyArray<number>
   readonly connected: ReadonlyArray<number>
+  /** Starts of attempts still going on: each may yet be answered. */
+  readonly open?: ReadonlyArray<number> | undefined
 }
 
 /**
@@ -60,6 +62,24 @@ export const allowedAt = (cap: FrequencyCap, history: NumberHistory, now: number
     return recent.length < max ? now : recent[recent.length - max]! + period
   }
   return Math.max(freeAt(history.starts, cap.maxAttempts), freeAt(history.connected, cap.maxConnected))
+}
+
+/** How soon a number held back only by calls still going on is looked at again. */
+const openCallRecheckMillis = 60_000
+
+/**
+ * `allowedAt` counting calls still going on as answered, since each may be:
+ * a number held back only by them is looked at again shortly, once they
+ * have likely ended, rather than a whole period later.
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const allowedAtWithOpen = (cap: FrequencyCap, history: NumberHistory, now: number): number => {
+  const open = history.open ?? []
+  if (open.length === 0 || cap.maxConnected === null || cap.maxConnected === undefined) return allowedAt(cap, history, now)
+  const counted = allowedAt(cap, { ...history, connected: [...history.connected, ...open].sort((a, b) => a - b) }, now)
+  return counted <= now ? counted : Math.max(allowedAt(cap, history, now), Math.min(counted, now + openCallRecheckMillis))
 }
 
 const noHistory: NumberHistory = { starts: [], connected: [] }
@@ -105,11 +125,14 @@ const judge = (
   const passed = new Map<string, number>()
   return contacts.map((contact) => {
     const known = histories.get(contact.phone) ?? noHistory
-    const extra = passed.get(contact.phone) ?? 0
-    const history = extra === 0 ? known : { starts: [...known.starts, ...Array<number>(extra).fill(now)], connected: known.connected }
-    const until = Math.max(...caps.map((cap) => allowedAt(cap, history, now)))
+    // Contacts let through earlier in the step are calls about to start: attempts that may be answered.
+    const extra = Array<number>(passed.get(contact.phone) ?? 0).fill(now)
+    const history = extra.length === 0
+      ? known
+      : { starts: [...known.starts, ...extra], connected: known.connected, open: [...(known.open ?? []), ...extra] }
+    const until = Math.max(...caps.map((cap) => allowedAtWithOpen(cap, history, now)))
     if (until <= now) {
-      passed.set(contact.phone, extra + 1)
+      passed.set(contact.phone, extra.length + 1)
       return Eligibility.dial
     }
     return Eligibility.defer(until, `frequency cap reached for this number; allowed again ${DateTime.formatIso(DateTime.makeUnsafe(until))}`)

@@ -56,18 +56,19 @@ export const make = (sql: SqlClient.SqlClient, batched: BatchedWrites): CallLimi
       Effect.catchTag("SqlError", (cause) => Effect.fail(storeError("beginAttemptsWithin")(cause)))
     ),
   attemptsByNumber: (organizationId, numbers, since) =>
-    sql<{ readonly phone: string; readonly started_at: Date; readonly outcome: string | null }>`
-      SELECT a.phone, a.started_at, a.outcome FROM outdial_attempts a JOIN outdial_batches b ON b.id = a.batch_id
+    sql<{ readonly phone: string; readonly started_at: Date; readonly outcome: string | null; readonly state: string }>`
+      SELECT a.phone, a.started_at, a.outcome, a.state FROM outdial_attempts a JOIN outdial_batches b ON b.id = a.batch_id
       WHERE a.phone = ANY(${textArray(numbers)}) AND a.started_at >= ${DateTime.toDateUtc(since)}
         AND b.organization_id = ${organizationId}
       ORDER BY a.started_at`.pipe(
       Effect.map((rows) => {
-        const found = new Map<string, { starts: Array<number>; connected: Array<number> }>()
+        const found = new Map<string, { starts: Array<number>; connected: Array<number>; open: Array<number> }>()
         for (const row of rows) {
           let history = found.get(row.phone)
-          if (history === undefined) found.set(row.phone, history = { starts: [], connected: [] })
+          if (history === undefined) found.set(row.phone, history = { starts: [], connected: [], open: [] })
           history.starts.push(row.started_at.getTime())
           if (row.outcome === "completed") history.connected.push(row.started_at.getTime())
+          else if (row.state === "dialing") history.open.push(row.started_at.getTime())
         }
         return found as ReadonlyMap<string, NumberHistory>
       }),

@@ -65,15 +65,21 @@ export const make = (): OrganizationLoad => {
         if (refs === undefined) continue
         const starts: Array<number> = []
         const connected: Array<number> = []
+        const open: Array<number> = []
         // An abandoned attempt is gone from its batch: it never reached the number.
         const kept = refs.filter((ref) => ref.attempts.has(ref.id))
         if (kept.length !== refs.length) byNumber.set(key(organizationId, number), kept)
         for (const ref of kept) {
           if (ref.startedAt < since) continue
           starts.push(ref.startedAt)
-          if (ref.attempts.get(ref.id)!.outcome === "completed") connected.push(ref.startedAt)
+          const attempt = ref.attempts.get(ref.id)!
+          if (attempt.outcome === "completed") connected.push(ref.startedAt)
+          else if (attempt.state === "dialing") open.push(ref.startedAt)
         }
-        if (starts.length > 0) found.set(number, { starts: starts.sort((a, b) => a - b), connected: connected.sort((a, b) => a - b) })
+        const ascending = (a: number, b: number) => a - b
+        if (starts.length > 0) {
+          found.set(number, { starts: starts.sort(ascending), connected: connected.sort(ascending), open: open.sort(ascending) })
+        }
       }
       return found
     }
