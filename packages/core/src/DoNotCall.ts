@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Eligibility from "./Eligibility.ts"
+import * as NumberList from "./internal/numberList.ts"
 import type { StoreError } from "./OutdialError.ts"
 
 /**
@@ -80,81 +81,59 @@ export class DoNotCall extends Context.Service<DoNotCall, {
   ) => Effect.Effect<EntryPage, StoreError>
 }>()("@outdial/core/DoNotCall") {}
 
-const inForce = (entry: Entry, now: number) => entry.expiresAt === null || DateTime.toEpochMillis(entry.expiresAt) > now
-
 /**
- * Lists in memory: a `Map` per organization, so `matching` is a hash lookup
- * per number; pages read a sorted copy of the keys, kept until the next write.
+ * Lists in memory, one per organization (`internal/numberList.ts`): a
+ * step's lookup is a hash or binary search per number, and a million
+ * numbers weigh a few typed arrays, not a million objects.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeMemory = (): DoNotCall["Service"] => {
-  const lists = new Map<string, { readonly entries: Map<string, Entry>; sorted: Array<string> | undefined }>()
+  const lists = new Map<string, NumberList.NumberList>()
   const listOf = (organizationId: string) => {
     let list = lists.get(organizationId)
-    if (list === undefined) {
-      list = { entries: new Map(), sorted: undefined }
-      lists.set(organizationId, list)
-    }
+    if (list === undefined) lists.set(organizationId, list = NumberList.make())
     return list
   }
   return DoNotCall.of({
     add: (organizationId, entries) =>
       Effect.sync(() => {
         const list = listOf(organizationId)
-        for (const entry of entries) list.entries.set(entry.number, entry)
-        if (entries.length > 0) list.sorted = undefined
+        for (const entry of entries) list.set(entry)
         return entries.length
       }),
-    remove: (organizationId, number) =>
-      Effect.sync(() => {
-        const list = lists.get(organizationId)
-        if (list === undefined || !list.entries.delete(number)) return false
-        list.sorted = undefined
-        return true
-      }),
+    remove: (organizationId, number) => Effect.sync(() => lists.get(organizationId)?.remove(number) ?? false),
     find: (organizationId, number, now) =>
-      Effect.sync(() => {
-        const entry = lists.get(organizationId)?.entries.get(number)
-        return entry !== undefined && inForce(entry, DateTime.toEpochMillis(now)) ? entry : undefined
-      }),
+      Effect.sync(() => lists.get(organizationId)?.get(number, DateTime.toEpochMillis(now))),
     matching: (organizationId, numbers, now) =>
       Effect.sync(() => {
-        const entries = lists.get(organizationId)?.entries
+        const list = lists.get(organizationId)
         const found = new Set<string>()
-        if (entries === undefined || entries.size === 0) return found
+        if (list === undefined) return found
         const at = DateTime.toEpochMillis(now)
-        for (const number of numbers) {
-          const entry = entries.get(number)
-          if (entry !== undefined && inForce(entry, at)) found.add(number)
-        }
+        for (const number of numbers) if (list.get(number, at) !== undefined) found.add(number)
         return found
       }),
     list: (organizationId, { after, limit, now }) =>
       Effect.sync(() => {
         const list = lists.get(organizationId)
         if (list === undefined) return { items: [], next: null }
-        const sorted = list.sorted ??= [...list.entries.keys()].sort()
-        const at = DateTime.toEpochMillis(now)
-        let index = after === undefined ? 0 : upperBound(sorted, after)
-        const items: Array<Entry> = []
-        while (index < sorted.length && items.length < limit) {
-          const entry = list.entries.get(sorted[index++]!)!
-          if (inForce(entry, at)) items.push(entry)
-        }
-        return { items, next: index < sorted.length && items.length > 0 ? items[items.length - 1]!.number : null }
+        const sorted = list.sorted(DateTime.toEpochMillis(now))
+        const from = after === undefined ? 0 : upperBound(sorted, after)
+        const items = sorted.slice(from, from + limit)
+        return { items, next: from + limit < sorted.length ? items[items.length - 1]!.number : null }
       })
   })
 }
 
-/** The first index whose key sorts after `key`. */
-const upperBound = (sorted: ReadonlyArray<string>, key: string): number => {
+/** The first index whose number sorts after `key`. */
+const upperBound = (sorted: ReadonlyArray<Entry>, key: string): number => {
   let low = 0
   let high = sorted.length
   while (low < high) {
     const mid = (low + high) >>> 1
-    if (sorted[mid]! <= key) low = mid + 1
+    if (sorted[mid]!.number <= key) low = mid + 1
     else high = mid
   }
   return low

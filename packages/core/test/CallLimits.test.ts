@@ -8,29 +8,16 @@ import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import { TestClock } from "effect/testing"
-import type * as BatchStore from "../src/BatchStore.ts"
 import * as CallLimits from "../src/CallLimits.ts"
-import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Engine from "../src/Engine.ts"
 import type * as EngineEvents from "../src/EngineEvents.ts"
 import * as FrequencyCap from "../src/FrequencyCap.ts"
-import type * as SimulatedTelephony from "../src/SimulatedTelephony.ts"
-import { allContacts, layer as engine, organizationId, phones, rows, untilFinished } from "@outdial/testing/TestEngine"
+import { allContacts, createBatch, organizationId, phones, rows, runAt, untilFinished } from "@outdial/testing/TestEngine"
 
 const monday = Date.UTC(2026, 10, 23, 9, 0) // Monday 23 November 2026, 09:00 UTC
 
-const withEngine = <A, E>(
-  options: Parameters<typeof engine>[0],
-  body: Effect.Effect<A, E, Engine.Engine | Dispatcher.Dispatcher | BatchStore.BatchStore | SimulatedTelephony.SimulatedTelephony>
-) => Effect.andThen(TestClock.setTime(monday), Effect.provide(body, engine(options)))
-
-const create = (input: Record<string, unknown>) =>
-  Effect.gen(function*() {
-    const engine = yield* Engine.Engine
-    const created = yield* engine.createBatch(organizationId, { name: "Test batch", agentId: "agent_sales", ...input })
-    yield* (yield* Dispatcher.Dispatcher).settled
-    return created
-  })
+const withEngine = <A, E>(options: Parameters<typeof runAt>[0], body: Parameters<typeof runAt<A, E>>[2]) => runAt(options, monday, body)
+const create = createBatch
 
 /** Every attempt begun, as the events tell it: when, from which caller number, to which number. */
 const startsOf = () => {
