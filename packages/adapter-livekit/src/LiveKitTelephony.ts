@@ -22,6 +22,9 @@
  * and from the room's participants when the call ends, and reports the
  * call's result with `optOut: true`: the engine lists the number at once.
  *
+ * Longer than ~400 lines because `make` is one closure over the calls in
+ * progress: dialing, webhooks, polling and lookups all read and end them.
+ *
  * @since 0.1.0
  */
 import { type CallOutcome, Telephony } from "@outdial/core"

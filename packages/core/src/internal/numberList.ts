@@ -8,7 +8,14 @@
  * binary-searches the arrays.
  */
 import * as DateTime from "effect/DateTime"
-import type { Entry } from "../DoNotCall.ts"
+
+/** An entry as `DoNotCall.Entry` has it (kept here so the port and its list import nothing of each other). */
+interface Entry {
+  readonly number: string
+  readonly source: string
+  readonly expiresAt: DateTime.Utc | null
+  readonly createdAt: DateTime.Utc
+}
 
 /** Writes kept aside before a merge into the arrays. */
 const mergeEvery = 8_192
