@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import { Base64Url } from "effect/encoding"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -164,10 +165,11 @@ const expiryOf = (field: string, raw: string | null | undefined, now: number): E
   return Effect.succeed(DateTime.makeUnsafe(millis))
 }
 
-const cursorOf = (number: string) => Buffer.from(number, "utf8").toString("base64url")
+const cursorOf = (number: string) => Base64Url.encode(number)
 
 const decodeCursor = (cursor: string): Effect.Effect<string, InvalidInput> => {
-  const number = cursor.length <= 64 && /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : ""
+  const decoded = cursor.length <= 64 ? Base64Url.decodeString(cursor) : undefined
+  const number = decoded !== undefined && decoded._tag === "Success" ? decoded.success : ""
   return /^\+\d{1,20}$/.test(number)
     ? Effect.succeed(number)
     : Effect.fail(new InvalidInput({ code: "invalid_cursor", field: "cursor", message: "cursor is not one this API gave" }))
