@@ -13,9 +13,26 @@
  *     Berlin window, so the same calls are placed and only the link's cost
  *     shows: `hoursRatio` is dials/s with the hours on ÷ off.
  *
- * The last line is JSON: {"dialsPerSec","cpuMicrosPerDial","simulatedWeekSeconds","hoursRatio"}.
+ * (c) (a) again with every built-in link of the eligibility chain at work:
+ *     a do-not-call list of 1,000,000 numbers (1 % of the batch's among
+ *     them) and a frequency cap per number for the organization. Its
+ *     dials per second over (a)'s is `policyRatio`.
+ *
+ * The last line is JSON: {"dialsPerSec","cpuMicrosPerDial","simulatedWeekSeconds","policyRatio","hoursRatio"}.
  */
-import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, MemoryBatchStore, SimulatedTelephony } from "@outdial/core"
+import {
+  Credits,
+  Directory,
+  Dispatcher,
+  DoNotCall,
+  Engine,
+  EngineConfig,
+  EngineEvents,
+  MemoryBatchStore,
+  SimulatedTelephony
+} from "@outdial/core"
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -34,20 +51,35 @@ const directory = Directory.layerStatic({
   }))
 })
 
-const engineLayer = (telephony: SimulatedTelephony.Options, maxContacts: number) =>
+const engineLayer = (telephony: SimulatedTelephony.Options, config: Partial<EngineConfig.EngineConfig>) =>
   Engine.layer.pipe(
     Layer.provideMerge(Dispatcher.layer),
     Layer.provideMerge(
       Layer.mergeAll(
         MemoryBatchStore.layer,
+        DoNotCall.layerMemory(),
         SimulatedTelephony.layer({ ...telephony, record: false }),
         directory,
         Credits.layerUnlimited(),
         EngineEvents.layer({ capacity: 16 })
       )
     ),
-    Layer.provide(EngineConfig.layer({ maxContacts }))
+    Layer.provide(EngineConfig.layer(config))
   )
+
+/** The links' load of (c): a list of `listed` numbers, every hundredth contact's among them. */
+const listNumbers = (listed: number, batchSize: number) =>
+  Effect.gen(function*() {
+    const list = yield* DoNotCall.DoNotCall
+    const at = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
+    const entries: Array<DoNotCall.Entry> = []
+    for (let i = 0; i < listed; i++) {
+      // Numbers outside the batch's range, but every hundredth of the batch's own.
+      const number = i < batchSize / 100 ? `+49151${20_000_000 + i * 100}` : `+1${String(3_000_000_000 + i)}`
+      entries.push({ number, source: "import", expiresAt: null, createdAt: at })
+    }
+    yield* list.add(organizationId, entries)
+  })
 
 const contacts = (count: number) =>
   Array.from({ length: count }, (_, i) => ({ phone: `+49151${20_000_000 + i}`, name: `Contact ${i + 1}` }))
@@ -61,9 +93,11 @@ const run = (options: {
   readonly simulate: Duration.Input
   readonly telephony: SimulatedTelephony.Options
   readonly recipientLocalHours?: { readonly start: string; readonly end: string } | undefined
+  readonly links?: { readonly doNotCall: number } | undefined
 }) =>
   Effect.gen(function*() {
     const engine = yield* Engine.Engine
+    if (options.links !== undefined) yield* listNumbers(options.links.doNotCall, options.count)
     const input = contacts(options.count)
     const cpuBefore = process.cpuUsage()
     const wallBefore = performance.now()
@@ -95,7 +129,12 @@ const run = (options: {
       processed: batch.progress.contactsProcessed
     }
   }).pipe(
-    Effect.provide(engineLayer(options.telephony, options.count)),
+    Effect.provide(engineLayer(options.telephony, {
+      maxContacts: options.count,
+      ...(options.links === undefined
+        ? {}
+        : { organizationLimits: () => ({ frequencyCap: { maxAttempts: 3, maxConnected: 1, periodHours: 24 } }) })
+    })),
     // The clock is set before the engine starts: moving it later would replay every timer in between.
     (body) => Effect.andThen(TestClock.setTime(friday0900Berlin), body),
     Effect.provide(TestClock.layer())
@@ -116,6 +155,20 @@ const main = Effect.gen(function*() {
   console.log(
     `(a) 10,000 contacts, instant calls: ${instant.dials} dials in ${instant.dialSeconds.toFixed(2)} s wall ` +
       `→ ${Math.round(dialsPerSec)} dials/s, ${cpuMicrosPerDial.toFixed(1)} µs CPU per dial (batch ${instant.status})`
+  )
+
+  const linked = yield* run({
+    count: 10_000,
+    limit: 20,
+    simulate: "7 days",
+    telephony: { instant: true, seed: 7, outcomes: { completed: 0.7, no_answer: 0.3 } },
+    links: { doNotCall: 1_000_000 }
+  })
+  const linkedDialsPerSec = linked.dials / linked.dialSeconds
+  console.log(
+    `(c) (a) with every built-in link (do-not-call of 1,000,000 numbers, a frequency cap): ${linked.dials} dials in ` +
+      `${linked.dialSeconds.toFixed(2)} s wall → ${Math.round(linkedDialsPerSec)} dials/s, ` +
+      `${(linkedDialsPerSec / dialsPerSec).toFixed(2)}× (a) (batch ${linked.status})`
   )
 
   const week = yield* run({
@@ -149,7 +202,8 @@ const main = Effect.gen(function*() {
     dialsPerSec: Math.round(dialsPerSec),
     cpuMicrosPerDial: Number(cpuMicrosPerDial.toFixed(2)),
     simulatedWeekSeconds: Number(week.wallSeconds.toFixed(2)),
-    hoursRatio: Number((hoursDialsPerSec / dialsPerSec).toFixed(2))
+    hoursRatio: Number((hoursDialsPerSec / dialsPerSec).toFixed(2)),
+    policyRatio: Number((linkedDialsPerSec / dialsPerSec).toFixed(2))
   }))
 })
 

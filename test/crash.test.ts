@@ -11,46 +11,14 @@ import { Contact } from "@outdial/core"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "vitest"
 import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
 import * as FakeTelephonyServer from "./crash/FakeTelephonyServer.ts"
+import { dumpOf, startWorker, waitFor } from "./crash/processes.ts"
 
 const reachable = await isReachable()
-const workerPath = fileURLToPath(new URL("./crash/worker.ts", import.meta.url))
 const limit = 10
 const contacts = 2_000
-
-interface Worker {
-  readonly ownerId: string
-  readonly process: ChildProcess
-  readonly output: Array<string>
-  alive: boolean
-}
-
-const startWorker = (databaseUrl: string, providerUrl: string, ownerId: string, create: boolean): Worker => {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", workerPath, databaseUrl, providerUrl, ownerId, ...(create ? ["--create"] : [])],
-    { stdio: ["ignore", "pipe", "pipe"] }
-  )
-  const worker: Worker = { ownerId, process: child, output: [], alive: true }
-  child.stdout!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
-  child.stderr!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
-  child.on("exit", () => void (worker.alive = false))
-  return worker
-}
-
-const waitFor = async <A>(what: string, check: () => Promise<A | undefined> | A | undefined, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 describe.skipIf(!reachable)("three processes, two killed, connections cut", () => {
   const cleanups: Array<() => Promise<unknown>> = []
@@ -74,12 +42,12 @@ describe.skipIf(!reachable)("three processes, two killed, connections cut", () =
       }))
 
     const workers = [
-      startWorker(database.url, provider.url, "worker-0", true),
-      startWorker(database.url, provider.url, "worker-1", false),
-      startWorker(database.url, provider.url, "worker-2", false)
+      startWorker(database.url, provider.url, "worker-0", ["--create"]),
+      startWorker(database.url, provider.url, "worker-1", []),
+      startWorker(database.url, provider.url, "worker-2", [])
     ]
     cleanups.push(async () => workers.forEach((w) => w.alive && w.process.kill("SIGKILL")))
-    const dump = () => workers.map((w) => `--- ${w.ownerId}\n${w.output.join("").slice(-4000)}`).join("\n")
+    const dump = () => dumpOf(workers)
 
     try {
       const batchId = await waitFor("the batch", () => {

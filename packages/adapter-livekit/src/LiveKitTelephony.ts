@@ -14,6 +14,17 @@
  * redial blindly. The room is deleted a short while after the call ends,
  * once the engine has surely recorded the result.
  *
+ * **In-call opt-out.** When the callee asks never to be called again, the
+ * agent sets the attribute `outdial.opt_out` to `"true"` on its own
+ * participant (`ctx.room.localParticipant.setAttributes({ "outdial.opt_out":
+ * "true" })` in the LiveKit Agents SDK), or on any participant of the room.
+ * The adapter reads it from webhooks (any event carrying the participant)
+ * and from the room's participants when the call ends, and reports the
+ * call's result with `optOut: true`: the engine lists the number at once.
+ *
+ * Longer than ~400 lines because `make` is one closure over the calls in
+ * progress: dialing, webhooks, polling and lookups all read and end them.
+ *
  * @since 0.1.0
  */
 import { type CallOutcome, Telephony } from "@outdial/core"
@@ -95,7 +106,21 @@ interface Call {
   readonly ended: Deferred.Deferred<void>
   result: Telephony.CallResult | undefined
   readonly requests: Record<string, string> // the agent's, seen so far (AgentRequests)
+  /** The agent marked the callee's opt-out (`optOutAttribute`). */
+  optOut: boolean
 }
+
+/**
+ * The participant attribute an agent sets to `"true"` when the callee opts
+ * out of further calls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const optOutAttribute = "outdial.opt_out"
+
+const optedOut = (participant: { readonly attributes?: { readonly [key: string]: string } | undefined } | undefined) =>
+  participant?.attributes?.[optOutAttribute]?.trim().toLowerCase() === "true"
 
 const participantIdentity = (attemptId: string) => `pstn-${attemptId}`
 
@@ -187,7 +212,7 @@ export const make = (options: Options) =>
         const attemptId = request.attemptId
         const room = roomOf(attemptId)
         const identity = participantIdentity(attemptId)
-        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined, requests: {} }
+        const current: Call = { ended: Deferred.makeUnsafe<void>(), result: undefined, requests: {}, optOut: false }
         calls.set(attemptId, current)
         byRoom.set(room, attemptId)
 
@@ -250,19 +275,26 @@ export const make = (options: Options) =>
           Effect.timeoutOption((maxCallDuration + 30) * 1000)
         )
         const endedAt = yield* Clock.currentTimeMillis
-        AgentRequests.gather(current.requests, yield* call("listParticipants", () => rooms.listParticipants(room)).pipe(Effect.orElseSucceed(() => [])))
+        // The agent may still be in the room with what it set; a room already gone says nothing more.
+        const participants = yield* call("listParticipants", () => rooms.listParticipants(room)).pipe(
+          Effect.orElseSucceed(() => [])
+        )
+        AgentRequests.gather(current.requests, participants)
+        if (participants.some(optedOut)) current.optOut = true
         return yield* finish(room, attemptId, current, {
           outcome: "completed" satisfies CallOutcome.CallOutcome,
           sipCode: null,
           duration: Math.max(0, Math.round((endedAt - answeredAt) / 100) / 10),
           roomName: room,
           failureReason: null,
-          ...AgentRequests.requestsOf(current.requests)
+          ...AgentRequests.requestsOf(current.requests),
+          ...(current.optOut ? { optOut: true } : {})
         })
       })
 
     // Calls this process did not place (a takeover): what LiveKit still knows of them.
     const adopted = new Map<string, number>()
+    const adoptedOptOuts = new Set<string>()
     const lookupRemote = (attemptId: string): Effect.Effect<Telephony.AttemptStatus, Telephony.TelephonyError> =>
       Effect.gen(function*() {
         const room = roomOf(attemptId)
@@ -278,6 +310,7 @@ export const make = (options: Options) =>
         const participants = yield* call("listParticipants", () => rooms.listParticipants(room))
         const participant = participants.find((p) => p.identity === participantIdentity(attemptId))
         const now = yield* Clock.currentTimeMillis
+        if (participants.some(optedOut)) adoptedOptOuts.add(attemptId)
         if (participant !== undefined) {
           const status = participant.attributes?.["sip.callStatus"]
           if ((status === "active" || status === "hangup") && !adopted.has(attemptId)) {
@@ -286,6 +319,7 @@ export const make = (options: Options) =>
           return { _tag: "InProgress" } as const
         }
         const answeredSince = adopted.get(attemptId)
+        const optOut = adoptedOptOuts.delete(attemptId)
         adopted.delete(attemptId)
         const result: Telephony.CallResult = answeredSince !== undefined
           ? {
@@ -294,7 +328,8 @@ export const make = (options: Options) =>
             // From the dial: the answer time died with the process that placed the call.
             duration: Math.max(0, Math.round((now - answeredSince) / 100) / 10),
             roomName: room,
-            failureReason: null
+            failureReason: null,
+            ...(optOut ? { optOut: true } : {})
           }
           : {
             // Requested, and gone without a word: placed or not, it must not be redialed blindly.
@@ -337,6 +372,7 @@ export const make = (options: Options) =>
           (event.event === "participant_left" && event.participant?.identity === participantIdentity(attemptId))
         const current = calls.get(attemptId)
         if (current !== undefined && event.participant !== undefined) AgentRequests.gather(current.requests, [event.participant])
+        if (current !== undefined && optedOut(event.participant)) current.optOut = true
         if (ends && current !== undefined) Deferred.doneUnsafe(current.ended, Effect.void)
       })
 

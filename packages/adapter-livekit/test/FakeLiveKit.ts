@@ -356,6 +356,13 @@ export const start = async (options: { readonly talkMs?: number; readonly answer
         case "answer": {
           await sleep(answerDelayMs)
           participant.attributes["sip.callStatus"] = "active"
+          // A callee of a number ending in 321 asks not to be called again: the agent marks it,
+          // and leaves before the callee (first in the room's order).
+          if (to.endsWith("321")) {
+            room.participants.delete(identity)
+            room.participants.set("agent", { sid: id("PA"), identity: "agent", joinedAtMs: Date.now(), attributes: { "outdial.opt_out": "true" } })
+            room.participants.set(identity, participant)
+          }
           json(response, 200, {
             participant_id: participant.sid,
             participant_identity: identity,

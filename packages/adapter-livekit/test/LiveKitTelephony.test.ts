@@ -178,6 +178,14 @@ describe("LiveKitTelephony against a fake LiveKit server", () => {
     expect(endpoint.verdicts.every((status) => status === 200)).toBe(true)
   })
 
+  it("reports an in-call opt-out the agent marked with the outdial.opt_out attribute, and none otherwise", async () => {
+    const optedOut = await dial("+12025550321")
+    expect(optedOut).toMatchObject({ outcome: "completed", optOut: true })
+    const plain = await dial("+12025550322")
+    expect(plain.outcome).toBe("completed")
+    expect(plain).not.toHaveProperty("optOut")
+  })
+
   it("maps each failure the server sends to its outcome, with the SIP code and the room", async () => {
     const expected: Array<[string, string, number | null]> = [
       ["+12025550486", "busy", 486],

@@ -215,6 +215,28 @@ const contactHistoryAndSearch = Effect.gen(function*() {
   }
 })
 
+// Lawful, paced calling across batches: the organizations' do-not-call lists;
+// each attempt keeps the number it dialed (backfilled), indexed by number and
+// time for frequency caps and by caller number and time for calls per second.
+const callLimits = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE outdial_do_not_call (
+      organization_id text NOT NULL,
+      number text NOT NULL,
+      source text NOT NULL,
+      expires_at timestamptz,
+      created_at timestamptz NOT NULL,
+      PRIMARY KEY (organization_id, number)
+    )`
+  yield* sql`ALTER TABLE outdial_attempts ADD COLUMN phone text`
+  yield* sql`
+    UPDATE outdial_attempts a SET phone = c.phone FROM outdial_contacts c
+    WHERE c.batch_id = a.batch_id AND c.position = a.contact_position`
+  yield* sql`CREATE INDEX outdial_attempts_by_phone ON outdial_attempts (phone, started_at)`
+  yield* sql`CREATE INDEX outdial_attempts_by_caller ON outdial_attempts (caller_number_id, started_at)`
+})
+
 /**
  * The migrations, by number.
  *
@@ -225,7 +247,8 @@ export const loader: Migrator.Loader = Migrator.fromRecord({
   "1_initial": initial,
   "2_retention": retention,
   "3_number_validated": numberValidated,
-  "4_contact_history_and_search": contactHistoryAndSearch
+  "4_contact_history_and_search": contactHistoryAndSearch,
+  "5_call_limits": callLimits
 })
 
 /**

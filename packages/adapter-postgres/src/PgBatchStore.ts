@@ -31,6 +31,7 @@ import * as SqlClient from "effect/sql/SqlClient"
 import * as BatchedWrites from "./internal/batchedWrites.ts"
 import * as BatchWrites from "./internal/batchWrites.ts"
 import * as DecisionHistory from "./internal/decisionHistory.ts"
+import * as CallLimits from "./internal/callLimits.ts"
 import * as DialingWrites from "./internal/dialingWrites.ts"
 import * as Fragments from "./internal/fragments.ts"
 import { Outbox } from "./internal/outbox.ts"
@@ -106,6 +107,7 @@ export const make = (options: Options = {}) =>
     // The pool's size as the client was configured (the pool's own default, 10, when unset).
     const poolSize = pg._tag === "Some" ? (pg.value.config as PgClient.PgPoolConfig).maxConnections ?? 10 : 10
     const ingests = yield* Semaphore.make(Math.max(1, options.maxConcurrentIngests ?? Math.floor(poolSize / 8)))
+    const batched = BatchedWrites.make(sql, fragments, history)
     const store = BatchStore.of({
       processLocal: options.processLocal === true,
       changes: events.changes,
@@ -115,8 +117,9 @@ export const make = (options: Options = {}) =>
         ingesting: ingests.withPermits(1)
       }),
       ...DialingWrites.make(sql, fragments, history),
-      ...BatchedWrites.make(sql, fragments, history),
+      ...batched,
       contactHistory: history.contactHistory,
+      ...CallLimits.make(sql, batched),
       ...Retention.make(sql, { chunkSize: options.pruneChunkSize ?? 1_000 })
     })
     return { store, outbox: events.outbox }

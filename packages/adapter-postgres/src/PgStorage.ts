@@ -1,5 +1,5 @@
 /**
- * Ready-made storage layers: a `BatchStore` on a migrated database, from a
+ * Ready-made storage layers: a `BatchStore` (and the `DoNotCall` lists) on a migrated database, from a
  * URL, from `DATABASE_URL`, or on embedded PGlite (the zero-setup default).
  * Each also provides the `SqlClient`, for hosts that keep tables of their own
  * beside the engine's.
@@ -8,6 +8,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import type { BatchStore } from "@outdial/core/BatchStore"
+import type { DoNotCall } from "@outdial/core/DoNotCall"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/Config"
 import * as Layer from "effect/Layer"
@@ -18,12 +19,13 @@ import type { SqlError } from "effect/sql/SqlError"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.ts"
 import * as Migrations from "./Migrations.ts"
 import * as PgBatchStore from "./PgBatchStore.ts"
+import * as PgDoNotCall from "./PgDoNotCall.ts"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Storage = BatchStore | PgBatchStore.Outbox | SqlClient.SqlClient | PgClient.PgClient
+export type Storage = BatchStore | DoNotCall | PgBatchStore.Outbox | SqlClient.SqlClient | PgClient.PgClient
 
 /**
  * Connection settings the store is tuned for: its statements are the same
@@ -48,7 +50,7 @@ export const layerFrom = <E, R>(
   client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E, R>,
   options: PgBatchStore.Options = {}
 ): Layer.Layer<Storage, E | SqlError | Migrator.MigrationError, R> =>
-  PgBatchStore.layer(options).pipe(
+  Layer.merge(PgBatchStore.layer(options), PgDoNotCall.layer).pipe(
     Layer.provideMerge(Layer.effectDiscard(Migrations.run).pipe(Layer.provideMerge(client)))
   )
 

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Blackout from "./Blackout.ts"
+import * as CallLimits from "./CallLimits.ts"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as StateMachine from "./internal/stateMachine.ts"
 import * as RecipientHours from "./RecipientHours.ts"
@@ -171,6 +172,10 @@ export const Batch = Schema.Struct({
   callingWindows: Schema.Array(CallingWindow.Window),
   workingDays: Schema.Array(Schema.Int),
   maxCallsPerDay: Schema.NullOr(Schema.Int),
+  /** Attempts per number across the organization's batches (`FrequencyCap.ts`); absent in batches stored before it. */
+  frequencyCap: Schema.optionalKey(Schema.NullOr(CallLimits.FrequencyCap)),
+  /** Calls each caller number may start per second (carriers' CPS). */
+  maxCallsPerSecondPerNumber: Schema.optionalKey(Schema.NullOr(Schema.Int)),
   scheduledStartTime: Schema.NullOr(Schema.DateTimeUtc),
   actualStartTime: Schema.NullOr(Schema.DateTimeUtc),
   completedAt: Schema.NullOr(Schema.DateTimeUtc),
@@ -268,7 +273,9 @@ export const BatchSettingsInput = Schema.Struct({
   blackoutDates: Schema.optionalKey(Blackout.BlackoutDates),
   holidays: Schema.optionalKey(Schema.NullOr(Blackout.HolidayCalendar)),
   /** A deadline: the create reports whether the batch can finish by then. */
-  completeBy: Schema.optionalKey(Schema.NullOr(LocalOrInstant))
+  completeBy: Schema.optionalKey(Schema.NullOr(LocalOrInstant)),
+  frequencyCap: Schema.optionalKey(Schema.NullOr(CallLimits.FrequencyCap)),
+  maxCallsPerSecondPerNumber: Schema.optionalKey(Schema.NullOr(CallLimits.CallsPerSecond))
 })
 export type BatchSettingsInput = typeof BatchSettingsInput.Type
 
@@ -321,6 +328,8 @@ export type Settings = Pick<
   | "callingWindows"
   | "workingDays"
   | "maxCallsPerDay"
+  | "frequencyCap"
+  | "maxCallsPerSecondPerNumber"
   | "scheduledStartTime"
   | "recipientLocalHours"
   | "blackoutDates"
@@ -363,7 +372,9 @@ export const defaultSettings: Settings = {
   recipientLocalHours: null,
   blackoutDates: [],
   holidays: null,
-  completeBy: null
+  completeBy: null,
+  frequencyCap: null,
+  maxCallsPerSecondPerNumber: null
 }
 
 /**
@@ -383,6 +394,8 @@ export const applySettings = (base: Settings, input: BatchSettingsInput, resolve
   if (input.defaultCountry !== undefined) settings.defaultCountry = input.defaultCountry?.toUpperCase() ?? null
   if (input.maxCallsPerDay !== undefined) settings.maxCallsPerDay = input.maxCallsPerDay
   if (input.blackoutDates !== undefined) settings.blackoutDates = [...new Set(input.blackoutDates)].sort()
+  if (input.frequencyCap !== undefined) settings.frequencyCap = input.frequencyCap
+  if (input.maxCallsPerSecondPerNumber !== undefined) settings.maxCallsPerSecondPerNumber = input.maxCallsPerSecondPerNumber
   for (const key of Object.keys(resolved) as Array<keyof Resolved>) {
     if (resolved[key] !== undefined) Object.assign(settings, { [key]: resolved[key] })
   }

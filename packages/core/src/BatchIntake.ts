@@ -14,6 +14,7 @@ import * as BatchView from "./BatchView.ts"
 import * as ContactImport from "./ContactImport.ts"
 import * as Dialing from "./Dialing.ts"
 import * as Feasibility from "./Feasibility.ts"
+import * as DoNotCallList from "./DoNotCallList.ts"
 import * as Idempotency from "./Idempotency.ts"
 import { decodeInput } from "./internal/decodeInput.ts"
 import { eligibilityOf } from "./internal/eligibilityOptions.ts"
@@ -279,7 +280,9 @@ export const make = (context: EngineContext): BatchIntake => {
         const stored = (yield* store.findBatch(batch.id)) ?? batch
         yield* events.publish({ _tag: "BatchChanged", organizationId, batchId: batch.id, batch: stored, at })
         if (!draft) yield* dispatcher.wake(batch.id)
-        const summary = report === undefined ? BatchView.emptyValidation : BatchView.validationSummaryOf(report)
+        const summary = report === undefined
+          ? BatchView.emptyValidation
+          : BatchView.validationSummaryOf(report, yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted))
         const response: BatchView.CreateBatchResponse = {
           batchJobId: batch.id,
           status,
@@ -313,7 +316,12 @@ export const make = (context: EngineContext): BatchIntake => {
         columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
       const feasibility = yield* validateFeasibility(context, options?.settings, report.accepted.map((contact) => contact.phone))
-      return { ...BatchView.validationSummaryOf(report), ...(feasibility === undefined ? {} : { feasibility }), accepted: report.accepted }
+      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
+      return {
+        ...BatchView.validationSummaryOf(report, doNotCall),
+        ...(feasibility === undefined ? {} : { feasibility }),
+        accepted: report.accepted
+      }
     }))
 
   // The estimate follows the contacts stored; a batch turned final meanwhile keeps its own.
@@ -365,10 +373,11 @@ export const make = (context: EngineContext): BatchIntake => {
         })
         const updated = yield* refreshEstimate(yield* store.getBatch(organizationId, batchId))
         yield* publishBatch(context, updated)
+        const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
         // A running batch's dispatcher dials them now; a shared store tells other processes too.
         if (added > 0 && Batch.dispatchable.includes(updated.status)) yield* dispatcher.wake(batchId)
         return {
-          ...BatchView.validationSummaryOf(report),
+          ...BatchView.validationSummaryOf(report, doNotCall),
           added,
           skipped,
           totalContacts: updated.totalContacts,

@@ -24,6 +24,8 @@ import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
 import type { Batch, BatchStatus } from "./Batch.ts"
+import type { DialLimits } from "./CallLimits.ts"
+import type { HistoryLookup } from "./FrequencyCap.ts"
 import type { CallResult } from "./Telephony.ts"
 import type { Contact, ContactStatus, CustomFields, Decision } from "./Contact.ts"
 import type * as ContactSearch from "./ContactSearch.ts"
@@ -419,6 +421,25 @@ export class BatchStore extends Context.Service<BatchStore, {
     attempts: ReadonlyArray<AttemptStart>
   ) => Effect.Effect<ReadonlyArray<Result.Result<Begun, InvalidTransition>>, LeaseLost | StoreError>
   /**
+   * `beginAttempts` under the organization's `limits`, counted across every
+   * batch and process sharing the store: attempts that would pass its calls
+   * in flight or a caller number's calls per second are not begun (answered
+   * `undefined`), and `retryAt` says when a refused one could be (epoch
+   * millis; `undefined` when only a call ending frees a slot). The count and
+   * the begin are one atomic step, so the limits are never exceeded.
+   */
+  readonly beginAttemptsWithin: (
+    lease: Lease,
+    attempts: ReadonlyArray<AttemptStart>,
+    limits: DialLimits
+  ) => Effect.Effect<PacedBegin, LeaseLost | StoreError>
+  /**
+   * The attempts begun since `since` to each of `numbers` (a contact's
+   * `phone`), across every batch of the organization: start times, and those
+   * of attempts answered (outcome `completed`). Abandoned attempts do not count.
+   */
+  readonly attemptsByNumber: HistoryLookup
+  /**
    * Records an attempt's end and the contact's new status together. The
    * contact takes the result's `sipCode` (as `errorCode`), `failureReason`,
    * `duration` (as `callDuration`) and `roomName`; a final status sets
@@ -489,6 +510,15 @@ export class BatchStore extends Context.Service<BatchStore, {
    */
   readonly prune: (request: PruneRequest) => Effect.Effect<PruneResult, StoreError>
 }>()("@outdial/core/BatchStore") {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PacedBegin {
+  readonly results: ReadonlyArray<Result.Result<Begun, InvalidTransition> | undefined>
+  readonly retryAt: number | undefined
+}
 
 /**
  * @since 0.1.0

@@ -15,6 +15,7 @@ import * as Schema from "effect/Schema"
 import * as Batch from "./Batch.ts"
 import * as Blackout from "./Blackout.ts"
 import type { NewContact as StoredNewContact, StatusBreakdown as StoredStatusBreakdown } from "./BatchStore.ts"
+import * as CallLimits from "./CallLimits.ts"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as CallOutcome from "./CallOutcome.ts"
 import * as Contact from "./Contact.ts"
@@ -52,6 +53,8 @@ export const ValidationSummary = Schema.Struct({
   rejected: Schema.Array(RowError),
   errorGroups: Schema.Array(RowErrorGroup),
   duplicates: Schema.Array(Duplicate),
+  /** Numbers on the organization's do-not-call list, with their rows: kept, but never dialed. */
+  doNotCall: Schema.Array(Duplicate),
   /** The custom columns found: the variables each contact carries to the agent. */
   variables: Schema.Array(Schema.String)
 })
@@ -170,6 +173,8 @@ export const BatchSummary = Schema.Struct({
   totalContacts: Count,
   concurrentCallLimit: Schema.Int,
   maxCallsPerDay: Schema.NullOr(Schema.Int),
+  frequencyCap: Schema.NullOr(CallLimits.FrequencyCap),
+  maxCallsPerSecondPerNumber: Schema.NullOr(Schema.Int),
   defaultCountry: Schema.NullOr(Schema.String),
   timezone: Schema.String,
   callingWindows: Schema.Array(CallingWindow.Window),
@@ -367,6 +372,8 @@ export const summaryOf = (batch: Batch.Batch): BatchSummary => ({
   totalContacts: batch.totalContacts,
   concurrentCallLimit: batch.concurrentCallLimit,
   maxCallsPerDay: batch.maxCallsPerDay,
+  frequencyCap: batch.frequencyCap ?? null,
+  maxCallsPerSecondPerNumber: batch.maxCallsPerSecondPerNumber ?? null,
   defaultCountry: batch.defaultCountry,
   timezone: batch.timezone,
   callingWindows: batch.callingWindows,
@@ -436,7 +443,10 @@ export const decisionView = (decision: Contact.Decision): typeof DecisionView.Ty
  * @since 0.1.0
  * @category mappers
  */
-export const validationSummaryOf = (report: ContactImport.Report): ValidationSummary => ({
+export const validationSummaryOf = (
+  report: ContactImport.Report,
+  doNotCall: ReadonlyArray<typeof Duplicate.Type> = []
+): ValidationSummary => ({
   totalContacts: report.acceptedCount,
   rowsReceived: report.totalRows,
   acceptedContacts: report.acceptedCount,
@@ -444,6 +454,7 @@ export const validationSummaryOf = (report: ContactImport.Report): ValidationSum
   rejected: report.rejected,
   errorGroups: report.errorGroups,
   duplicates: report.duplicates,
+  doNotCall,
   variables: report.customFieldNames
 })
 
@@ -461,5 +472,6 @@ export const emptyValidation: ValidationSummary = {
   rejected: [],
   errorGroups: [],
   duplicates: [],
+  doNotCall: [],
   variables: []
 }

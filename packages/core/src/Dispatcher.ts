@@ -24,9 +24,11 @@ import * as Stream from "effect/Stream"
 import { BatchStore } from "./BatchStore.ts"
 import { Credits } from "./Credits.ts"
 import { Directory } from "./Directory.ts"
+import * as DoNotCall from "./DoNotCall.ts"
 import * as Eligibility from "./Eligibility.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import { EngineEvents } from "./EngineEvents.ts"
+import * as FrequencyCap from "./FrequencyCap.ts"
 import type { DispatchContext, Registry } from "./internal/dispatch/context.ts"
 import * as Lease from "./internal/dispatch/lease.ts"
 import * as Runner from "./internal/dispatch/runner.ts"
@@ -66,6 +68,7 @@ export const make: Effect.Effect<
   const store = yield* BatchStore
   const config = yield* EngineConfig
   const scope = yield* Effect.scope
+  const doNotCall = yield* DoNotCall.orMemoryFor(store)
   const context: DispatchContext = {
     store,
     telephony: yield* Telephony,
@@ -74,7 +77,15 @@ export const make: Effect.Effect<
     events: yield* EngineEvents,
     config,
     scope,
-    policies: [...Eligibility.builtIn, ...config.policies],
+    doNotCall,
+    // The links over stores follow the host's: a host's check (often in memory) may
+    // spare the step a lookup, and the reason a dialed contact shows keeps its order.
+    policies: [
+      ...Eligibility.builtIn,
+      ...config.policies,
+      DoNotCall.policy(doNotCall),
+      FrequencyCap.policy(store.attemptsByNumber, (organizationId) => config.organizationLimits(organizationId)?.frequencyCap)
+    ],
     // A lease nobody else can contest never needs renewing.
     leaseTtlMillis: store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis,
     heldElsewhere: new Map()

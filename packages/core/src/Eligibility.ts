@@ -88,6 +88,14 @@ export interface Policy<R = never> {
    * dispatcher leaves the others out of the batch's chain and its reasons.
    */
   readonly appliesTo?: ((batch: Batch, organizationBlackoutDates: ReadonlyArray<string>) => boolean) | undefined
+  /**
+   * Judges a dispatch step's contacts at once, one verdict each in order: a
+   * link that asks a store (a do-not-call list, the attempts of other
+   * batches) makes one lookup per step instead of one per contact.
+   */
+  readonly forContacts?:
+    | ((view: BatchView, contacts: ReadonlyArray<Contact>) => Effect.Effect<ReadonlyArray<Verdict>, never, R>)
+    | undefined
 }
 
 /**
@@ -350,8 +358,13 @@ export const decideContact = <R>(
         const verdict = policy.holdContact(view, contact)
         if (verdict._tag !== "Dial") return Effect.succeed(toDecision(policy.name, verdict, at))
       }
-      if (policy.forContact === undefined) continue
-      return Effect.flatMap(policy.forContact(view, contact), (verdict) =>
+      const judged = policy.forContact !== undefined
+        ? policy.forContact(view, contact)
+        : policy.forContacts !== undefined
+        ? Effect.map(policy.forContacts(view, [contact]), (verdicts) => verdicts[0]!)
+        : undefined
+      if (judged === undefined) continue
+      return Effect.flatMap(judged, (verdict) =>
         verdict._tag === "Dial" ? step(i + 1) : Effect.succeed(toDecision(policy.name, verdict, at)))
     }
     return Effect.succeed({ kind: "dial", policy: "eligibility", reason: dialReason, at })
@@ -367,7 +380,50 @@ export const decideContact = <R>(
  * @category predicates
  */
 export const hasContactPolicies = <R>(policies: ReadonlyArray<Policy<R>>): boolean =>
-  policies.some((policy) => policy.forContact !== undefined || policy.holdContact !== undefined)
+  policies.some((policy) =>
+    policy.forContact !== undefined || policy.forContacts !== undefined || policy.holdContact !== undefined
+  )
+
+/**
+ * `decideContact` for a step's contacts: each link, in order, judges the
+ * contacts no earlier link held back (all at once with `forContacts`), so a
+ * contact gets the same decision as alone, with one lookup per link and step.
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const decideContacts = <R>(
+  policies: ReadonlyArray<Policy<R>>,
+  view: BatchView,
+  contacts: ReadonlyArray<Contact>,
+  dialReason: string
+): Effect.Effect<ReadonlyArray<Decision>, never, R> =>
+  Effect.gen(function*() {
+    const at = DateTime.makeUnsafe(view.now)
+    const decisions: Array<Decision | undefined> = contacts.map(() => undefined)
+    for (const policy of policies) {
+      if (policy.holdContact !== undefined) {
+        contacts.forEach((contact, i) => {
+          if (decisions[i] !== undefined) return
+          const verdict = policy.holdContact!(view, contact)
+          if (verdict._tag !== "Dial") decisions[i] = toDecision(policy.name, verdict, at)
+        })
+      }
+      const open = contacts.flatMap((_, i) => decisions[i] === undefined ? [i] : [])
+      if (open.length === 0) break
+      const verdicts = policy.forContacts !== undefined
+        ? yield* policy.forContacts(view, open.map((i) => contacts[i]!))
+        : policy.forContact !== undefined
+        ? yield* Effect.forEach(open, (i) => policy.forContact!(view, contacts[i]!), { concurrency: "unbounded" })
+        : undefined
+      if (verdicts === undefined) continue
+      open.forEach((i, k) => {
+        const verdict = verdicts[k]!
+        if (verdict._tag !== "Dial") decisions[i] = toDecision(policy.name, verdict, at)
+      })
+    }
+    return decisions.map((decision) => decision ?? { kind: "dial" as const, policy: "eligibility", reason: dialReason, at })
+  })
 
 /**
  * The reason recorded on a dialed contact: every link it passed.

@@ -23,6 +23,8 @@ import * as CreditsModule from "./Credits.ts"
 import { Directory } from "./Directory.ts"
 import { Dispatcher } from "./Dispatcher.ts"
 import * as DispatcherModule from "./Dispatcher.ts"
+import * as DoNotCall from "./DoNotCall.ts"
+import * as DoNotCallList from "./DoNotCallList.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import * as EngineConfigModule from "./EngineConfig.ts"
 import { type EngineEvent, EngineEvents } from "./EngineEvents.ts"
@@ -134,6 +136,8 @@ export class Engine extends Context.Service<Engine, {
   readonly listContacts: ContactQueries.ContactQueries["listContacts"]
   readonly getContact: ContactQueries.ContactQueries["getContact"]
   readonly exportContacts: ContactQueries.ContactQueries["exportContacts"]
+  /** The organization's do-not-call list: add, remove, check, page, import a file. */
+  readonly doNotCall: DoNotCallList.DoNotCallList
   /** Changes of the organization's batches, from now on. */
   readonly events: (organizationId: string, batchId?: string) => Stream.Stream<EngineEvent>
 }>()("@outdial/core/Engine") {}
@@ -169,8 +173,10 @@ export const make: Effect.Effect<
   BatchStore | Directory | Credits | EngineEvents | Dispatcher
 > = Effect.gen(function*() {
   const config = yield* EngineConfig
+  const store = yield* BatchStore
   const context: EngineContext = {
-    store: yield* BatchStore,
+    store,
+    doNotCall: yield* DoNotCall.orMemoryFor(store),
     directory: yield* Directory,
     credits: yield* Credits,
     events: yield* EngineEvents,
@@ -184,6 +190,7 @@ export const make: Effect.Effect<
     ...BatchLifecycle.make(context),
     ...BatchQueries.make(context.store),
     ...ContactQueries.make(context),
+    doNotCall: DoNotCallList.make(context.doNotCall, config),
     events: (organizationId, batchId) =>
       Stream.filter(events.stream, (event) =>
         event.organizationId === organizationId && (batchId === undefined || event.batchId === batchId))

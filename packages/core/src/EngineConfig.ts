@@ -7,6 +7,7 @@
  */
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
+import type { OrganizationLimits } from "./CallLimits.ts"
 import type * as Eligibility from "./Eligibility.ts"
 
 /**
@@ -71,6 +72,12 @@ export interface EngineConfig {
    * in seconds.
    */
   readonly watchdog: { readonly ringTimeoutSeconds: number; readonly maxCallSeconds: number; readonly marginSeconds: number }
+  /**
+   * Each organization's limits across all its batches and processes: a
+   * frequency cap per number, calls per second per caller number, calls in
+   * flight (`CallLimits.ts`). None unless set.
+   */
+  readonly organizationLimits: (organizationId: string) => OrganizationLimits | undefined
 }
 
 /**
@@ -108,7 +115,8 @@ export const defaults = (): EngineConfig => ({
   strictValidation: false,
   refuseInfeasible: false,
   organizationBlackoutDates: () => [],
-  watchdog: { ringTimeoutSeconds: 60, maxCallSeconds: 3_600, marginSeconds: 300 }
+  watchdog: { ringTimeoutSeconds: 60, maxCallSeconds: 3_600, marginSeconds: 300 },
+  organizationLimits: () => undefined
 })
 
 /**

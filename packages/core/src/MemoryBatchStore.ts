@@ -35,6 +35,8 @@ import {
   InvalidTransition
 } from "./OutdialError.ts"
 import { Heap } from "./internal/heap.ts"
+import * as OrganizationLoad from "./internal/organizationLoad.ts"
+import * as CallLimits from "./CallLimits.ts"
 
 interface Timed {
   readonly due: number
@@ -95,6 +97,9 @@ export const make = (): BatchStore["Service"] => {
   const idempotency = new Map<string, { fingerprint: string; response?: unknown; done: boolean; createdAt: number }>()
   // When this store was last pruned, so that engines sharing it prune once per interval.
   let prunedAt: number | undefined
+  // Across batches, per organization: attempts by number (frequency caps), calls in flight and
+  // recent starts by caller number (`beginAttemptsWithin`).
+  const load = OrganizationLoad.make()
 
   const entryOf = (batchId: string) =>
     Effect.suspend(() => {
@@ -271,6 +276,7 @@ export const make = (): BatchStore["Service"] => {
       localDate: attempt.localDate
     })
     entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
+    load.begun(entry.batch.organizationId, contact.phone, record, entry.attempts)
     remember(entry, contact.id, attempt.decision)
     const updated = put(entry, position, {
       ...contact,
@@ -309,6 +315,7 @@ export const make = (): BatchStore["Service"] => {
     }
     entry.attempts.set(finished.id, finished)
     entry.opened.delete(finished.id)
+    load.ended(entry.batch.organizationId)
     remember(entry, contact.id, end.decision)
     const updated = put(entry, position, {
       ...contact,
@@ -325,7 +332,7 @@ export const make = (): BatchStore["Service"] => {
     return { contact: updated, attempt: finished }
   }
 
-  const store: BatchStore["Service"] = BatchStore.of({
+  const store: Omit<BatchStore["Service"], "attemptsByNumber" | "beginAttemptsWithin"> = {
     processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
       Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<
@@ -411,6 +418,7 @@ export const make = (): BatchStore["Service"] => {
         const entry = yield* entryOf(batchId)
         yield* expectStatus(entry, expected, "delete")
         batches.delete(batchId)
+        for (const _ of entry.opened.keys()) load.ended(entry.batch.organizationId)
       }),
 
     addContacts: (batchId, contacts, updatedAt, options) =>
@@ -582,6 +590,7 @@ export const make = (): BatchStore["Service"] => {
         const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
         entry.attempts.delete(attemptId)
         entry.opened.delete(attemptId)
+        load.ended(entry.batch.organizationId)
         entry.perDay.set(before.localDate, entry.perDay.get(before.localDate)! - 1)
         return put(entry, position, {
           ...contact,
@@ -677,7 +686,7 @@ export const make = (): BatchStore["Service"] => {
         // No outbox in memory: events go to `EngineEvents` subscribers and are not kept.
         return { ran: true, idempotencyKeys, events: 0 }
       })
-  })
+  }
   return {
     ...store,
     // The single writes in turn, in one synchronous pass under the lease checked once:
@@ -695,7 +704,25 @@ export const make = (): BatchStore["Service"] => {
       Effect.suspend(() => {
         const entry = leasedEntry(lease)
         return entry === undefined ? lostLease(lease) : Effect.succeed(ends.map((end) => finishIn(entry, end)))
-      })
+      }),
+    // Nothing runs between the count and the begins: one engine or several sharing the store.
+    beginAttemptsWithin: (lease, attempts, limits) =>
+      Effect.gen(function*() {
+        yield* leased(lease)
+        if (attempts.length === 0) return { results: [], retryAt: undefined }
+        const now = millis(attempts[0]!.startedAt)
+        const callers = attempts.map((attempt) => attempt.callerNumberId)
+        const { admitted, retryAt } = CallLimits.admit(limits, load.of(limits.organizationId, callers, now), callers, now)
+        const results = yield* Effect.forEach(attempts, (attempt, i) =>
+          admitted[i]
+            ? store.beginAttempt(lease, attempt).pipe(
+              Effect.map(Result.succeed),
+              Effect.catchTag("InvalidTransition", (error) => Effect.succeed(Result.fail(error)))
+            )
+            : Effect.succeed(undefined))
+        return { results, retryAt }
+      }),
+    attemptsByNumber: (organizationId, numbers, since) => Effect.sync(() => load.history(organizationId, numbers, millis(since)))
   }
 }
 

@@ -65,6 +65,8 @@ export interface Options {
   readonly failWhen?: (request: DialRequest) => boolean
   /** Fails the lookups it returns true for, with a `TelephonyError`. */
   readonly lookupFailWhen?: (attemptId: string) => boolean
+  /** Answered calls to these numbers end with the callee opting out (`optOut: true`). */
+  readonly optOutNumbers?: ReadonlyArray<string>
   /** Keeps every call for `calls` (default true). Benches turn it off; counters are always kept. */
   readonly record?: boolean
 }
@@ -222,6 +224,7 @@ interface Config {
   readonly failureRate: number
   readonly failWhen: ((request: DialRequest) => boolean) | undefined
   readonly lookupFailWhen: ((attemptId: string) => boolean) | undefined
+  readonly optOutNumbers: ReadonlySet<string>
   readonly record: boolean
 }
 
@@ -309,6 +312,7 @@ const compile = (options: Options): Config => {
     failureRate,
     failWhen: options.failWhen,
     lookupFailWhen: options.lookupFailWhen,
+    optOutNumbers: new Set(options.optOutNumbers ?? []),
     record: options.record ?? true
   }
 }
@@ -377,7 +381,8 @@ const plan = (config: Config, request: DialRequest, hash: number): Planned => {
       sipCode: sipCodes[outcome],
       duration,
       roomName: `outdial-${request.attemptId}`,
-      failureReason: failureReasons[outcome]
+      failureReason: failureReasons[outcome],
+      ...(outcome === "completed" && config.optOutNumbers.has(request.to) ? { optOut: true } : {})
     },
     seconds
   }

@@ -54,7 +54,14 @@ export const CallResult = Schema.Struct({
    * then, every policy applied, and the attempt is not counted against its
    * budget.
    */
-  callbackAt: Schema.optionalKey(Schema.NullOr(Schema.Union([Schema.Finite, Schema.String])))
+  callbackAt: Schema.optionalKey(Schema.NullOr(Schema.Union([Schema.Finite, Schema.String]))),
+  /**
+   * The callee asked, during the call, never to be called again: the number
+   * joins the organization's do-not-call list at once (source `opt_out`),
+   * the contact is not retried and the organization's other waiting contacts
+   * with that number are skipped.
+   */
+  optOut: Schema.optionalKey(Schema.Boolean)
 })
 export type CallResult = typeof CallResult.Type
 

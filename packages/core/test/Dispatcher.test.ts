@@ -14,7 +14,7 @@ import * as Eligibility from "../src/Eligibility.ts"
 import * as Engine from "../src/Engine.ts"
 import type * as EngineEvents from "../src/EngineEvents.ts"
 import * as SimulatedTelephony from "../src/SimulatedTelephony.ts"
-import { allContacts, layer as engine, engineOnly, organizationId, ports, rows, sharedMemoryStore } from "@outdial/testing/TestEngine"
+import { allContacts, createBatch, layer as engine, engineOnly, organizationId, ports, rows, runAt, sharedMemoryStore } from "@outdial/testing/TestEngine"
 
 const berlin = new Intl.DateTimeFormat("en-GB", {
   timeZone: "Europe/Berlin",
@@ -149,19 +149,8 @@ describe("Dispatcher", () => {
   const monday = Date.UTC(2026, 10, 23, 9, 0) // Monday 23 November 2026, 09:00 UTC
 
   /** A test on a fresh engine, its clock set to `start`. */
-  const withEngine = <A, E>(
-    options: Parameters<typeof engine>[0],
-    start: number,
-    body: Effect.Effect<A, E, Engine.Engine | Dispatcher.Dispatcher | BatchStore.BatchStore | SimulatedTelephony.SimulatedTelephony>
-  ) => Effect.andThen(TestClock.setTime(start), Effect.provide(body, engine(options)))
-
-  const create = (input: Record<string, unknown>) =>
-    Effect.gen(function*() {
-      const engine = yield* Engine.Engine
-      const created = yield* engine.createBatch(organizationId, { name: "Test batch", agentId: "agent_sales", ...input })
-      yield* (yield* Dispatcher.Dispatcher).settled
-      return created
-    })
+  const withEngine = runAt
+  const create = createBatch
 
   const statusOf = (batchId: string) =>
     Effect.gen(function*() {

@@ -4,6 +4,9 @@
  * component derived from the Schema the engine decodes or answers with
  * (effect's Schema → JSON Schema), so the document cannot drift from them.
  *
+ * Longer than ~400 lines because the paths are one document a client reads
+ * whole: split, each route's description would sit away from its neighbours'.
+ *
  * @since 0.1.0
  */
 // Module paths, not the index: the index's bundled declarations keep only the type
@@ -12,10 +15,12 @@ import * as Batch from "@outdial/core/Batch"
 import * as BatchLifecycle from "@outdial/core/BatchLifecycle"
 import * as BatchQueries from "@outdial/core/BatchQueries"
 import * as BatchView from "@outdial/core/BatchView"
+import * as CallLimits from "@outdial/core/CallLimits"
 import * as CallingWindow from "@outdial/core/CallingWindow"
 import * as ContactHistory from "@outdial/core/ContactHistory"
 import * as ContactQueries from "@outdial/core/ContactQueries"
 import * as Feasibility from "@outdial/core/Feasibility"
+import * as DoNotCallList from "@outdial/core/DoNotCallList"
 import * as OutdialError from "@outdial/core/OutdialError"
 import * as Schema from "effect/Schema"
 
@@ -97,7 +102,15 @@ export const schemas = {
   RetryRequest: BatchLifecycle.RetryInput,
   ContactPage: ContactQueries.ContactPage,
   ContactDetails: ContactHistory.ContactDetails,
-  Attempt: ContactHistory.AttemptView
+  Attempt: ContactHistory.AttemptView,
+  FrequencyCap: CallLimits.FrequencyCap,
+  DoNotCallEntry: DoNotCallList.EntryView,
+  DoNotCallAdd: DoNotCallList.AddInput,
+  DoNotCallAddResponse: DoNotCallList.AddResponse,
+  DoNotCallCheck: DoNotCallList.CheckResponse,
+  DoNotCallRemoveResponse: DoNotCallList.RemoveResponse,
+  DoNotCallPage: DoNotCallList.ListResponse,
+  DoNotCallImportReport: DoNotCallList.ImportResponse
 } as const
 
 const derived = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, jsonSchemaOf(schema)]))
@@ -125,6 +138,94 @@ const multipart = (fields: Record<string, unknown>) => ({
     }
   }
 })
+
+const number = {
+  name: "number",
+  in: "path",
+  required: true,
+  schema: { type: "string", maxLength: 40 },
+  description: "The number in E.164 (`+` percent-encoded as `%2B`)"
+}
+const malformedNumber = errorResponse("A malformed number, expiry or source (`validation_error`), with the field")
+
+const doNotCallPaths = {
+  "/do-not-call": {
+    post: {
+      operationId: "addDoNotCall",
+      summary: "Add one number (`number`) or many (`numbers`) to the organization's do-not-call list",
+      description: "Numbers are stored in E.164; a listed number is skipped before every dial (reason `do_not_call`). Adding a listed number replaces its source and expiry. A malformed number refuses the whole request.",
+      requestBody: { required: true, content: json(ref("DoNotCallAdd")) },
+      responses: {
+        "200": { description: "The numbers as stored", content: json(ref("DoNotCallAddResponse")) },
+        "400": malformedNumber,
+        ...common
+      }
+    },
+    get: {
+      operationId: "listDoNotCall",
+      summary: "A page of the list in number order; follow `nextCursor`",
+      parameters: [
+        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
+        { name: "cursor", in: "query", schema: { type: "string" }, description: "`nextCursor` of the previous page" }
+      ],
+      responses: {
+        "200": { description: "A page of entries in force", content: json(ref("DoNotCallPage")) },
+        "400": errorResponse("A bad `limit` (`invalid_page_size`) or `cursor` (`invalid_cursor`)"),
+        ...common
+      }
+    }
+  },
+  "/do-not-call/import": {
+    post: {
+      operationId: "importDoNotCall",
+      summary: "Add every number of a CSV or XLSX file (a phone column, as for contacts), read as a stream",
+      requestBody: {
+        required: true,
+        content: {
+          "multipart/form-data": {
+            schema: {
+              type: "object",
+              required: ["file"],
+              properties: {
+                file: { type: "string", format: "binary", description: "A CSV, XLSX or XLS file of numbers" },
+                source: { type: "string", description: "Stored with each number; `import` unless given" },
+                expiresAt: { type: "string", description: "ISO 8601; the numbers may be called again after it" }
+              }
+            }
+          }
+        }
+      },
+      responses: {
+        "200": { description: "Rows read, numbers added, rows refused with why", content: json(ref("DoNotCallImportReport")) },
+        "400": errorResponse("No file, an unreadable file, or a bad `source` / `expiresAt`"),
+        "413": errorResponse("The file is too large (`file_too_large`)"),
+        "415": errorResponse("Not a CSV, XLSX or XLS file (`unsupported_file_type`)"),
+        ...common
+      }
+    }
+  },
+  "/do-not-call/{number}": {
+    parameters: [number],
+    get: {
+      operationId: "checkDoNotCall",
+      summary: "Whether a number is on the list now",
+      responses: {
+        "200": { description: "The entry in force, if any", content: json(ref("DoNotCallCheck")) },
+        "400": malformedNumber,
+        ...common
+      }
+    },
+    delete: {
+      operationId: "removeDoNotCall",
+      summary: "Take a number off the list",
+      responses: {
+        "200": { description: "Whether it was listed", content: json(ref("DoNotCallRemoveResponse")) },
+        "400": malformedNumber,
+        ...common
+      }
+    }
+  }
+}
 
 /**
  * @since 0.1.0
@@ -373,6 +474,7 @@ export const document = {
         }
       }
     },
+    ...doNotCallPaths,
     "/openapi.json": {
       get: {
         operationId: "openApi",

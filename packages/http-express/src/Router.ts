@@ -17,6 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import express, { type Request, type Response } from "express"
 import * as CsvResponse from "./CsvResponse.ts"
+import * as DoNotCallRoutes from "./DoNotCallRoutes.ts"
 import * as ErrorResponse from "./ErrorResponse.ts"
 import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
@@ -119,7 +120,8 @@ const textOrNull = (value: unknown): string | null | undefined =>
  * `GET|PATCH|DELETE /batches/:id`, `GET|POST /batches/:id/contacts`,
  * `GET /batches/:id/contacts.csv`, `GET|DELETE /batches/:id/contacts/:contactId`,
  * `POST /batches/:id/{schedule,pause,resume,cancel,retry}`,
- * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`.
+ * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`, and
+ * the do-not-call list's (`DoNotCallRoutes.ts`).
  *
  * @since 0.1.0
  * @category constructors
@@ -374,6 +376,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
         engine.retry(organizationId, param(request, "id"), { extraAttempts: incoming.fields.extraAttempts })
       ))
   )
+
+  DoNotCallRoutes.mount(router, { handle, withBody, queryParam, param })
 
   router.get("/batches/:id/events", async (request, response) => {
     try {

@@ -21,6 +21,7 @@ import type * as Layer from "effect/Layer"
 import { batches } from "./internal/batchStoreSuite/batches.ts"
 import { dispatch } from "./internal/batchStoreSuite/dispatch.ts"
 import { batchedWrites } from "./internal/batchStoreSuite/batchedWrites.ts"
+import { callLimits } from "./internal/batchStoreSuite/callLimits.ts"
 import { draftContacts } from "./internal/batchStoreSuite/draftContacts.ts"
 import { historyAndSearch } from "./internal/batchStoreSuite/historyAndSearch.ts"
 import { idempotencyKeys } from "./internal/batchStoreSuite/idempotencyKeys.ts"
@@ -56,5 +57,6 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, options:
     dispatch(it)
     batchedWrites(it)
     historyAndSearch(it)
+    callLimits(it)
     invariants(it, options)
   })

@@ -187,6 +187,34 @@ export const settle: Effect.Effect<void, never, Dispatcher.Dispatcher> = Effect.
 })
 
 /**
+ * Runs `body` on a fresh engine (`layer(options)`), its clock set to `start`
+ * before the engine is built (a later jump would replay every timer between).
+ *
+ * @since 0.1.0
+ * @category clock
+ */
+export const runAt = <A, E>(
+  options: Options,
+  start: number,
+  body: Effect.Effect<A, E, Engine.Engine | Dispatcher.Dispatcher | BatchStore.BatchStore | SimulatedTelephony.SimulatedTelephony>
+) => Effect.andThen(TestClock.setTime(start), Effect.provide(body, layer(options)))
+
+/**
+ * Creates a batch of the fixture tenant with its ready agent and `input`'s
+ * settings, and waits until the dispatcher has acted on it.
+ *
+ * @since 0.1.0
+ * @category fixtures
+ */
+export const createBatch = (input: Record<string, unknown>) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine.Engine
+    const created = yield* engine.createBatch(organizationId, { name: "Test batch", agentId, ...input })
+    yield* settle
+    return created
+  })
+
+/**
  * Settles, moves `TestClock` by `duration`, and settles again.
  *
  * @since 0.1.0

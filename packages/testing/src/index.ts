@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 export * as BatchStoreSuite from "./BatchStoreSuite.ts"
+export * as DoNotCallSuite from "./DoNotCallSuite.ts"
 export * as StoreFixtures from "./StoreFixtures.ts"
 export * as TelephonySuite from "./TelephonySuite.ts"
 export * as TestEngine from "./TestEngine.ts"

@@ -53,18 +53,9 @@ export const make = (
     /** Wraps an ingest's transaction: ingests waiting for a turn hold no connection. */
     readonly ingesting: <A, E, R>(ingest: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
-): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune"> => {
-  const {
-    batchColumns,
-    batchForUpdate,
-    contactColumns,
-    contactStatement,
-    counted,
-    counterSums,
-    expectStatus,
-    moveAll,
-    shardOf
-  } = fragments
+): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune" | "beginAttemptsWithin" | "attemptsByNumber"> => {
+  const { batchColumns, batchForUpdate, contactColumns, contactStatement, counted, counterSums, expectStatus, moveAll, shardOf } =
+    fragments
   const { appendEvent, notify } = events
   const chunkSize = options.chunkSize
   const dispatchable = sql.literal(BatchModel.dispatchable.map((status) => `'${status}'`).join(", "))

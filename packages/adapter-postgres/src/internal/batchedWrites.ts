@@ -85,10 +85,10 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
           recorded AS (
             INSERT INTO outdial_attempts (id, batch_id, contact_position, attempt_number, state, owner_epoch,
               caller_number_id, local_date, started_at, previous_status, previous_next_retry_at,
-              previous_last_attempt_at, previous_last_decision)
+              previous_last_attempt_at, previous_last_decision, phone)
             SELECT i.id, old.batch_id, old.position, i.attempt_number, 'dialing', ${lease.epoch},
                    i.caller_number_id, i.local_date, i.started_at::timestamptz, old.status, old.next_retry_at,
-                   old.last_attempt_at, old.last_decision
+                   old.last_attempt_at, old.last_decision, old.phone
             FROM old JOIN input i ON i.position = old.position
             WHERE EXISTS (SELECT 1 FROM moved m WHERE m.position = old.position)),
           ${countedByShard(lease.batchId)}

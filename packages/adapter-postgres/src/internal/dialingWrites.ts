@@ -164,10 +164,10 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
           recorded AS (
             INSERT INTO outdial_attempts (id, batch_id, contact_position, attempt_number, state, owner_epoch,
               caller_number_id, local_date, started_at, previous_status, previous_next_retry_at,
-              previous_last_attempt_at, previous_last_decision)
+              previous_last_attempt_at, previous_last_decision, phone)
             SELECT ${id}, old.batch_id, old.position, ${attempt.attemptNumber}, 'dialing', ${lease.epoch},
                    ${attempt.callerNumberId}, ${attempt.localDate}, ${startedAt}, old.status, old.next_retry_at,
-                   old.last_attempt_at, old.last_decision
+                   old.last_attempt_at, old.last_decision, old.phone
             FROM old WHERE EXISTS (SELECT 1 FROM moved)),
           ${counted(lease.batchId, shardOf(position))}
           SELECT (SELECT count(*)::int4 FROM lease) AS leased, old.status AS prior_status,

@@ -13,6 +13,7 @@ import * as CallingWindow from "../CallingWindow.ts"
 import type { Credits } from "../Credits.ts"
 import type { Directory } from "../Directory.ts"
 import type { Dispatcher } from "../Dispatcher.ts"
+import type { DoNotCall } from "../DoNotCall.ts"
 import type { EngineConfig } from "../EngineConfig.ts"
 import type { EngineEvents } from "../EngineEvents.ts"
 import * as Estimate from "../Estimate.ts"
@@ -25,6 +26,7 @@ export interface EngineContext {
   readonly credits: Credits["Service"]
   readonly events: EngineEvents["Service"]
   readonly dispatcher: Dispatcher["Service"]
+  readonly doNotCall: DoNotCall["Service"]
   readonly config: EngineConfig
   /** Turns for contact imports (parse, validate, store), `config.maxConcurrentImports` at a time. */
   readonly imports: Semaphore.Semaphore

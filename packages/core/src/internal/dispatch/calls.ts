@@ -17,6 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as BatchStore from "../../BatchStore.ts"
 import type { AttemptEnd, AttemptStart, Begun, Lease, LeaseLost } from "../../BatchStore.ts"
+import type { DialLimits } from "../../CallLimits.ts"
 import type { CallOutcome } from "../../CallOutcome.ts"
 import type { InvalidTransition, StoreError } from "../../OutdialError.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
@@ -87,6 +88,8 @@ export const endOf = (
   result: CallResult,
   now: number
 ): Pick<AttemptEnd, "status" | "nextRetryAt" | "decision" | "refundAttempt"> => {
+  // Asked never to be called again: no retry and no callback.
+  if (result.optOut === true) return { status: result.outcome, nextRetryAt: null, decision: null }
   const callback = callbackAtOf(result)
   const callbackDue = callback === undefined
     ? undefined
@@ -182,6 +185,26 @@ const writeEnds = (context: DispatchContext, queue: ReadonlyArray<PendingEnd>) =
 }
 
 /**
+ * The callee asked never to be called again: the number joins the
+ * organization's list before the call is recorded, so no step after it, in
+ * any batch or process, dials the number again (the do-not-call link skips
+ * the other contacts with it as their turn comes). A list that cannot be
+ * written is retried, then logged: the call's record must not be lost to it.
+ */
+const optOut = (context: DispatchContext, runner: Runner, contact: Contact, now: number) =>
+  context.doNotCall.add(runner.batch!.organizationId, [{
+    number: contact.phone,
+    source: "opt_out",
+    expiresAt: null,
+    createdAt: utcAt(now)
+  }]).pipe(
+    Effect.retry({ schedule: Schedule.exponential(firstRetryMillis, 2), times: 5 }),
+    Effect.catchCause((cause) =>
+      Effect.logError(`outdial: could not add ${contact.phone} to the do-not-call list after an opt-out`, cause)
+    )
+  )
+
+/**
  * Records an ended call with the contact's next status, then frees its slot.
  * Without a generator: it runs once per call.
  */
@@ -207,7 +230,7 @@ export const finish = (
     })
     // The write is idempotent, so a dropped connection is simply retried; the retry
     // machinery is built only once a try has failed, not for every call.
-    return write.pipe(
+    const recorded = write.pipe(
       Effect.catchIf(isStoreError, () =>
         Effect.sleep(firstRetryMillis).pipe(
           Effect.andThen(write),
@@ -218,6 +241,7 @@ export const finish = (
         return publishContact(context, runner, recorded.contact, recorded.attempt, now)
       })
     )
+    return result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), recorded) : recorded
   }).pipe(
     Effect.catchCause((cause) => recordFailed(runner, dialing, cause)),
     Effect.ensuring(Effect.sync(() => {
@@ -295,29 +319,72 @@ export const dialAll = (
   now: number
 ): Effect.Effect<void, InvalidTransition | LeaseLost | StoreError> => {
   const starts = picks.map(({ contact, decision }) => startOf(runner, dialing, contact, decision, now))
-  return Effect.flatMap(BatchStore.beginAttempts(context.store, dialing.lease, starts), (results) =>
-    Clock.clockWith((clock) => {
-      const { leaseTtlMillis, store } = context
-      const begun: Array<{ readonly contact: Contact; readonly start: AttemptStart; readonly begun: Begun }> = []
-      let refused: InvalidTransition | undefined
-      results.forEach((result, i) => {
-        // A contact removed since it was read is not called; any other refusal is the store disagreeing.
-        if (Result.isFailure(result)) refused ??= ContactModel.isRemoved(result.failure) ? undefined : result.failure
-        else begun.push({ contact: picks[i]!.contact, start: starts[i]!, begun: result.success })
-      })
-      runner.pace.callsToday += begun.length
-      // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
-      // store) may belong to another process by now, which would redial these contacts.
-      const fenced = clock.currentTimeMillisUnsafe() >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4
-      if (fenced) runner.dialing = undefined
-      const placed = begun.length === 0
-        ? Effect.void
-        : Effect.forEach(begun, (one) =>
-          fenced
-            ? Effect.ignore(store.abandonAttempt(dialing.lease, one.begun.attempt.id))
-            : place(context, runner, dialing, one.contact, one.start, one.begun, now), { discard: true })
-      return refused === undefined ? placed : Effect.andThen(placed, Effect.fail(refused))
-    }))
+  return Effect.asVoid(
+    Effect.flatMap(BatchStore.beginAttempts(context.store, dialing.lease, starts), (results) =>
+      placeAll(context, runner, dialing, picks, starts, results, now))
+  )
+}
+
+/**
+ * Places the calls of the attempts the store began (`undefined`: held back by
+ * the organization's limits, not begun), after self-fencing; answers how many
+ * were placed.
+ */
+const placeAll = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  picks: ReadonlyArray<{ readonly contact: Contact; readonly decision: Decision }>,
+  starts: ReadonlyArray<AttemptStart>,
+  results: ReadonlyArray<Result.Result<Begun, InvalidTransition> | undefined>,
+  now: number
+): Effect.Effect<number, InvalidTransition> =>
+  Clock.clockWith((clock) => {
+    const { leaseTtlMillis, store } = context
+    const begun: Array<{ readonly contact: Contact; readonly start: AttemptStart; readonly begun: Begun }> = []
+    let refused: InvalidTransition | undefined
+    results.forEach((result, i) => {
+      if (result === undefined) return
+      // A contact removed since it was read is not called; any other refusal is the store disagreeing.
+      if (Result.isFailure(result)) refused ??= ContactModel.isRemoved(result.failure) ? undefined : result.failure
+      else begun.push({ contact: picks[i]!.contact, start: starts[i]!, begun: result.success })
+    })
+    runner.pace.callsToday += begun.length
+    // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
+    // store) may belong to another process by now, which would redial these contacts.
+    const fenced = clock.currentTimeMillisUnsafe() >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4
+    if (fenced) runner.dialing = undefined
+    const placed = begun.length === 0
+      ? Effect.void
+      : Effect.forEach(begun, (one) =>
+        fenced
+          ? Effect.ignore(store.abandonAttempt(dialing.lease, one.begun.attempt.id))
+          : place(context, runner, dialing, one.contact, one.start, one.begun, now), { discard: true })
+    const count = Effect.as(placed, fenced ? 0 : begun.length)
+    return refused === undefined ? count : Effect.andThen(placed, Effect.fail(refused))
+  })
+
+/**
+ * `dialAll` under the organization's limits (`BatchStore.beginAttemptsWithin`):
+ * the contacts the limits refuse are not begun and wait for a later step;
+ * `retryAt` says when a caller number's calls per second allow the next.
+ */
+export const dialWithin = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  picks: ReadonlyArray<{ readonly contact: Contact; readonly decision: Decision }>,
+  limits: DialLimits,
+  now: number
+) => {
+  if (picks.length === 0) return Effect.succeed({ placed: 0, throttled: 0, retryAt: undefined })
+  const starts = picks.map(({ contact, decision }) => startOf(runner, dialing, contact, decision, now))
+  return Effect.flatMap(context.store.beginAttemptsWithin(dialing.lease, starts, limits), ({ results, retryAt }) =>
+    Effect.map(placeAll(context, runner, dialing, picks, starts, results, now), (placed) => ({
+      placed,
+      throttled: results.filter((result) => result === undefined).length,
+      retryAt
+    })))
 }
 
 /** The call of an attempt begun, in its own fiber: announced, placed, and its end recorded. */

@@ -15,6 +15,7 @@ import type * as CallingWindow from "../../CallingWindow.ts"
 import type { Contact } from "../../Contact.ts"
 import type { Credits } from "../../Credits.ts"
 import type { Directory } from "../../Directory.ts"
+import type { DoNotCall } from "../../DoNotCall.ts"
 import type * as Eligibility from "../../Eligibility.ts"
 import type { EngineConfig } from "../../EngineConfig.ts"
 import type { EngineEvents } from "../../EngineEvents.ts"
@@ -42,6 +43,8 @@ export interface DispatchContext {
   readonly directory: Directory["Service"]
   readonly credits: Credits["Service"]
   readonly events: EngineEvents["Service"]
+  /** Where an in-call opt-out is written. */
+  readonly doNotCall: DoNotCall["Service"]
   readonly config: EngineConfig
   /** Where runners, calls and timers fork: they end with the dispatcher. */
   readonly scope: Scope.Scope

@@ -9,13 +9,14 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Batch from "../../Batch.ts"
+import * as CallLimits from "../../CallLimits.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import * as Contact from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
 import * as Estimate from "../../Estimate.ts"
 import { InvalidTransition } from "../../OutdialError.ts"
 import { rest } from "./alarm.ts"
-import { dialAll } from "./calls.ts"
+import { dialAll, dialWithin } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner, utcAt } from "./context.ts"
 import { renew, renewAt, takeOver } from "./lease.ts"
 
@@ -25,6 +26,13 @@ const noExclusions: ReadonlySet<string> = new Set()
 
 const isRemoval = (error: { readonly _tag: string }): boolean =>
   error instanceof InvalidTransition && Contact.isRemoved(error)
+
+/**
+ * How soon a step held back by the organization's calls in flight looks
+ * again: those calls may belong to other batches or processes, whose ends
+ * send no signal here.
+ */
+const throttledPollMillis = 1_000
 
 const estimateCompletion = (context: DispatchContext, runner: Runner, dialing: Dialing, now: number) =>
   Effect.gen(function*() {
@@ -65,9 +73,10 @@ const completeIfDone = (context: DispatchContext, runner: Runner, now: number) =
 type Pick = { readonly contact: Contact.Contact; readonly decision: Contact.Decision }
 
 /**
- * Asks the contact links about each contact: those to dial are returned, the
- * others' decisions (skip, defer) stored at once. Side by side on a shared
- * store, where each is a round trip; in turn in memory.
+ * Asks the contact links about the step's contacts together (one lookup per
+ * link and step): those to dial are returned in order, the others' decisions
+ * (skip, defer) stored at once, side by side on a shared store, where each is
+ * a round trip; in turn in memory.
  */
 const decideContacts = (
   context: DispatchContext,
@@ -76,27 +85,25 @@ const decideContacts = (
   view: Eligibility.BatchView,
   contacts: ReadonlyArray<Contact.Contact>,
   now: number
-) => {
-  const picks: Array<Pick> = []
-  return Effect.forEach(contacts, (contact) =>
-    Effect.flatMap(Eligibility.decideContact(dialing.policies, view, contact, dialing.dialReason), (decision) => {
-      if (decision.kind === "dial") {
-        picks.push({ contact, decision })
-        return Effect.void
-      }
-      // A contact removed since it was read is not decided for, and the step goes on.
-      return context.store.decide(dialing.lease, contact.id, decision).pipe(
-        Effect.catchIf(isRemoval, () => Effect.undefined),
-        Effect.flatMap((decided) => decided === undefined ? Effect.void : publishContact(context, runner, decided, null, now))
-      )
-    }), { discard: true, concurrency: context.store.processLocal === true ? 1 : "unbounded" }).pipe(
-      // In the contacts' order, whatever order their decisions came back in.
-      Effect.map(() => {
-        const order = new Map(contacts.map((contact, i) => [contact.id, i]))
-        return picks.sort((a, b) => order.get(a.contact.id)! - order.get(b.contact.id)!)
-      })
+) =>
+  Effect.flatMap(Eligibility.decideContacts(dialing.policies, view, contacts, dialing.dialReason), (decisions) => {
+    const picks: Array<Pick> = []
+    const held: Array<readonly [Contact.Contact, Contact.Decision]> = []
+    contacts.forEach((contact, i) => {
+      const decision = decisions[i]!
+      if (decision.kind === "dial") picks.push({ contact, decision })
+      else held.push([contact, decision])
+    })
+    return Effect.as(
+      Effect.forEach(held, ([contact, decision]) =>
+        // A contact removed since it was read is not decided for, and the step goes on.
+        context.store.decide(dialing.lease, contact.id, decision).pipe(
+          Effect.catchIf(isRemoval, () => Effect.undefined),
+          Effect.flatMap((decided) => decided === undefined ? Effect.void : publishContact(context, runner, decided, null, now))
+        ), { discard: true, concurrency: context.store.processLocal === true ? 1 : "unbounded" }),
+      picks
     )
-}
+  })
 
 /** One pass over a running batch: hold back, dial, complete or rest. */
 export const runStep = (context: DispatchContext, registry: Registry, runner: Runner, batch: Batch.Batch, now: number) =>
@@ -172,14 +179,24 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
     let dialed = 0
     if (budget > 0) {
       const contacts = yield* store.dialable(batch.id, utcAt(now), budget, noExclusions)
-      // The contacts' decisions first, then the step's attempts begun with one batched
-      // write: on a shared store one at a time, a step's round trips would bound the
-      // whole batch's dial rate; in memory an effect per dial was most of its cost.
+      // The contacts' decisions first (the contact links judge the step's contacts
+      // together: one lookup per link and step), then the step's attempts begun with
+      // one batched write: on a shared store one at a time, a step's round trips would
+      // bound the whole batch's dial rate; in memory an effect per dial was most of its cost.
       const decision: Contact.Decision = { kind: "dial", policy: "eligibility", reason: dialing.dialReason, at: utcAt(now) }
       const picks = dialing.contactPolicies
         ? yield* decideContacts(context, runner, dialing, view, contacts, now)
         : contacts.map((contact) => ({ contact, decision })) // one decision, shared by the step's contacts
-      if (picks.length > 0) {
+      const limits = CallLimits.dialLimitsOf(batch, context.config.organizationLimits(batch.organizationId))
+      if (limits !== undefined) {
+        // The organization's limits are counted by the store, across batches and processes.
+        const paced = yield* dialWithin(context, runner, dialing, picks, limits, now)
+        dialed += paced.placed
+        if (paced.throttled > 0) {
+          yield* rest(registry, runner, context.scope, Math.min(paced.retryAt ?? now + throttledPollMillis, renewBy))
+          return "continue" as const
+        }
+      } else if (picks.length > 0) {
         yield* dialAll(context, runner, dialing, picks, now)
         dialed += picks.length
       }
