@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as Contact from "@outdial/core/Contact"
+import * as WebhookSchema from "./internal/webhookSchema.ts"
 
 /**
  * The counter column of a contact status in `outdial_counters`.
@@ -178,7 +179,8 @@ const retention = Effect.gen(function*() {
  */
 export const loader: Migrator.Loader = Migrator.fromRecord({
   "1_initial": initial,
-  "2_retention": retention
+  "2_retention": retention,
+  "7_webhooks": WebhookSchema.migration
 })
 
 /**

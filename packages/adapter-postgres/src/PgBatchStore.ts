@@ -34,6 +34,7 @@ import * as Fragments from "./internal/fragments.ts"
 import { Outbox } from "./internal/outbox.ts"
 import * as OutboxModule from "./internal/outbox.ts"
 import * as Retention from "./internal/retention.ts"
+import * as Webhooks from "./internal/webhooks.ts"
 
 export {
   /**
@@ -106,6 +107,7 @@ export const make = (options: Options = {}) =>
     const store = BatchStore.of({
       processLocal: options.processLocal === true,
       changes: events.changes,
+      webhooks: Webhooks.make(sql),
       ...BatchWrites.make(sql, fragments, events, {
         chunkSize: options.ingestChunkSize ?? 5_000,
         // Outside the transaction: an ingest waiting for its turn holds no connection.

@@ -25,6 +25,7 @@ import type * as Stream from "effect/Stream"
 import type { Attempt } from "./Attempt.ts"
 import type { Batch, BatchStatus } from "./Batch.ts"
 import type { CallResult } from "./Telephony.ts"
+import type { WebhookStore } from "./WebhookStore.ts"
 import type { Contact, ContactStatus, Decision } from "./Contact.ts"
 import type {
   BatchNotFound,
@@ -161,6 +162,12 @@ export class BatchStore extends Context.Service<BatchStore, {
    * Polling remains the fallback.
    */
   readonly changes?: Stream.Stream<string, StoreError> | undefined
+  /**
+   * Outgoing webhooks: endpoints, and the changes to send recorded with
+   * every batch and contact change, in its transaction. A store without it
+   * sends no webhooks (the endpoint API answers `store_error`).
+   */
+  readonly webhooks?: WebhookStore | undefined
   /**
    * Reserves `key` for a request whose body hashes to `fingerprint`. `undefined`
    * means the caller holds the key now and must complete or release it; a
@@ -443,6 +450,8 @@ export interface PruneResult {
   readonly ran: boolean
   readonly idempotencyKeys: number
   readonly events: number
+  /** Finished webhook deliveries deleted (by `Retention`, in the same turn). */
+  readonly deliveries?: number | undefined
 }
 
 /**

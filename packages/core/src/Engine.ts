@@ -30,6 +30,8 @@ import type * as IdempotencyModule from "./Idempotency.ts"
 import type { EngineContext } from "./internal/engineContext.ts"
 import * as Retention from "./Retention.ts"
 import type { Telephony } from "./Telephony.ts"
+import * as WebhookDelivery from "./WebhookDelivery.ts"
+import * as WebhookEndpoints from "./WebhookEndpoints.ts"
 
 /**
  * Contacts arrive as a file (CSV, XLSX, XLS) or as JSON rows.
@@ -131,6 +133,8 @@ export class Engine extends Context.Service<Engine, {
   readonly listBatches: BatchQueries.BatchQueries["listBatches"]
   /** Changes of the organization's batches, from now on. */
   readonly events: (organizationId: string, batchId?: string) => Stream.Stream<EngineEvent>
+  /** The organization's webhook endpoints and their delivery logs. */
+  readonly webhooks: WebhookEndpoints.WebhookEndpoints["Service"]
 }>()("@outdial/core/Engine") {}
 
 /**
@@ -178,6 +182,7 @@ export const make: Effect.Effect<
     ...BatchIntake.make(context),
     ...BatchLifecycle.make(context),
     ...BatchQueries.make(context.store),
+    webhooks: WebhookEndpoints.make(context.store, config),
     events: (organizationId, batchId) =>
       Stream.filter(events.stream, (event) =>
         event.organizationId === organizationId && (batchId === undefined || event.batchId === batchId))
@@ -193,8 +198,17 @@ export const layer: Layer.Layer<
   never,
   BatchStore | Directory | Credits | EngineEvents | Dispatcher
 > = Layer.effect(Engine)(
-  // Old idempotency keys and events are pruned for the engine's lifetime.
-  Effect.andThen(Effect.forkScoped(Retention.run), make)
+  // Old idempotency keys and events are pruned, and webhooks sent, for the engine's lifetime.
+  Effect.gen(function*() {
+    yield* Effect.forkScoped(Retention.run)
+    const config = yield* EngineConfig
+    yield* Effect.forkScoped(WebhookDelivery.run(yield* BatchStore, {
+      ownerId: config.ownerId,
+      settings: config.webhooks,
+      random: config.random
+    }))
+    return yield* make
+  })
 )
 /**
  * The engine in one call: a host hands over its ports and gets the `Engine`

@@ -8,6 +8,7 @@
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 import type * as Eligibility from "./Eligibility.ts"
+import * as WebhookSettings from "./WebhookSettings.ts"
 
 /**
  * @since 0.1.0
@@ -57,6 +58,8 @@ export interface EngineConfig {
    * the request says otherwise (`strictValidation`); off unless set.
    */
   readonly strictValidation: boolean
+  /** Outgoing webhooks: timeouts, retries, when a failing endpoint is disabled. */
+  readonly webhooks: WebhookSettings.WebhookSettings
 }
 
 /**
@@ -70,6 +73,8 @@ export interface Retention {
   readonly eventsMillis: number
   /** How often one process of those sharing a store prunes it. */
   readonly intervalMillis: number
+  /** Webhook deliveries are kept this long after they were delivered or given up on; 7 days unless set. */
+  readonly webhookDeliveriesMillis?: number | undefined
 }
 
 /**
@@ -91,7 +96,8 @@ export const defaults = (): EngineConfig => ({
   maxRecordFailures: 10,
   maxConcurrentImports: 1,
   requireCallingWindow: false,
-  strictValidation: false
+  strictValidation: false,
+  webhooks: WebhookSettings.defaults
 })
 
 /**

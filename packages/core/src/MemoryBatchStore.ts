@@ -25,6 +25,8 @@ import { type Batch, type BatchStatus, dispatchable } from "./Batch.ts"
 import type { Lease, NewContact, StatusBreakdown } from "./BatchStore.ts"
 import { BatchStore, LeaseLost } from "./BatchStore.ts"
 import * as Contact from "./Contact.ts"
+import * as MemoryWebhookStore from "./MemoryWebhookStore.ts"
+import * as WebhookPayload from "./WebhookPayload.ts"
 import {
   BatchNotFound,
   ContactNotFound,
@@ -91,6 +93,18 @@ export const make = (): BatchStore["Service"] => {
   const idempotency = new Map<string, { fingerprint: string; response?: unknown; done: boolean; createdAt: number }>()
   // When this store was last pruned, so that engines sharing it prune once per interval.
   let prunedAt: number | undefined
+  const webhooks = MemoryWebhookStore.make()
+  const recordBatch = (batch: Batch, previousStatus: BatchStatus | null) =>
+    webhooks.record({
+      kind: "batch",
+      organizationId: batch.organizationId,
+      batchId: batch.id,
+      previousStatus,
+      status: batch.status,
+      name: batch.name,
+      agentId: batch.agentId,
+      totalContacts: batch.totalContacts
+    })
 
   const entryOf = (batchId: string) =>
     Effect.suspend(() => {
@@ -129,6 +143,20 @@ export const make = (): BatchStore["Service"] => {
   const put = (entry: Entry, position: number, next: Contact.Contact) => {
     const previous = entry.contacts[position]!
     entry.contacts[position] = next
+    if (
+      WebhookPayload.isContactNews(
+        { status: previous.status, decisionKind: previous.lastDecision?.kind ?? null, decisionAt: previous.lastDecision?.at },
+        { status: next.status, decisionKind: next.lastDecision?.kind ?? null, decisionAt: next.lastDecision?.at }
+      )
+    ) {
+      webhooks.record({
+        kind: "contact",
+        organizationId: entry.batch.organizationId,
+        batchId: entry.batch.id,
+        previousStatus: previous.status,
+        contact: WebhookPayload.snapshotOf(next)
+      })
+    }
     if (previous.status !== next.status) {
       entry.counts[previous.status]--
       entry.counts[next.status]++
@@ -198,6 +226,7 @@ export const make = (): BatchStore["Service"] => {
     Effect.fromResult(Contact.transition(contact.status, action, to))
 
   const store: BatchStore["Service"] = BatchStore.of({
+    webhooks,
     processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
       Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<
@@ -243,6 +272,7 @@ export const make = (): BatchStore["Service"] => {
         }
         append(entry, contacts)
         batches.set(batch.id, entry)
+        recordBatch(entry.batch, null)
       }),
     getBatch: (organizationId, batchId) =>
       Effect.suspend(() => {
@@ -271,7 +301,9 @@ export const make = (): BatchStore["Service"] => {
         yield* expectStatus(entry, expected, action)
         // The count of contacts is the store's own.
         const { totalContacts: _, ...changes } = patch
+        const previousStatus = entry.batch.status
         entry.batch = { ...entry.batch, ...changes }
+        if (entry.batch.status !== previousStatus) recordBatch(entry.batch, previousStatus)
         return entry.batch
       }),
     deleteBatch: (batchId, expected) =>
