@@ -6,8 +6,8 @@ import * as Redacted from "effect/Redacted"
 import { describe, it } from "vitest"
 import { freshDatabase, isReachable, serverUrl } from "./database.ts"
 
-WebhookSuite.run("Webhooks on embedded PGlite", PgStorage.layerEmbedded())
-
+// The same SQL (triggers included) runs on embedded PGlite; the suite runs on the real server, where the
+// processes that share deliveries live.
 if (await isReachable()) {
   WebhookSuite.run(
     "Webhooks on PostgreSQL",

@@ -6,8 +6,9 @@
  * (checked with the `standardwebhooks` verifier), retried when the receiver
  * is down or asks for it (`Retry-After`), never after a 400 or 410, claimed
  * by one sender at a time, redelivered on request, and an endpoint failing
- * for a day is disabled. Time is `TestClock`, set to the wall clock first
- * (the verifier refuses timestamps five minutes off).
+ * for a day is disabled. Time is a clock the test moves by hand, starting
+ * at the wall clock (the verifier refuses timestamps five minutes off); its
+ * sleeps are real, so a database driver's own timers run as they would.
  *
  * @since 0.1.0
  */
@@ -25,7 +26,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
-import { TestClock } from "effect/testing"
+import * as EffectDuration from "effect/Duration"
 import { Webhook } from "standardwebhooks"
 import { makeBatch, newContacts, uniqueId } from "./StoreFixtures.ts"
 import * as WebhookReceiver from "./WebhookReceiver.ts"
@@ -41,6 +42,29 @@ const settings: WebhookSettings.WebhookSettings = {
 const options = { ownerId: "suite-sender", settings, random: () => 0.5 }
 const second = 1_000
 const hour = 3_600_000
+
+/** A clock at the wall-clock time, moved by `adjust` only. */
+const manualClock = () => {
+  let now = Date.now()
+  const clock: Clock.Clock = {
+    currentTimeMillisUnsafe: () => now,
+    currentTimeMillis: Effect.sync(() => now),
+    currentTimeNanosUnsafe: () => BigInt(now) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
+    monotonicTimeNanosUnsafe: () => process.hrtime.bigint(),
+    monotonicTimeNanos: Effect.sync(() => process.hrtime.bigint()),
+    sleep: (duration) =>
+      Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, EffectDuration.toMillis(duration))))
+  }
+  return { clock, adjust: (millis: number) => Effect.sync(() => void (now += millis)) }
+}
+
+/** A test on the manual clock. */
+const timed = <A, E, R>(body: (adjust: (millis: number) => Effect.Effect<void>) => Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const { adjust, clock } = manualClock()
+    return Effect.scoped(body(adjust)).pipe(Effect.provideService(Clock.Clock, clock))
+  })
 
 const receiverScoped = Effect.acquireRelease(Effect.promise(() => WebhookReceiver.start()), (receiver) =>
   Effect.promise(() => receiver.close()))
@@ -127,10 +151,9 @@ const dial = (lease: Lease, contact: Contact.Contact, status: Contact.ContactSta
  * @category suite
  */
 export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout: Duration.Input = "60 seconds"): void =>
-  layer(store, { timeout })(name, (it) => {
+  layer(store, { timeout, excludeTestServices: true })(name, (it) => {
     it.effect("every batch and contact change reaches a subscribed endpoint, signed and in order per contact", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed(() => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -188,8 +211,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
       })))
 
     it.effect("an endpoint receives only the types it subscribed to", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed(() => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const organizationId = uniqueId("org")
         yield* addEndpoint(organizationId, receiver.url, ["contact.completed"])
@@ -200,8 +222,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
       })))
 
     it.effect("a receiver down for a while gets every message once it is back, none lost", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed((adjust) => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -215,11 +236,11 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
         assert.strictEqual(waiting.length, 13)
         assert.isTrue(waiting.every((d) => d.status === "pending" && d.attempts === 1 && d.lastError !== null))
         for (let i = 0; i < 3; i++) {
-          yield* TestClock.adjust(10 * settings.initialBackoffMillis * 2 ** i)
+          yield* adjust(10 * settings.initialBackoffMillis * 2 ** i)
           yield* drain(webhooks)
         }
         yield* Effect.promise(() => receiver.start())
-        yield* TestClock.adjust(settings.maxBackoffMillis)
+        yield* adjust(settings.maxBackoffMillis)
         yield* drain(webhooks)
         const ids = new Set(receiver.received.map((r) => r.id))
         assert.deepStrictEqual([...ids].sort(), waiting.map((d) => d.messageId).sort(), "every message arrived")
@@ -228,8 +249,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
       })))
 
     it.effect("a 410 or a 400 fails the delivery at once; a 500 is retried", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed((adjust) => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -238,7 +258,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
         receiver.answer = (request) => ({ status: answers[JSON.parse(request.body).type]! })
         yield* runningBatch(1, organizationId)
         yield* drain(webhooks)
-        yield* TestClock.adjust(settings.maxBackoffMillis)
+        yield* adjust(settings.maxBackoffMillis)
         yield* drain(webhooks)
         const byType = new Map((yield* webhooks.listDeliveries(organizationId, endpoint.id, { limit: 10 })).map((d) => [d.eventType, d]))
         assert.include(byType.get("batch.created"), { status: "failed", attempts: 1, lastResponseCode: 410 })
@@ -250,8 +270,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
       })))
 
     it.effect("Retry-After sets the next try", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed((adjust) => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -268,10 +287,10 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
         const triedAt = yield* Clock.currentTimeMillis
         assert.strictEqual(delivery!.status, "pending")
         assert.strictEqual(DateTime.toEpochMillis(delivery!.nextAttemptAt!), triedAt + 120 * second)
-        yield* TestClock.adjust(119 * second)
+        yield* adjust(119 * second)
         yield* drain(webhooks)
         assert.strictEqual(receiver.received.length, 1, "not tried before Retry-After")
-        yield* TestClock.adjust(1 * second)
+        yield* adjust(1 * second)
         yield* drain(webhooks)
         assert.strictEqual(receiver.received.length, 2)
         const [done] = yield* webhooks.listDeliveries(organizationId, endpoint.id, { limit: 1 })
@@ -279,8 +298,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
       })))
 
     it.effect("an endpoint failing for a day is disabled with a reason; enabling it sends again", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed((adjust) => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -289,26 +307,25 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
         yield* runningBatch(1, organizationId)
         for (let waited = 0; waited <= 26 * hour; waited += settings.maxBackoffMillis) {
           yield* drain(webhooks)
-          yield* TestClock.adjust(settings.maxBackoffMillis)
+          yield* adjust(settings.maxBackoffMillis)
         }
         const disabled = (yield* webhooks.getEndpoint(organizationId, endpoint.id))!
         assert.isFalse(disabled.enabled)
         assert.match(disabled.disabledReason!, /HTTP 503/)
         const tries = receiver.received.length
-        yield* TestClock.adjust(hour)
+        yield* adjust(hour)
         yield* drain(webhooks)
         assert.strictEqual(receiver.received.length, tries, "a disabled endpoint is sent nothing")
         receiver.answer = () => ({ status: 200 })
         yield* webhooks.updateEndpoint(organizationId, endpoint.id, { enabled: true, updatedAt: yield* nowUtc })
-        yield* TestClock.adjust(settings.maxBackoffMillis)
+        yield* adjust(settings.maxBackoffMillis)
         yield* drain(webhooks)
         const [delivery] = yield* webhooks.listDeliveries(organizationId, endpoint.id, { limit: 1 })
         assert.strictEqual(delivery!.status, "delivered")
       })))
 
     it.effect("two senders never hold one delivery at once; an expired claim passes on, its late result ignored", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed(() => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -348,8 +365,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
       })))
 
     it.effect("a delivery is sent again on request, with the same webhook-id", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed(() => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -365,8 +381,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
       })))
 
     it.effect("finished deliveries are pruned by age; pending ones are kept", () =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* TestClock.setTime(Date.now())
+      timed((adjust) => Effect.gen(function*() {
         const receiver = yield* receiverScoped
         const webhooks = yield* webhooksOf
         const organizationId = uniqueId("org")
@@ -374,7 +389,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
         receiver.answer = (request) => ({ status: JSON.parse(request.body).type === "batch.created" ? 200 : 503 })
         yield* runningBatch(1, organizationId)
         yield* drain(webhooks)
-        yield* TestClock.adjust(2 * hour)
+        yield* adjust(2 * hour)
         const pruned = yield* webhooks.pruneDeliveries(yield* nowUtc, 1_000)
         assert.isAtLeast(pruned, 1)
         const log = yield* webhooks.listDeliveries(organizationId, endpoint.id, { limit: 10 })
