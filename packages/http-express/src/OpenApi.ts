@@ -15,6 +15,7 @@ import * as BatchView from "@outdial/core/BatchView"
 import * as CallingWindow from "@outdial/core/CallingWindow"
 import * as OutdialError from "@outdial/core/OutdialError"
 import * as Schema from "effect/Schema"
+import * as WebhookOpenApi from "./internal/webhookOpenApi.ts"
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: unknown) => ({ "application/json": { schema } })
@@ -80,7 +81,8 @@ export const schemas = {
   BatchEvent: BatchView.BatchEvent,
   ContactEvent: BatchView.ContactEvent,
   DeferredEvent: BatchView.DeferredEvent,
-  RetryRequest: BatchLifecycle.RetryInput
+  RetryRequest: BatchLifecycle.RetryInput,
+  ...WebhookOpenApi.schemas
 } as const
 
 const derived = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, jsonSchemaOf(schema)]))
@@ -298,6 +300,7 @@ export const document = {
         }
       }
     },
+    ...WebhookOpenApi.paths({ ref, json, errorResponse, common }),
     "/openapi.json": {
       get: {
         operationId: "openApi",
@@ -306,6 +309,7 @@ export const document = {
       }
     }
   },
+  webhooks: WebhookOpenApi.webhooks({ ref, json }),
   components: {
     schemas: {
       Error: {

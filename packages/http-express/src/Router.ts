@@ -21,6 +21,7 @@ import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
 import * as ParsedBody from "./ParsedBody.ts"
 import * as Uploads from "./Uploads.ts"
+import * as WebhookRoutes from "./WebhookRoutes.ts"
 
 /**
  * What runs the engine's effects: a `ManagedRuntime` of a layer providing
@@ -102,7 +103,8 @@ const textOrNull = (value: unknown): string | null | undefined =>
  * `GET|PATCH|DELETE /batches/:id`, `POST /batches/:id/contacts`,
  * `DELETE /batches/:id/contacts/:contactId`,
  * `POST /batches/:id/{schedule,pause,resume,cancel,retry}`,
- * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`.
+ * `GET /batches/:id/events` (Server-Sent Events), the webhook endpoints of
+ * `WebhookRoutes`, `GET /openapi.json`.
  *
  * @since 0.1.0
  * @category constructors
@@ -293,6 +295,8 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
         engine.retry(organizationId, param(request, "id"), { extraAttempts: incoming.fields.extraAttempts })
       ))
   )
+
+  WebhookRoutes.install(router, { handle, withBody, param, queryParam })
 
   router.get("/batches/:id/events", async (request, response) => {
     try {
