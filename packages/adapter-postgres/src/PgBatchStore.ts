@@ -21,6 +21,7 @@
  * @since 0.1.0
  */
 import { BatchStore } from "@outdial/core/BatchStore"
+import * as EngineMetrics from "@outdial/core/EngineMetrics"
 import { PgClient } from "@effect/sql-pg"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -117,7 +118,8 @@ export const make = (options: Options = {}) =>
       ...BatchedWrites.make(sql, fragments),
       ...Retention.make(sql, { chunkSize: options.pruneChunkSize ?? 1_000 })
     })
-    return { store, outbox: events.outbox }
+    // Every call timed and traced: a store's latency is where a database shows first.
+    return { store: EngineMetrics.instrumentStore(store), outbox: events.outbox }
   })
 
 /**

@@ -26,6 +26,7 @@ import { EngineConfig } from "./EngineConfig.ts"
 import * as EngineConfigModule from "./EngineConfig.ts"
 import { type EngineEvent, EngineEvents } from "./EngineEvents.ts"
 import * as EngineEventsModule from "./EngineEvents.ts"
+import * as EngineMetrics from "./EngineMetrics.ts"
 import type * as IdempotencyModule from "./Idempotency.ts"
 import type { EngineContext } from "./internal/engineContext.ts"
 import * as Retention from "./Retention.ts"
@@ -169,7 +170,8 @@ export const make: Effect.Effect<
 > = Effect.gen(function*() {
   const config = yield* EngineConfig
   const context: EngineContext = {
-    store: yield* BatchStore,
+    // The API's store calls timed and traced (a store may time the dispatcher's too, as PostgreSQL's does).
+    store: EngineMetrics.instrumentStore(yield* BatchStore),
     directory: yield* Directory,
     credits: yield* Credits,
     events: yield* EngineEvents,

@@ -113,12 +113,12 @@ export const storeLatency = Metric.histogram("outdial_store_latency_seconds", {
  * @since 0.1.0
  * @category recording
  */
-export const dialStarted = (organizationId: string, lagMillis: number | undefined): Effect.Effect<void> =>
+export const dialStarted = (organizationId: string, lagMillis: number): Effect.Effect<void> =>
   Effect.andThen(
     Metric.update(dialsStarted, 1),
     Effect.andThen(
       Metric.modify(Metric.withAttributes(callsInFlight, { organization: organizationId }), 1),
-      lagMillis === undefined ? Effect.void : Metric.update(dispatchLag, Math.max(0, lagMillis) / 1000)
+      Metric.update(dispatchLag, Math.max(0, lagMillis) / 1000)
     )
   )
 
@@ -183,6 +183,8 @@ export const webhookTried = (status: DeliveryStatus, latencyMillis: number): Eff
     )
   )
 
+const instrumented = Symbol.for("@outdial/core/EngineMetrics/instrumented")
+
 /**
  * The store with every call timed (`outdial_store_latency_seconds`) and
  * traced (a span `outdial.store.<operation>`).
@@ -191,7 +193,8 @@ export const webhookTried = (status: DeliveryStatus, latencyMillis: number): Eff
  * @category instrumentation
  */
 export const instrumentStore = (store: BatchStore["Service"]): BatchStore["Service"] => {
-  const wrapped: Record<string, unknown> = { ...store }
+  if (instrumented in store) return store
+  const wrapped: Record<string | symbol, unknown> = { ...store, [instrumented]: true }
   for (const [name, value] of Object.entries(store)) {
     if (typeof value !== "function") continue
     const latency = Metric.withAttributes(storeLatency, { operation: name })

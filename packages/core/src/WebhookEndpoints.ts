@@ -354,7 +354,8 @@ export const make = (store: BatchStore["Service"], config: EngineConfig): Webhoo
       }),
     deliveries: (organizationId, endpointId, query) =>
       Effect.gen(function*() {
-        const decoded = yield* decodeInput(DeliveryQuery, query)
+        const given = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined))
+        const decoded = yield* decodeInput(DeliveryQuery, given)
         const limit = yield* limitOf(decoded.limit)
         const { webhooks } = yield* found(organizationId, endpointId)
         const items = yield* webhooks.listDeliveries(organizationId, endpointId, { limit, status: decoded.status })

@@ -155,7 +155,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   async (request: Request, response: Response) => {
     try {
       const organizationId = await organizationOf(request)
-      const exit = await runtime.runPromiseExit(await program(organizationId, request))
+      const span = `${request.method} ${request.baseUrl}${request.route?.path ?? ""}`
+      const exit = await runtime.runPromiseExit(Effect.withSpan(await program(organizationId, request), span, {
+        attributes: { "http.request.method": request.method, "outdial.organization.id": organizationId }
+      }))
       if (Exit.isFailure(exit)) return fail(request, response, ErrorResponse.fromCause(exit.cause), exit.cause)
       if (exit.value === undefined) return void response.status(204).end()
       response.status(status).json(exit.value)

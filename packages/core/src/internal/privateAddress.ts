@@ -32,6 +32,11 @@ export const isPrivateAddress = (input: string): boolean => {
   const lower = address.toLowerCase()
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
   if (mapped !== null) return isBlockedV4(mapped[1]!)
+  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower)
+  if (mappedHex !== null) {
+    const [high, low] = [parseInt(mappedHex[1]!, 16), parseInt(mappedHex[2]!, 16)]
+    return isBlockedV4(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`)
+  }
   return lower === "::1" || lower === "::" || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower) || /^ff/.test(lower)
 }
 

@@ -20,6 +20,7 @@ import type { InvalidTransition, StoreError } from "../../OutdialError.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import type { Contact, Decision } from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
+import * as EngineMetrics from "../../EngineMetrics.ts"
 import * as RetryPolicy from "../../RetryPolicy.ts"
 import type { CallResult, TelephonyError } from "../../Telephony.ts"
 import { type Dialing, type DispatchContext, publishContact, type Runner, utcAt } from "./context.ts"
@@ -130,6 +131,7 @@ export const finish = (
 ) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
+    yield* EngineMetrics.callEnded(runner.batch!.organizationId, result.outcome)
     const retryAt = nextRetryAt(runner, dialing, contact, result.outcome, now)
     if (result.outcome === "completed" && result.duration !== null) {
       runner.pace.talkSeconds += result.duration
@@ -275,6 +277,9 @@ const place = (
       return
     }
     runner.inFlight++
+    // Due: a retry's or a deferral's time; a first dial was due when the batch was to start, or last moved.
+    const due = contact.nextRetryAt ?? batch.scheduledStartTime ?? batch.updatedAt
+    yield* EngineMetrics.dialStarted(batch.organizationId, now - DateTime.toEpochMillis(due))
     yield* publishContact(context, runner, begun.contact, begun.attempt, now)
     const call = telephony.dial({
       attemptId: begun.attempt.id,
@@ -290,7 +295,10 @@ const place = (
       dynamicVariables: contact.customFields
     }).pipe(
       Effect.catch((error) => Effect.succeed(failedCall(error))),
-      Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result))
+      Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result)),
+      Effect.withSpan("outdial.dial", {
+        attributes: { "outdial.attempt.id": begun.attempt.id, "outdial.batch.id": batch.id, "outdial.contact.id": contact.id }
+      })
     )
     yield* Effect.forkIn(call, scope, { startImmediately: true })
   })

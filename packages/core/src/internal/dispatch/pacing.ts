@@ -12,6 +12,7 @@ import * as Batch from "../../Batch.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import * as Contact from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
+import * as EngineMetrics from "../../EngineMetrics.ts"
 import * as Estimate from "../../Estimate.ts"
 import { rest } from "./alarm.ts"
 import { dial, dialAll } from "./calls.ts"
@@ -94,6 +95,19 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       const key = `${held.policy}:${until}`
       if (pace.lastDeferral !== key) {
         pace.lastDeferral = key
+        const breakdown = yield* store.statusBreakdown(batch.id)
+        yield* EngineMetrics.batchHeld(batch.id, { policy: held.policy, waiting: breakdown.pending + breakdown.queued })
+        if (store.webhooks !== undefined) {
+          // No stored change rides with a hold: it is recorded on its own.
+          yield* store.webhooks.recordChange({
+            kind: "deferred",
+            organizationId: batch.organizationId,
+            batchId: batch.id,
+            policy: held.policy,
+            reason: held.verdict.reason,
+            until: until === undefined ? null : new Date(until).toISOString()
+          })
+        }
         yield* events.publish({
           _tag: "BatchDeferred",
           organizationId: batch.organizationId,
@@ -116,7 +130,10 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       }
       return "continue" as const
     }
-    pace.lastDeferral = ""
+    if (pace.lastDeferral !== "") {
+      pace.lastDeferral = ""
+      yield* EngineMetrics.batchHeld(batch.id, undefined)
+    }
 
     let budget = batch.concurrentCallLimit - runner.inFlight
     if (batch.maxCallsPerDay !== null) budget = Math.min(budget, batch.maxCallsPerDay - pace.callsToday)
@@ -142,6 +159,7 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
             dialed++
           } else {
             const decided = yield* store.decide(ready.lease, contact.id, decision)
+            yield* EngineMetrics.contactDecided(decision.kind, decision.policy)
             yield* publishContact(context, runner, decided, null, now)
           }
         })
