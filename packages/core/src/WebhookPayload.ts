@@ -10,6 +10,9 @@
  * transaction that made the change); `toMessage` turns it into the message,
  * so both stores send the same words.
  *
+ * A little over 400 lines because the message Schemas and the one mapping
+ * from a change to a message are one contract with receivers, read together.
+ *
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
