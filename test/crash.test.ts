@@ -11,8 +11,8 @@ import { Contact } from "@outdial/core"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { startWorker, waitFor, type Worker } from "./crash/processes.ts"
 import { afterAll, assert, describe, it } from "vitest"
 import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
 import * as FakeTelephonyServer from "./crash/FakeTelephonyServer.ts"
@@ -22,35 +22,8 @@ const workerPath = fileURLToPath(new URL("./crash/worker.ts", import.meta.url))
 const limit = 10
 const contacts = 2_000
 
-interface Worker {
-  readonly ownerId: string
-  readonly process: ChildProcess
-  readonly output: Array<string>
-  alive: boolean
-}
-
-const startWorker = (databaseUrl: string, providerUrl: string, ownerId: string, create: boolean): Worker => {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", workerPath, databaseUrl, providerUrl, ownerId, ...(create ? ["--create"] : [])],
-    { stdio: ["ignore", "pipe", "pipe"] }
-  )
-  const worker: Worker = { ownerId, process: child, output: [], alive: true }
-  child.stdout!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
-  child.stderr!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
-  child.on("exit", () => void (worker.alive = false))
-  return worker
-}
-
-const waitFor = async <A>(what: string, check: () => Promise<A | undefined> | A | undefined, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+const startEngine = (databaseUrl: string, providerUrl: string, ownerId: string, create: boolean): Worker =>
+  startWorker(workerPath, ownerId, [databaseUrl, providerUrl, ownerId, ...(create ? ["--create"] : [])])
 
 describe.skipIf(!reachable)("three processes, two killed, connections cut", () => {
   const cleanups: Array<() => Promise<unknown>> = []
@@ -74,9 +47,9 @@ describe.skipIf(!reachable)("three processes, two killed, connections cut", () =
       }))
 
     const workers = [
-      startWorker(database.url, provider.url, "worker-0", true),
-      startWorker(database.url, provider.url, "worker-1", false),
-      startWorker(database.url, provider.url, "worker-2", false)
+      startEngine(database.url, provider.url, "worker-0", true),
+      startEngine(database.url, provider.url, "worker-1", false),
+      startEngine(database.url, provider.url, "worker-2", false)
     ]
     cleanups.push(async () => workers.forEach((w) => w.alive && w.process.kill("SIGKILL")))
     const dump = () => workers.map((w) => `--- ${w.ownerId}\n${w.output.join("").slice(-4000)}`).join("\n")

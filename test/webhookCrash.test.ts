@@ -10,43 +10,16 @@ import { WebhookReceiver } from "@outdial/testing"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { startWorker, waitFor, type Worker } from "./crash/processes.ts"
 import { afterAll, assert, describe, it } from "vitest"
 import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
 
 const reachable = await isReachable()
 const workerPath = fileURLToPath(new URL("./crash/webhookWorker.ts", import.meta.url))
 
-interface Worker {
-  readonly ownerId: string
-  readonly process: ChildProcess
-  readonly output: Array<string>
-  alive: boolean
-}
-
-const startWorker = (databaseUrl: string, receiverUrl: string, ownerId: string, create: boolean): Worker => {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", workerPath, databaseUrl, receiverUrl, ownerId, ...(create ? ["--create"] : [])],
-    { stdio: ["ignore", "pipe", "pipe"] }
-  )
-  const worker: Worker = { ownerId, process: child, output: [], alive: true }
-  child.stdout!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
-  child.stderr!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
-  child.on("exit", () => void (worker.alive = false))
-  return worker
-}
-
-const waitFor = async <A>(what: string, check: () => Promise<A | undefined> | A | undefined, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+const startSender = (databaseUrl: string, receiverUrl: string, ownerId: string, create: boolean): Worker =>
+  startWorker(workerPath, ownerId, [databaseUrl, receiverUrl, ownerId, ...(create ? ["--create"] : [])])
 
 describe.skipIf(!reachable)("webhooks: the sending process killed mid-delivery", () => {
   const cleanups: Array<() => Promise<unknown>> = []
@@ -71,7 +44,7 @@ describe.skipIf(!reachable)("webhooks: the sending process killed mid-delivery",
         return yield* sql.unsafe<A>(text)
       }))
 
-    const first = startWorker(database.url, receiver.url, "sender-a", true)
+    const first = startSender(database.url, receiver.url, "sender-a", true)
     cleanups.push(async () => void (first.alive && first.process.kill("SIGKILL")))
     let second: Worker | undefined
     let last = ""
@@ -92,7 +65,7 @@ describe.skipIf(!reachable)("webhooks: the sending process killed mid-delivery",
       first.alive = false
       const killedAt = receiver.received.length
 
-      second = startWorker(database.url, receiver.url, "sender-b", false)
+      second = startSender(database.url, receiver.url, "sender-b", false)
       cleanups.push(async () => void (second?.alive && second.process.kill("SIGKILL")))
 
       await waitFor("every delivery to be delivered", async () => {

@@ -5,23 +5,16 @@
  *   worker.ts <databaseUrl> <providerUrl> <ownerId> [--create]
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents } from "@outdial/core"
+import { Credits, Dispatcher, Engine, EngineConfig, EngineEvents } from "@outdial/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import { directory, organizationId } from "./directory.ts"
 import * as HttpTelephony from "./HttpTelephony.ts"
 
 const [databaseUrl, providerUrl, ownerId, mode] = process.argv.slice(2) as [string, string, string, string?]
-export const organizationId = "org_crash"
+export { organizationId }
 export const contacts = 2_000
-
-const directory = Directory.layerStatic({
-  agents: [{ id: "agent_crash", organizationId, ready: true, phoneNumberIds: ["num_a", "num_b"] }],
-  callerNumbers: [
-    { id: "num_a", organizationId, number: "+12025550100", outboundEnabled: true, agentId: "agent_crash" },
-    { id: "num_b", organizationId, number: "+12025550101", outboundEnabled: true, agentId: "agent_crash" }
-  ]
-})
 
 const engine = Engine.layer.pipe(
   Layer.provideMerge(Dispatcher.layer),
