@@ -14,7 +14,7 @@ import * as Redacted from "effect/Redacted"
 import { afterAll, assert, describe, it } from "vitest"
 import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
 import * as FakeTelephonyServer from "./crash/FakeTelephonyServer.ts"
-import { dumpOf, startWorker, waitFor } from "./crash/processes.ts"
+import { dumpOf, startEngine, waitFor } from "./crash/processes.ts"
 
 const reachable = await isReachable()
 const limit = 10
@@ -42,9 +42,9 @@ describe.skipIf(!reachable)("three processes, two killed, connections cut", () =
       }))
 
     const workers = [
-      startWorker(database.url, provider.url, "worker-0", ["--create"]),
-      startWorker(database.url, provider.url, "worker-1", []),
-      startWorker(database.url, provider.url, "worker-2", [])
+      startEngine(database.url, provider.url, "worker-0", ["--create"]),
+      startEngine(database.url, provider.url, "worker-1", []),
+      startEngine(database.url, provider.url, "worker-2", [])
     ]
     cleanups.push(async () => workers.forEach((w) => w.alive && w.process.kill("SIGKILL")))
     const dump = () => dumpOf(workers)

@@ -22,4 +22,6 @@ it("runs the quickstart batch to completion", async () => {
   expect(output).toMatch(/rejected: 3 × invalid_phone_format/)
   expect(output).toContain("Batch completed")
   expect(output).toMatch(/\[#{32}\] 195\/195/)
+  expect(output).toMatch(/Webhooks received: \d+ \(\d+ signed\)/)
+  expect(output).toContain("batch.completed 1")
 }, 120_000)

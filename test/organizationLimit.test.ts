@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import { afterAll, assert, describe, it } from "vitest"
 import { createDatabase, isReachable, serverUrl } from "../packages/adapter-postgres/test/database.ts"
 import * as FakeTelephonyServer from "./crash/FakeTelephonyServer.ts"
-import { dumpOf, startWorker, waitFor } from "./crash/processes.ts"
+import { dumpOf, startEngine, waitFor } from "./crash/processes.ts"
 
 const reachable = await isReachable()
 const maxConcurrentCalls = 6
@@ -43,13 +43,13 @@ describe.skipIf(!reachable)("an organization's limits across three processes", (
 
     const limits = `--limits=${JSON.stringify({ maxConcurrentCalls, maxCallsPerSecondPerNumber, contacts: contactsPerBatch })}`
     // One process migrates first, so the others find the schema ready.
-    const workers = [startWorker(database.url, provider.url, "worker-0", ["--create", limits])]
+    const workers = [startEngine(database.url, provider.url, "worker-0", ["--create", limits])]
     cleanups.push(async () => workers.forEach((w) => w.alive && w.process.kill("SIGKILL")))
     try {
       await waitFor("the first batch", () => /BATCH/.test(workers[0]!.output.join("")) || undefined, 60_000)
       workers.push(
-        startWorker(database.url, provider.url, "worker-1", ["--create", limits]),
-        startWorker(database.url, provider.url, "worker-2", ["--create", limits])
+        startEngine(database.url, provider.url, "worker-1", ["--create", limits]),
+        startEngine(database.url, provider.url, "worker-2", ["--create", limits])
       )
       const batchIds = await waitFor("three batches", () => {
         if (workers.some((w) => !w.alive)) throw new Error("a worker died")

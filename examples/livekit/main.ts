@@ -12,8 +12,11 @@
 import { LiveKitTelephony } from "@outdial/adapter-livekit"
 import { PgEventRelay, PgStorage } from "@outdial/adapter-postgres"
 import { Directory, Engine } from "@outdial/core"
-import { Router, Webhooks } from "@outdial/http-express"
+import { MetricsRoute, Router, Webhooks } from "@outdial/http-express"
 import * as Layer from "effect/Layer"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as OtlpSerialization from "effect/observability/OtlpSerialization"
+import * as OtlpTracer from "effect/observability/OtlpTracer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
 
@@ -36,11 +39,21 @@ const storage = process.env.DATABASE_URL === undefined
 
 // Several processes may serve one database: the relay shows each the others'
 // lifecycle changes, reading the SqlClient and events the engine layer provides.
+// Traces go out over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT names a collector: a span per
+// request, per dial (attempt id, batch), per store call and per webhook try.
+const otlp = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+const tracing = otlp === undefined || otlp === ""
+  ? Layer.empty
+  : OtlpTracer.layer({ url: `${otlp.replace(/\/$/, "")}/v1/traces`, resource: { serviceName: "outdial-livekit" } }).pipe(
+    Layer.provide(OtlpSerialization.layerJson),
+    Layer.provide(FetchHttpClient.layer)
+  )
+
 const engine = PgEventRelay.layer().pipe(Layer.provideMerge(Engine.layerWith({
   store: storage,
   telephony: LiveKitTelephony.layerConfig(),
   directory
-})))
+})), Layer.provideMerge(tracing))
 
 const main = async () => {
   const runtime = ManagedRuntime.make(engine)
@@ -51,6 +64,8 @@ const main = async () => {
     ...Webhooks.webhookRoute(LiveKitTelephony.webhookHandler(runtime))
   )
   app.use("/api/v1", Router.makeRouter(runtime, { resolveOrganization: () => organizationId }))
+  // Prometheus scrapes the engine's metrics here (put it behind the host's own auth in production).
+  app.get("/metrics", MetricsRoute.makeHandler(runtime))
   const port = Number(process.env.PORT ?? 3000)
   app.listen(port, () => {
     console.log(`Batch API on http://localhost:${port}/api/v1, LiveKit webhooks on http://localhost:${port}/livekit/webhook`)

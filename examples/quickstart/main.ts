@@ -9,18 +9,25 @@
  * dashboard (`@outdial/dashboard` under `/outdial`), printing their URLs.
  * `--once` exits instead.
  *
+ * It also registers a webhook endpoint of its own (a route of this app,
+ * `POST /demo/webhooks`) and prints the signed deliveries it got, serves
+ * the engine's metrics at `/metrics`, and exports traces over OTLP when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set (see `tracing.ts`).
+ *
  *   npx -y pnpm@10 demo            # PORT=3000 unless set
  *   npx -y pnpm@10 demo -- --once
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { Directory, Engine, SimulatedTelephony } from "@outdial/core"
+import { Directory, Engine, SimulatedTelephony, WebhookSettings } from "@outdial/core"
 import { Dashboard } from "@outdial/dashboard"
-import { Router } from "@outdial/http-express"
+import { MetricsRoute, Router } from "@outdial/http-express"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
 import { readFile } from "node:fs/promises"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
+import * as Tracing from "./tracing.ts"
 
 const organizationId = "org_demo"
 const once = process.argv.includes("--once")
@@ -39,8 +46,10 @@ const engine = Engine.layerWith({
   store: PgStorage.layerEmbedded(),
   // Calls ring up to a second and talk one to three: the demo finishes in seconds.
   telephony: SimulatedTelephony.layer({ ringSeconds: { min: 0, max: 1 }, talkSeconds: { min: 1, max: 3 }, rejectSeconds: { min: 0, max: 1 } }),
-  directory
-})
+  directory,
+  // The demo's receiver lives on loopback, which hosts serving many tenants keep refused (SSRF).
+  config: { webhooks: { ...WebhookSettings.defaults, allowPrivateNetworks: true, pollIntervalMillis: 100 } }
+}).pipe(Layer.provideMerge(Tracing.layer("outdial-quickstart")))
 
 const bar = (done: number, total: number, width = 32): string => {
   const filled = total === 0 ? width : Math.round((done / total) * width)
@@ -79,6 +88,14 @@ const main = async () => {
   await runtime.context()
 
   const app = express()
+  // The demo's own webhook receiver: what a host's backend would be.
+  const received: Array<{ readonly id: string; readonly type: string; readonly signed: boolean }> = []
+  app.post("/demo/webhooks", express.text({ type: "*/*" }), (request, response) => {
+    const message = JSON.parse(request.body)
+    received.push({ id: request.get("webhook-id") ?? "", type: message.type, signed: (request.get("webhook-signature") ?? "").startsWith("v1,") })
+    response.status(204).end()
+  })
+  app.get("/metrics", MetricsRoute.makeHandler(runtime))
   app.use("/api/v1", Router.makeRouter(runtime, {
     // A real host resolves the organization from its own auth; the demo has one tenant.
     resolveOrganization: (request) => request.get("x-organization-id") ?? organizationId
@@ -91,6 +108,12 @@ const main = async () => {
   const api = `${origin}/api/v1`
   console.log(`Batch API on ${api} (OpenAPI at ${api}/openapi.json)`)
   console.log(`Dashboard on ${origin}/outdial\n`)
+  const endpoint = await (await fetch(`${api}/webhooks`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ url: api.replace(/\/api\/v1$/, "/demo/webhooks"), description: "the demo's receiver" })
+  })).json() as any
+  console.log(`POST /webhooks → endpoint ${endpoint.id} (secret ${endpoint.secret.slice(0, 12)}…, shown once)\n`)
 
   // The client side: upload the contact file as a browser form would.
   const csv = await readFile(fileURLToPath(new URL("./contacts.csv", import.meta.url)))
@@ -135,6 +158,19 @@ const main = async () => {
     console.log(`  ${contact.phoneNumber} ${contact.name}: ${contact.status} after ${contact.attemptCount} attempt(s), room ${contact.roomName}`)
   }
 
+  // The sender runs beside the dialing: wait for the batch's last message to arrive.
+  for (let i = 0; i < 100 && !received.some((m) => m.type === "batch.completed"); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const byType = new Map<string, number>()
+  for (const message of received) byType.set(message.type, (byType.get(message.type) ?? 0) + 1)
+  console.log(`\nWebhooks received: ${received.length} (${received.filter((m) => m.signed).length} signed)`)
+  console.log(`  ${[...byType].map(([type, n]) => `${type} ${n}`).join(" · ")}`)
+  const log = await (await fetch(`${api}/webhooks/${endpoint.id}/deliveries?limit=3`)).json() as any
+  for (const delivery of log.items) {
+    console.log(`  delivery ${delivery.id}: ${delivery.eventType} ${delivery.status} (HTTP ${delivery.lastResponseCode}, ${delivery.lastLatencyMillis} ms)`)
+  }
+
   if (once) {
     server.close()
     await runtime.dispose()
@@ -150,6 +186,8 @@ Or try:
     -d '{"name":"JSON batch","agentId":"agent_renewals","contacts":[{"phone":"+12025550123","name":"Ada","plan":"pro"}]}'
   curl -s -F name="From a file" -F agentId=agent_renewals -F file=@examples/quickstart/contacts.csv ${api}/batches
   curl -N ${api}/batches/<batchJobId>/events
+  curl -s ${api}/webhooks/${endpoint.id}/deliveries?limit=5
+  curl -s ${api.replace(/\/api\/v1$/, "/metrics")} | grep outdial_
 Press Ctrl-C to stop.`)
   const stop = async () => {
     server.close()

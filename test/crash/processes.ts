@@ -1,6 +1,6 @@
 /**
- * Engine processes for the multi-process tests: each a `worker.ts` child
- * with its output kept, and a poll that waits for a condition.
+ * Processes of the multi-process tests: each a Node child run with tsx, its
+ * output kept, and a poll that waits for a condition.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -14,12 +14,11 @@ export interface Worker {
   alive: boolean
 }
 
-export const startWorker = (databaseUrl: string, providerUrl: string, ownerId: string, flags: ReadonlyArray<string>): Worker => {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", workerPath, databaseUrl, providerUrl, ownerId, ...flags],
-    { stdio: ["ignore", "pipe", "pipe"] }
-  )
+/** Runs `script` with `args` in a new Node process, named `ownerId`. */
+export const startWorker = (script: string, ownerId: string, args: ReadonlyArray<string>): Worker => {
+  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", script, ...args], {
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   const worker: Worker = { ownerId, process: child, output: [], alive: true }
   child.stdout!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
   child.stderr!.on("data", (chunk: Buffer) => worker.output.push(chunk.toString()))
@@ -27,6 +26,11 @@ export const startWorker = (databaseUrl: string, providerUrl: string, ownerId: s
   return worker
 }
 
+/** An engine process (`worker.ts`) on the database, calling the fake provider. */
+export const startEngine = (databaseUrl: string, providerUrl: string, ownerId: string, flags: ReadonlyArray<string>): Worker =>
+  startWorker(workerPath, ownerId, [databaseUrl, providerUrl, ownerId, ...flags])
+
+/** Polls `check` every 50 ms until it answers a value; throws after `timeoutMs`. */
 export const waitFor = async <A>(what: string, check: () => Promise<A | undefined> | A | undefined, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs
   for (;;) {

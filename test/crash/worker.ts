@@ -8,10 +8,11 @@
  *   worker.ts <databaseUrl> <providerUrl> <ownerId> [--create] [--limits=<json>]
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { type CallLimits, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents } from "@outdial/core"
+import { type CallLimits, Credits, Dispatcher, Engine, EngineConfig, EngineEvents } from "@outdial/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import { directory, organizationId } from "./directory.ts"
 import * as HttpTelephony from "./HttpTelephony.ts"
 
 const [databaseUrl, providerUrl, ownerId, ...flags] = process.argv.slice(2) as [string, string, string, ...Array<string>]
@@ -20,16 +21,8 @@ const limitsFlag = flags.find((flag) => flag.startsWith("--limits="))
 const limits = limitsFlag === undefined
   ? undefined
   : JSON.parse(limitsFlag.slice("--limits=".length)) as CallLimits.OrganizationLimits & { readonly contacts: number }
-export const organizationId = "org_crash"
+export { organizationId }
 export const contacts = 2_000
-
-const directory = Directory.layerStatic({
-  agents: [{ id: "agent_crash", organizationId, ready: true, phoneNumberIds: ["num_a", "num_b"] }],
-  callerNumbers: [
-    { id: "num_a", organizationId, number: "+12025550100", outboundEnabled: true, agentId: "agent_crash" },
-    { id: "num_b", organizationId, number: "+12025550101", outboundEnabled: true, agentId: "agent_crash" }
-  ]
-})
 
 const engine = Engine.layer.pipe(
   Layer.provideMerge(Dispatcher.layer),

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as Contact from "@outdial/core/Contact"
+import * as WebhookSchema from "./internal/webhookSchema.ts"
 
 /**
  * The counter column of a contact status in `outdial_counters`.
@@ -248,7 +249,8 @@ export const loader: Migrator.Loader = Migrator.fromRecord({
   "2_retention": retention,
   "3_number_validated": numberValidated,
   "4_contact_history_and_search": contactHistoryAndSearch,
-  "5_call_limits": callLimits
+  "5_call_limits": callLimits,
+  "7_webhooks": WebhookSchema.migration
 })
 
 /**

@@ -22,6 +22,7 @@
  * @since 0.1.0
  */
 import { BatchStore } from "@outdial/core/BatchStore"
+import * as EngineMetrics from "@outdial/core/EngineMetrics"
 import { PgClient } from "@effect/sql-pg"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -37,6 +38,7 @@ import * as Fragments from "./internal/fragments.ts"
 import { Outbox } from "./internal/outbox.ts"
 import * as OutboxModule from "./internal/outbox.ts"
 import * as Retention from "./internal/retention.ts"
+import * as Webhooks from "./internal/webhooks.ts"
 
 export {
   /**
@@ -111,6 +113,7 @@ export const make = (options: Options = {}) =>
     const store = BatchStore.of({
       processLocal: options.processLocal === true,
       changes: events.changes,
+      webhooks: Webhooks.make(sql),
       ...BatchWrites.make(sql, fragments, events, {
         chunkSize: options.ingestChunkSize ?? 5_000,
         // Outside the transaction: an ingest waiting for its turn holds no connection.
@@ -122,7 +125,8 @@ export const make = (options: Options = {}) =>
       ...CallLimits.make(sql, batched),
       ...Retention.make(sql, { chunkSize: options.pruneChunkSize ?? 1_000 })
     })
-    return { store, outbox: events.outbox }
+    // Every call timed and traced: a store's latency is where a database shows first.
+    return { store: EngineMetrics.instrumentStore(store), outbox: events.outbox }
   })
 
 /**

@@ -29,6 +29,7 @@ import type { HistoryLookup } from "./FrequencyCap.ts"
 import type { CallResult } from "./Telephony.ts"
 import type { Contact, ContactStatus, CustomFields, Decision } from "./Contact.ts"
 import type * as ContactSearch from "./ContactSearch.ts"
+import type { WebhookStore } from "./WebhookStore.ts"
 import type {
   BatchNotFound,
   ContactNotFound,
@@ -197,6 +198,12 @@ export class BatchStore extends Context.Service<BatchStore, {
    * Polling remains the fallback.
    */
   readonly changes?: Stream.Stream<string, StoreError> | undefined
+  /**
+   * Outgoing webhooks: endpoints, and the changes to send recorded with
+   * every batch and contact change, in its transaction. A store without it
+   * sends no webhooks (the endpoint API answers `store_error`).
+   */
+  readonly webhooks?: WebhookStore | undefined
   /**
    * Reserves `key` for a request whose body hashes to `fingerprint`. `undefined`
    * means the caller holds the key now and must complete or release it; a
@@ -539,6 +546,8 @@ export interface PruneResult {
   readonly ran: boolean
   readonly idempotencyKeys: number
   readonly events: number
+  /** Finished webhook deliveries deleted (by `Retention`, in the same turn). */
+  readonly deliveries?: number | undefined
 }
 
 /**

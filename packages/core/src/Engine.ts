@@ -29,10 +29,13 @@ import { EngineConfig } from "./EngineConfig.ts"
 import * as EngineConfigModule from "./EngineConfig.ts"
 import { type EngineEvent, EngineEvents } from "./EngineEvents.ts"
 import * as EngineEventsModule from "./EngineEvents.ts"
+import * as EngineMetrics from "./EngineMetrics.ts"
 import type * as IdempotencyModule from "./Idempotency.ts"
 import type { EngineContext } from "./internal/engineContext.ts"
 import * as Retention from "./Retention.ts"
 import type { Telephony } from "./Telephony.ts"
+import * as WebhookDelivery from "./WebhookDelivery.ts"
+import * as WebhookEndpoints from "./WebhookEndpoints.ts"
 
 /**
  * Contacts arrive as a file (CSV, XLSX, XLS) or as JSON rows.
@@ -140,6 +143,8 @@ export class Engine extends Context.Service<Engine, {
   readonly doNotCall: DoNotCallList.DoNotCallList
   /** Changes of the organization's batches, from now on. */
   readonly events: (organizationId: string, batchId?: string) => Stream.Stream<EngineEvent>
+  /** The organization's webhook endpoints and their delivery logs. */
+  readonly webhooks: WebhookEndpoints.WebhookEndpoints["Service"]
 }>()("@outdial/core/Engine") {}
 
 /**
@@ -175,7 +180,8 @@ export const make: Effect.Effect<
   const config = yield* EngineConfig
   const store = yield* BatchStore
   const context: EngineContext = {
-    store,
+    // The API's store calls timed and traced (a store may time the dispatcher's too, as PostgreSQL's does).
+    store: EngineMetrics.instrumentStore(store),
     doNotCall: yield* DoNotCall.orMemoryFor(store),
     directory: yield* Directory,
     credits: yield* Credits,
@@ -191,6 +197,7 @@ export const make: Effect.Effect<
     ...BatchQueries.make(context.store),
     ...ContactQueries.make(context),
     doNotCall: DoNotCallList.make(context.doNotCall, config),
+    webhooks: WebhookEndpoints.make(context.store, config),
     events: (organizationId, batchId) =>
       Stream.filter(events.stream, (event) =>
         event.organizationId === organizationId && (batchId === undefined || event.batchId === batchId))
@@ -206,8 +213,17 @@ export const layer: Layer.Layer<
   never,
   BatchStore | Directory | Credits | EngineEvents | Dispatcher
 > = Layer.effect(Engine)(
-  // Old idempotency keys and events are pruned for the engine's lifetime.
-  Effect.andThen(Effect.forkScoped(Retention.run), make)
+  // Old idempotency keys and events are pruned, and webhooks sent, for the engine's lifetime.
+  Effect.gen(function*() {
+    yield* Effect.forkScoped(Retention.run)
+    const config = yield* EngineConfig
+    yield* Effect.forkScoped(WebhookDelivery.run(yield* BatchStore, {
+      ownerId: config.ownerId,
+      settings: config.webhooks,
+      random: config.random
+    }))
+    return yield* make
+  })
 )
 /**
  * The engine in one call: a host hands over its ports and gets the `Engine`

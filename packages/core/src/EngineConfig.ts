@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 import type { OrganizationLimits } from "./CallLimits.ts"
 import type * as Eligibility from "./Eligibility.ts"
+import * as WebhookSettings from "./WebhookSettings.ts"
 
 /**
  * @since 0.1.0
@@ -78,6 +79,8 @@ export interface EngineConfig {
    * flight (`CallLimits.ts`). None unless set.
    */
   readonly organizationLimits: (organizationId: string) => OrganizationLimits | undefined
+  /** Outgoing webhooks: timeouts, retries, when a failing endpoint is disabled. */
+  readonly webhooks: WebhookSettings.WebhookSettings
 }
 
 /**
@@ -91,6 +94,8 @@ export interface Retention {
   readonly eventsMillis: number
   /** How often one process of those sharing a store prunes it. */
   readonly intervalMillis: number
+  /** Webhook deliveries are kept this long after they were delivered or given up on; 7 days unless set. */
+  readonly webhookDeliveriesMillis?: number | undefined
 }
 
 /**
@@ -116,7 +121,8 @@ export const defaults = (): EngineConfig => ({
   refuseInfeasible: false,
   organizationBlackoutDates: () => [],
   watchdog: { ringTimeoutSeconds: 60, maxCallSeconds: 3_600, marginSeconds: 300 },
-  organizationLimits: () => undefined
+  organizationLimits: () => undefined,
+  webhooks: WebhookSettings.defaults
 })
 
 /**

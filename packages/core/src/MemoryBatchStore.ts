@@ -27,6 +27,8 @@ import { BatchStore, LeaseLost } from "./BatchStore.ts"
 import * as Contact from "./Contact.ts"
 import { decisionsKept } from "./ContactHistory.ts"
 import * as ContactSearch from "./ContactSearch.ts"
+import * as MemoryWebhookStore from "./MemoryWebhookStore.ts"
+import * as WebhookPayload from "./WebhookPayload.ts"
 import {
   BatchNotFound,
   ContactNotFound,
@@ -100,6 +102,18 @@ export const make = (): BatchStore["Service"] => {
   // Across batches, per organization: attempts by number (frequency caps), calls in flight and
   // recent starts by caller number (`beginAttemptsWithin`).
   const load = OrganizationLoad.make()
+  const webhooks = MemoryWebhookStore.make()
+  const recordBatch = (batch: Batch, previousStatus: BatchStatus | null) =>
+    webhooks.record({
+      kind: "batch",
+      organizationId: batch.organizationId,
+      batchId: batch.id,
+      previousStatus,
+      status: batch.status,
+      name: batch.name,
+      agentId: batch.agentId,
+      totalContacts: batch.totalContacts
+    })
 
   const entryOf = (batchId: string) =>
     Effect.suspend(() => {
@@ -138,6 +152,20 @@ export const make = (): BatchStore["Service"] => {
   const put = (entry: Entry, position: number, next: Contact.Contact) => {
     const previous = entry.contacts[position]!
     entry.contacts[position] = next
+    if (
+      WebhookPayload.isContactNews(
+        { status: previous.status, decisionKind: previous.lastDecision?.kind ?? null, decisionAt: previous.lastDecision?.at },
+        { status: next.status, decisionKind: next.lastDecision?.kind ?? null, decisionAt: next.lastDecision?.at }
+      )
+    ) {
+      webhooks.record({
+        kind: "contact",
+        organizationId: entry.batch.organizationId,
+        batchId: entry.batch.id,
+        previousStatus: previous.status,
+        contact: WebhookPayload.snapshotOf(next)
+      })
+    }
     if (previous.status !== next.status) {
       entry.counts[previous.status]--
       entry.counts[next.status]++
@@ -333,6 +361,7 @@ export const make = (): BatchStore["Service"] => {
   }
 
   const store: Omit<BatchStore["Service"], "attemptsByNumber" | "beginAttemptsWithin"> = {
+    webhooks,
     processLocal: true,
     reserveIdempotencyKey: (scope, key, fingerprint) =>
       Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<
@@ -379,6 +408,7 @@ export const make = (): BatchStore["Service"] => {
         }
         append(entry, contacts)
         batches.set(batch.id, entry)
+        recordBatch(entry.batch, null)
       }),
     getBatch: (organizationId, batchId) =>
       Effect.suspend(() => {
@@ -410,7 +440,9 @@ export const make = (): BatchStore["Service"] => {
         }
         // The count of contacts is the store's own.
         const { totalContacts: _, ...changes } = patch
+        const previousStatus = entry.batch.status
         entry.batch = { ...entry.batch, ...changes }
+        if (entry.batch.status !== previousStatus) recordBatch(entry.batch, previousStatus)
         return entry.batch
       }),
     deleteBatch: (batchId, expected) =>

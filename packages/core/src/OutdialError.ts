@@ -32,7 +32,9 @@ export const InvalidInputCode = Schema.Literals([
   "invalid_page_size",
   "invalid_cursor",
   "invalid_recipient_hours",
-  "invalid_holidays"
+  "invalid_holidays",
+  "invalid_webhook_url",
+  "unknown_event_type"
 ])
 export type InvalidInputCode = typeof InvalidInputCode.Type
 
@@ -220,6 +222,39 @@ export class IdempotencyRequestInProgress
 }
 
 /**
+ * No webhook endpoint of this id in the organization.
+ *
+ * @category errors
+ */
+export class WebhookEndpointNotFound extends Schema.TaggedError<WebhookEndpointNotFound>()("WebhookEndpointNotFound", {
+  endpointId: Schema.String
+}) {
+  get code(): "webhook_endpoint_not_found" {
+    return "webhook_endpoint_not_found"
+  }
+  override get message(): string {
+    return `Webhook endpoint ${this.endpointId} was not found`
+  }
+}
+
+/**
+ * No delivery of this id to the endpoint.
+ *
+ * @category errors
+ */
+export class WebhookDeliveryNotFound extends Schema.TaggedError<WebhookDeliveryNotFound>()("WebhookDeliveryNotFound", {
+  endpointId: Schema.String,
+  deliveryId: Schema.String
+}) {
+  get code(): "webhook_delivery_not_found" {
+    return "webhook_delivery_not_found"
+  }
+  override get message(): string {
+    return `Delivery ${this.deliveryId} of webhook endpoint ${this.endpointId} was not found`
+  }
+}
+
+/**
  * The storage backend failed. Nothing the client can fix; safe to retry.
  *
  * @category errors
@@ -247,6 +282,8 @@ export type OutdialError =
   | BatchInfeasible
   | IdempotencyKeyReused
   | IdempotencyRequestInProgress
+  | WebhookEndpointNotFound
+  | WebhookDeliveryNotFound
   | StoreError
 
 /**
@@ -281,8 +318,12 @@ export const httpStatus: { readonly [K in ErrorCode]: number } = {
   invalid_recipient_hours: 400,
   invalid_holidays: 400,
   infeasible_batch: 422,
+  invalid_webhook_url: 400,
+  unknown_event_type: 400,
   batch_not_found: 404,
   contact_not_found: 404,
+  webhook_endpoint_not_found: 404,
+  webhook_delivery_not_found: 404,
   invalid_state_transition: 422,
   insufficient_credits: 402,
   idempotency_key_reused: 422,

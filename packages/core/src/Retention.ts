@@ -1,6 +1,6 @@
 /**
- * Retention: idempotency keys (each holds a whole create response) and
- * outbox events would otherwise be kept forever. Every process asks its store
+ * Retention: idempotency keys (each holds a whole create response),
+ * outbox events and finished webhook deliveries would otherwise be kept forever. Every process asks its store
  * to prune every `retention.intervalMillis` on the engine's `Clock`; the store
  * lets one process of those sharing it do the work per interval.
  *
@@ -23,13 +23,25 @@ export const pruneNow: Effect.Effect<PruneResult, StoreError, BatchStore> = Effe
   const store = yield* BatchStore
   const { retention } = yield* EngineConfig
   const now = yield* Clock.currentTimeMillis
-  return yield* store.prune({
+  const result = yield* store.prune({
     now: DateTime.makeUnsafe(now),
     idempotencyKeysBefore: DateTime.makeUnsafe(now - retention.idempotencyKeysMillis),
     eventsBefore: DateTime.makeUnsafe(now - retention.eventsMillis),
     minIntervalMillis: retention.intervalMillis
   })
+  if (!result.ran || store.webhooks === undefined) return result
+  // Deliveries in the same turn, in chunks: a large backlog never holds many locks at once.
+  const before = DateTime.makeUnsafe(now - (retention.webhookDeliveriesMillis ?? 7 * 86_400_000))
+  let deliveries = 0
+  for (;;) {
+    const count = yield* store.webhooks.pruneDeliveries(before, deliveryChunk)
+    deliveries += count
+    // Said only when some went: a store without webhook traffic answers as it always did.
+    if (count < deliveryChunk) return deliveries === 0 ? result : { ...result, deliveries }
+  }
 })
+
+const deliveryChunk = 1_000
 
 /**
  * Prunes at start, then every `retention.intervalMillis`, forever. A failure
@@ -43,7 +55,7 @@ export const run: Effect.Effect<never, never, BatchStore> = Effect.gen(function*
   const { retention } = yield* EngineConfig
   const once = pruneNow.pipe(
     Effect.tap((result) =>
-      result.ran && (result.idempotencyKeys > 0 || result.events > 0)
+      result.ran && (result.idempotencyKeys > 0 || result.events > 0 || (result.deliveries ?? 0) > 0)
         ? Effect.logDebug("outdial: pruned old records", result)
         : Effect.void
     ),

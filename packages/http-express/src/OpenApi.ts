@@ -23,6 +23,7 @@ import * as Feasibility from "@outdial/core/Feasibility"
 import * as DoNotCallList from "@outdial/core/DoNotCallList"
 import * as OutdialError from "@outdial/core/OutdialError"
 import * as Schema from "effect/Schema"
+import * as WebhookOpenApi from "./internal/webhookOpenApi.ts"
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: unknown) => ({ "application/json": { schema } })
@@ -110,7 +111,8 @@ export const schemas = {
   DoNotCallCheck: DoNotCallList.CheckResponse,
   DoNotCallRemoveResponse: DoNotCallList.RemoveResponse,
   DoNotCallPage: DoNotCallList.ListResponse,
-  DoNotCallImportReport: DoNotCallList.ImportResponse
+  DoNotCallImportReport: DoNotCallList.ImportResponse,
+  ...WebhookOpenApi.schemas
 } as const
 
 const derived = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, jsonSchemaOf(schema)]))
@@ -475,6 +477,7 @@ export const document = {
       }
     },
     ...doNotCallPaths,
+    ...WebhookOpenApi.paths({ ref, json, errorResponse, common }),
     "/openapi.json": {
       get: {
         operationId: "openApi",
@@ -483,6 +486,7 @@ export const document = {
       }
     }
   },
+  webhooks: WebhookOpenApi.webhooks({ ref, json }),
   components: {
     schemas: {
       Error: {

@@ -23,6 +23,7 @@ import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
 import * as ParsedBody from "./ParsedBody.ts"
 import * as Uploads from "./Uploads.ts"
+import * as WebhookRoutes from "./WebhookRoutes.ts"
 
 /**
  * What runs the engine's effects: a `ManagedRuntime` of a layer providing
@@ -120,8 +121,9 @@ const textOrNull = (value: unknown): string | null | undefined =>
  * `GET|PATCH|DELETE /batches/:id`, `GET|POST /batches/:id/contacts`,
  * `GET /batches/:id/contacts.csv`, `GET|DELETE /batches/:id/contacts/:contactId`,
  * `POST /batches/:id/{schedule,pause,resume,cancel,retry}`,
- * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`, and
- * the do-not-call list's (`DoNotCallRoutes.ts`).
+ * `GET /batches/:id/events` (Server-Sent Events), `GET /openapi.json`, the
+ * do-not-call list's (`DoNotCallRoutes.ts`) and the webhook endpoints of
+ * `WebhookRoutes`.
  *
  * @since 0.1.0
  * @category constructors
@@ -194,7 +196,10 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   async (request: Request, response: Response) => {
     try {
       const organizationId = await organizationOf(request)
-      const exit = await runtime.runPromiseExit(await program(organizationId, request))
+      const span = `${request.method} ${request.baseUrl}${request.route?.path ?? ""}`
+      const exit = await runtime.runPromiseExit(Effect.withSpan(await program(organizationId, request), span, {
+        attributes: { "http.request.method": request.method, "outdial.organization.id": organizationId }
+      }))
       if (Exit.isFailure(exit)) return fail(request, response, ErrorResponse.fromCause(exit.cause), exit.cause)
       if (exit.value === undefined) return void response.status(204).end()
       if (answer !== undefined) return answer(request, response, exit.value)
@@ -378,6 +383,7 @@ export const makeRouter = (runtime: EngineRuntime, options: Options): express.Ro
   )
 
   DoNotCallRoutes.mount(router, { handle, withBody, queryParam, param })
+  WebhookRoutes.install(router, { handle, withBody, param, queryParam })
 
   router.get("/batches/:id/events", async (request, response) => {
     try {

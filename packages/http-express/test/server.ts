@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Router, Webhooks } from "../src/index.ts"
+import { MetricsRoute, Router, Webhooks } from "../src/index.ts"
 
 export const organizationId = "org_acme"
 export const otherOrganizationId = "org_other"
@@ -68,6 +68,7 @@ export interface StartOptions {
   readonly errorLogs?: Array<string> | undefined
   readonly maxJsonBytes?: number | undefined
   readonly uploadIdleMillis?: number | undefined
+  readonly config?: Partial<EngineConfig.EngineConfig> | undefined
 }
 
 /** A webhook route under `/hooks` that accepts a request signed `x-signature: ok`, 1 KB at most. */
@@ -89,7 +90,7 @@ export const start = async (
     ])
   const engine = Engine.layer.pipe(
     Layer.provideMerge(Dispatcher.layer),
-    Layer.provide(EngineConfig.layer({ maxContacts, maxFileBytes })),
+    Layer.provide(EngineConfig.layer({ maxContacts, maxFileBytes, ...options.config })),
     Layer.provideMerge(Layer.mergeAll(
       store,
       SimulatedTelephony.layer({
@@ -109,6 +110,7 @@ export const start = async (
   const spoolDirectory = mkdtempSync(join(tmpdir(), "outdial-spool-test-"))
   const app = express()
   app.get("/health", (_request, response) => void response.send("ok"))
+  app.get("/metrics", MetricsRoute.makeHandler(runtime))
   app.post(
     "/hooks",
     ...Webhooks.webhookRoute(async (_body, headers) => headers["x-signature"] === "ok" ? "accepted" : "rejected", {

@@ -24,6 +24,7 @@ import * as CallingWindow from "../../CallingWindow.ts"
 import type { Contact, Decision } from "../../Contact.ts"
 import * as ContactModel from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
+import * as EngineMetrics from "../../EngineMetrics.ts"
 import * as RetryPolicy from "../../RetryPolicy.ts"
 import { callbackAtOf, type CallResult, type TelephonyError } from "../../Telephony.ts"
 import { type Dialing, type DispatchContext, publishContact, type Runner, utcAt } from "./context.ts"
@@ -241,7 +242,8 @@ export const finish = (
         return publishContact(context, runner, recorded.contact, recorded.attempt, now)
       })
     )
-    return result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), recorded) : recorded
+    const ended = EngineMetrics.callEnded(runner.batch!.organizationId, result.outcome)
+    return Effect.andThen(ended, result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), recorded) : recorded)
   }).pipe(
     Effect.catchCause((cause) => recordFailed(runner, dialing, cause)),
     Effect.ensuring(Effect.sync(() => {
@@ -416,11 +418,17 @@ const place = (
   }).pipe(
     Effect.catch((error) => Effect.succeed(failedCall(error))),
     (call) => guard(context, begun.attempt.id, call),
-    Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result))
+    Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result)),
+    Effect.withSpan("outdial.dial", {
+      attributes: { "outdial.attempt.id": begun.attempt.id, "outdial.batch.id": batch.id, "outdial.contact.id": contact.id }
+    })
   )
+  // Due: a retry's or a deferral's time; a first dial was due when the batch was to start, or last moved.
+  const due = contact.nextRetryAt ?? batch.scheduledStartTime ?? batch.updatedAt
+  const started = EngineMetrics.dialStarted(batch.organizationId, now - DateTime.toEpochMillis(due))
   // Started at once, so the contact's `dialing` event still comes before anything the call does.
   return Effect.forkIn(
-    Effect.andThen(publishContact(context, runner, begun.contact, begun.attempt, now), call),
+    Effect.andThen(started, Effect.andThen(publishContact(context, runner, begun.contact, begun.attempt, now), call)),
     scope,
     { startImmediately: true }
   )

@@ -7,6 +7,7 @@
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as EngineMetrics from "../../EngineMetrics.ts"
 import * as Batch from "../../Batch.ts"
 import * as CallerRotation from "../../CallerRotation.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
@@ -50,6 +51,7 @@ export const takeOver = (context: DispatchContext, runner: Runner, batch: Batch.
     const { config, directory, store } = context
     const lease = yield* acquire(context, batch.id, now)
     if (lease === undefined) return undefined
+    if (lease.epoch > 1) yield* EngineMetrics.leaseTakenOver
     // The takeover's reads side by side: a thousand batches starting at once take
     // their leases together, and each round trip in turn delayed every first dial.
     const [agent, usable] = yield* Effect.all([

@@ -13,6 +13,7 @@ import * as CallLimits from "../../CallLimits.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import * as Contact from "../../Contact.ts"
 import * as Eligibility from "../../Eligibility.ts"
+import * as EngineMetrics from "../../EngineMetrics.ts"
 import * as Estimate from "../../Estimate.ts"
 import { InvalidTransition } from "../../OutdialError.ts"
 import { rest } from "./alarm.ts"
@@ -99,7 +100,14 @@ const decideContacts = (
         // A contact removed since it was read is not decided for, and the step goes on.
         context.store.decide(dialing.lease, contact.id, decision).pipe(
           Effect.catchIf(isRemoval, () => Effect.undefined),
-          Effect.flatMap((decided) => decided === undefined ? Effect.void : publishContact(context, runner, decided, null, now))
+          Effect.flatMap((decided) =>
+            decided === undefined
+              ? Effect.void
+              : Effect.andThen(
+                EngineMetrics.contactDecided(decision.kind, decision.policy),
+                publishContact(context, runner, decided, null, now)
+              )
+          )
         ), { discard: true, concurrency: context.store.processLocal === true ? 1 : "unbounded" }),
       picks
     )
@@ -150,6 +158,19 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       const key = `${held.policy}:${until}`
       if (pace.lastDeferral !== key) {
         pace.lastDeferral = key
+        const breakdown = yield* store.statusBreakdown(batch.id)
+        yield* EngineMetrics.batchHeld(batch.id, { policy: held.policy, waiting: breakdown.pending + breakdown.queued })
+        if (store.webhooks !== undefined) {
+          // No stored change rides with a hold: it is recorded on its own.
+          yield* store.webhooks.recordChange({
+            kind: "deferred",
+            organizationId: batch.organizationId,
+            batchId: batch.id,
+            policy: held.policy,
+            reason: held.verdict.reason,
+            until: until === undefined ? null : new Date(until).toISOString()
+          })
+        }
         yield* events.publish({
           _tag: "BatchDeferred",
           organizationId: batch.organizationId,
@@ -172,7 +193,10 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       }
       return "continue" as const
     }
-    pace.lastDeferral = ""
+    if (pace.lastDeferral !== "") {
+      pace.lastDeferral = ""
+      yield* EngineMetrics.batchHeld(batch.id, undefined)
+    }
 
     let budget = batch.concurrentCallLimit - runner.inFlight
     if (batch.maxCallsPerDay !== null) budget = Math.min(budget, batch.maxCallsPerDay - pace.callsToday)

@@ -1,0 +1,213 @@
+/**
+ * The engine's metrics, as effect `Metric`s in the default registry: a host
+ * exports them with effect's Prometheus exporter (`PrometheusMetrics.format`,
+ * served by `@outdial/http-express/MetricsRoute`) or its OTLP exporter.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import type { BatchStore } from "./BatchStore.ts"
+import type { DeliveryStatus } from "./WebhookStore.ts"
+
+const secondsBoundaries = Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 18 })
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const dialsStarted = Metric.counter("outdial_dials_started_total", {
+  description: "Calls handed to the provider",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const callOutcomes = Metric.counter("outdial_call_outcomes_total", {
+  description: "Calls ended, by outcome",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const callsInFlight = Metric.gauge("outdial_calls_in_flight", {
+  description: "Calls placed by this process and not yet ended, per organization"
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const contactsWaiting = Metric.gauge("outdial_contacts_waiting", {
+  description: "Waiting contacts of batches this process holds back, by the policy holding them (window, daily cap, a host's)"
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const contactsDecided = Metric.counter("outdial_contacts_decided_total", {
+  description: "Contacts a policy deferred or skipped, by decision and policy (do-not-call, window…)",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const dispatchLag = Metric.histogram("outdial_dispatch_lag_seconds", {
+  description: "From when a contact was due to when it was dialed",
+  boundaries: secondsBoundaries
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const leaseTakeovers = Metric.counter("outdial_lease_takeovers_total", {
+  description: "Dispatch leases taken of batches held before (by a process that died or let go)",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const webhookDeliveries = Metric.counter("outdial_webhook_deliveries_total", {
+  description: "Webhook tries, by result: delivered, retry (pending) or failed",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const webhookFailures = Metric.counter("outdial_webhook_failures_total", {
+  description: "Webhook tries that did not deliver (retried or given up)",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const webhookLatency = Metric.histogram("outdial_webhook_latency_seconds", {
+  description: "Time a receiver took to answer a webhook try",
+  boundaries: secondsBoundaries
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const storeLatency = Metric.histogram("outdial_store_latency_seconds", {
+  description: "Time a store call took, by operation",
+  boundaries: secondsBoundaries
+})
+
+/**
+ * @since 0.1.0
+ * @category recording
+ */
+export const dialStarted = (organizationId: string, lagMillis: number): Effect.Effect<void> =>
+  Effect.andThen(
+    Metric.update(dialsStarted, 1),
+    Effect.andThen(
+      Metric.modify(Metric.withAttributes(callsInFlight, { organization: organizationId }), 1),
+      Metric.update(dispatchLag, Math.max(0, lagMillis) / 1000)
+    )
+  )
+
+/**
+ * @since 0.1.0
+ * @category recording
+ */
+export const callEnded = (organizationId: string, outcome: string): Effect.Effect<void> =>
+  Effect.andThen(
+    Metric.update(Metric.withAttributes(callOutcomes, { outcome }), 1),
+    Metric.modify(Metric.withAttributes(callsInFlight, { organization: organizationId }), -1)
+  )
+
+/**
+ * @since 0.1.0
+ * @category recording
+ */
+export const contactDecided = (kind: string, policy: string): Effect.Effect<void> =>
+  Metric.update(Metric.withAttributes(contactsDecided, { decision: kind, policy }), 1)
+
+// Per batch held back: which policy and how many contacts wait; the gauge is the sum per policy.
+const held = new Map<string, { readonly policy: string; readonly waiting: number }>()
+const publishHeld = (policy: string) => {
+  let total = 0
+  for (const entry of held.values()) if (entry.policy === policy) total += entry.waiting
+  return Metric.update(Metric.withAttributes(contactsWaiting, { reason: policy }), total)
+}
+
+/**
+ * A batch's waiting contacts held back by `policy` (`undefined`: no longer held).
+ *
+ * @since 0.1.0
+ * @category recording
+ */
+export const batchHeld = (batchId: string, hold: { readonly policy: string; readonly waiting: number } | undefined) =>
+  Effect.suspend(() => {
+    const before = held.get(batchId)
+    if (hold === undefined) held.delete(batchId)
+    else held.set(batchId, hold)
+    return Effect.andThen(
+      before !== undefined && before.policy !== hold?.policy ? publishHeld(before.policy) : Effect.void,
+      hold === undefined ? Effect.void : publishHeld(hold.policy)
+    )
+  })
+
+/**
+ * @since 0.1.0
+ * @category recording
+ */
+export const leaseTakenOver: Effect.Effect<void> = Metric.update(leaseTakeovers, 1)
+
+/**
+ * @since 0.1.0
+ * @category recording
+ */
+export const webhookTried = (status: DeliveryStatus, latencyMillis: number): Effect.Effect<void> =>
+  Effect.andThen(
+    Metric.update(Metric.withAttributes(webhookDeliveries, { result: status === "pending" ? "retry" : status }), 1),
+    Effect.andThen(
+      status === "delivered" ? Effect.void : Metric.update(webhookFailures, 1),
+      Metric.update(webhookLatency, latencyMillis / 1000)
+    )
+  )
+
+const instrumented = Symbol.for("@outdial/core/EngineMetrics/instrumented")
+
+/**
+ * The store with every call timed (`outdial_store_latency_seconds`) and
+ * traced (a span `outdial.store.<operation>`).
+ *
+ * @since 0.1.0
+ * @category instrumentation
+ */
+export const instrumentStore = (store: BatchStore["Service"]): BatchStore["Service"] => {
+  if (instrumented in store) return store
+  const wrapped: Record<string | symbol, unknown> = { ...store, [instrumented]: true }
+  for (const [name, value] of Object.entries(store)) {
+    if (typeof value !== "function") continue
+    const latency = Metric.withAttributes(storeLatency, { operation: name })
+    const span = `outdial.store.${name}`
+    // Elapsed time is measured, not decided on: the monotonic clock, not the engine's `Clock` (a TestClock stands still).
+    wrapped[name] = (...args: Array<unknown>) =>
+      Effect.suspend(() => {
+        const started = performance.now()
+        return (value as (...args: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args).pipe(
+          Effect.ensuring(Effect.suspend(() => Metric.update(latency, (performance.now() - started) / 1000))),
+          Effect.withSpan(span)
+        )
+      })
+  }
+  return wrapped as BatchStore["Service"]
+}
