@@ -9,28 +9,8 @@
 import { Engine } from "@outdial/core"
 import * as Effect from "effect/Effect"
 import type express from "express"
-import type { Request } from "express"
+import type { Handlers } from "./internal/handlers.ts"
 import * as ErrorResponse from "./ErrorResponse.ts"
-import type * as Uploads from "./Uploads.ts"
-
-/**
- * The router's request runners (`Router.ts`), as the routes use them.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Handlers {
-  readonly handle: (
-    status: number,
-    program: (organizationId: string, request: Request) => Effect.Effect<unknown, unknown, Engine.Engine>
-  ) => express.RequestHandler
-  readonly withBody: (
-    status: number,
-    program: (organizationId: string, incoming: Uploads.Incoming, request: Request) => Effect.Effect<unknown, unknown, Engine.Engine>
-  ) => express.RequestHandler
-  readonly queryParam: (request: Request, name: string) => string | undefined
-  readonly param: (request: Request, name: string) => string
-}
 
 /**
  * @since 0.1.0

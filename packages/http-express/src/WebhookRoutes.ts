@@ -9,28 +9,7 @@
 import { Engine } from "@outdial/core"
 import type * as Effect from "effect/Effect"
 import type express from "express"
-import type { Request } from "express"
-import type * as Uploads from "./Uploads.ts"
-
-/**
- * How the router runs a route: `handle` for one without a body, `withBody`
- * for one with.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Handlers {
-  readonly handle: (
-    status: number,
-    program: (organizationId: string, request: Request) => Effect.Effect<unknown, unknown, Engine.Engine>
-  ) => express.RequestHandler
-  readonly withBody: (
-    status: number,
-    program: (organizationId: string, incoming: Uploads.Incoming, request: Request) => Effect.Effect<unknown, unknown, Engine.Engine>
-  ) => express.RequestHandler
-  readonly param: (request: Request, name: string) => string
-  readonly queryParam: (request: Request, name: string) => string | undefined
-}
+import type { Handlers } from "./internal/handlers.ts"
 
 /**
  * Adds the routes to `router`.
