@@ -21,6 +21,7 @@ import * as Contact from "./Contact.ts"
 import * as ContactSearch from "./ContactSearch.ts"
 import * as InputGuard from "./InputGuard.ts"
 import { findBatch, invalid, maxIdLength } from "./internal/engineContext.ts"
+import * as NextEligible from "./internal/nextEligible.ts"
 import type { BatchNotFound, InvalidInput, StoreError } from "./OutdialError.ts"
 
 /**
@@ -258,7 +259,11 @@ export interface BatchQueries {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (store: BatchStore["Service"]): BatchQueries => ({
+export const make = (
+  store: BatchStore["Service"],
+  /** The host's blackout dates of an organization, which move the times its contacts are next dialed. */
+  organizationBlackoutDates: (organizationId: string) => ReadonlyArray<string> = () => []
+): BatchQueries => ({
   getBatch: (organizationId, batchId, raw) =>
     Effect.gen(function*() {
       const query = yield* checkContactsQuery(raw)
@@ -273,10 +278,11 @@ export const make = (store: BatchStore["Service"]): BatchQueries => ({
         cursor: query.contactsCursor
       }, "contactsCursor", cursorRefusal)
       const breakdown = yield* store.statusBreakdown(batchId)
+      const due = yield* NextEligible.make(store, batch, organizationBlackoutDates(batch.organizationId))
       return {
         ...BatchView.summaryOf(batch),
         progress: BatchView.progressOf(batch.totalContacts, breakdown),
-        contacts: contacts.items.map(BatchView.contactView),
+        contacts: contacts.items.map((contact) => BatchView.contactView(contact, due(contact))),
         contactsPage: contacts.page,
         contactsPageSize: pageSize,
         contactsTotal: contacts.total,

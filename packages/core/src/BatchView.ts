@@ -404,7 +404,11 @@ export const summaryOf = (batch: Batch.Batch): BatchSummary => ({
  * @since 0.1.0
  * @category mappers
  */
-export const contactView = (contact: Contact.Contact): ContactView => ({
+export const contactView = (
+  contact: Contact.Contact,
+  /** When it is next dialed, every policy applied (`internal/nextEligible.ts`); the stored due time unless given. */
+  nextEligibleAt?: number | null
+): ContactView => ({
   contactId: contact.id,
   row: contact.row,
   phoneNumber: contact.phone,
@@ -418,7 +422,11 @@ export const contactView = (contact: Contact.Contact): ContactView => ({
   lastAttemptAt: iso(contact.lastAttemptAt),
   nextRetryAt: iso(contact.nextRetryAt),
   // The store keeps one due time per waiting contact: a retry's, a deferral's or a callback's.
-  nextEligibleAt: contact.status === "pending" || contact.status === "queued" ? iso(contact.nextRetryAt) : null,
+  nextEligibleAt: nextEligibleAt !== undefined
+    ? (nextEligibleAt === null ? null : DateTime.formatIso(DateTime.makeUnsafe(nextEligibleAt)))
+    : contact.status === "pending" || contact.status === "queued"
+    ? iso(contact.nextRetryAt)
+    : null,
   completedAt: iso(contact.completedAt),
   errorCode: contact.errorCode,
   failureReason: contact.failureReason,

@@ -114,9 +114,10 @@ export const attemptView = (attempt: Attempt.Attempt, callerNumber: string | nul
 export const detailsOf = (
   contact: Contact.Contact,
   history: History & { readonly complete: boolean },
-  callerNumbers: ReadonlyMap<string, string>
+  callerNumbers: ReadonlyMap<string, string>,
+  nextEligibleAt?: number | null
 ): ContactDetails => ({
-  contact: BatchView.contactView(contact),
+  contact: BatchView.contactView(contact, nextEligibleAt),
   attempts: history.attempts.map((attempt) => attemptView(attempt, callerNumbers.get(attempt.callerNumberId) ?? null)),
   decisions: history.decisions.map(BatchView.decisionView),
   historyComplete: history.complete

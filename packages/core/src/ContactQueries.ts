@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
+import type { Batch } from "./Batch.ts"
 import * as BatchQueries from "./BatchQueries.ts"
 import type { BatchStore, ContactHistory as StoredHistory } from "./BatchStore.ts"
 import * as BatchView from "./BatchView.ts"
@@ -18,6 +19,7 @@ import * as ContactHistory from "./ContactHistory.ts"
 import * as ContactSearch from "./ContactSearch.ts"
 import type { Directory } from "./Directory.ts"
 import { checkId, findBatch } from "./internal/engineContext.ts"
+import * as NextEligible from "./internal/nextEligible.ts"
 import { type BatchNotFound, ContactNotFound, type InvalidInput, type StoreError } from "./OutdialError.ts"
 
 const maxPage = 2_000_000
@@ -155,13 +157,16 @@ export const historyOf = (
 export const make = (context: {
   readonly store: BatchStore["Service"]
   readonly directory: Directory["Service"]
+  readonly config?: { readonly organizationBlackoutDates: (organizationId: string) => ReadonlyArray<string> } | undefined
 }): ContactQueries => {
   const { directory, store } = context
+  const dueOf = (batch: Batch) =>
+    NextEligible.make(store, batch, context.config?.organizationBlackoutDates(batch.organizationId) ?? [])
   return {
     listContacts: (organizationId, batchId, raw) =>
       Effect.gen(function*() {
         const query = yield* checkPageQuery(raw)
-        yield* findBatch({ store }, organizationId, batchId)
+        const batch = yield* findBatch({ store }, organizationId, batchId)
         const pageSize = query.pageSize ?? 50
         const page = yield* BatchQueries.readContacts(store, batchId, {
           status: query.status,
@@ -170,8 +175,9 @@ export const make = (context: {
           pageSize,
           cursor: query.cursor
         }, "cursor", ownRefusals.cursor[1])
+        const due = yield* dueOf(batch)
         return {
-          contacts: page.items.map(BatchView.contactView),
+          contacts: page.items.map((contact) => BatchView.contactView(contact, due(contact))),
           page: page.page,
           pageSize,
           total: page.total,
@@ -181,7 +187,7 @@ export const make = (context: {
       }),
     getContact: (organizationId, batchId, contactId) =>
       Effect.gen(function*() {
-        yield* findBatch({ store }, organizationId, batchId)
+        const batch = yield* findBatch({ store }, organizationId, batchId)
         yield* checkId("contactId", contactId)
         const contact = yield* store.getContact(batchId, contactId)
         if (contact === undefined) return yield* new ContactNotFound({ batchId, contactId })
@@ -191,7 +197,8 @@ export const make = (context: {
         const numbers = yield* Effect.forEach(ids, (id) =>
           Effect.map(directory.callerNumber(organizationId, id), (number) => [id, number?.number] as const))
         const callerNumbers = new Map(numbers.filter((entry): entry is readonly [string, string] => entry[1] !== undefined))
-        return ContactHistory.detailsOf(contact, history, callerNumbers)
+        const due = yield* dueOf(batch)
+        return ContactHistory.detailsOf(contact, history, callerNumbers, due(contact))
       }),
     exportContacts: (organizationId, batchId, raw) =>
       Effect.gen(function*() {

@@ -10,6 +10,11 @@
  * frequency caps across batches, blackout dates). The answer is recorded on
  * the contact or published for the batch, so a user can see why.
  *
+ * Longer than ~400 lines because the chain is one contract read together:
+ * the verdicts, the built-in links and the functions that run them (for a
+ * batch, a contact, a step's contacts, a retry's date) must agree on every
+ * link's order and meaning, and a host writing a link reads them side by side.
+ *
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"

@@ -194,7 +194,7 @@ export const make: Effect.Effect<
   return Engine.of({
     ...BatchIntake.make(context),
     ...BatchLifecycle.make(context),
-    ...BatchQueries.make(context.store),
+    ...BatchQueries.make(context.store, config.organizationBlackoutDates),
     ...ContactQueries.make(context),
     doNotCall: DoNotCallList.make(context.doNotCall, config),
     webhooks: WebhookEndpoints.make(context.store, config),

@@ -110,6 +110,29 @@ describe("Lawful calling", () => {
     }).pipe(Effect.provide(engine({ telephony: minuteCalls, onEvent: watcher.onEvent }))))
   })
 
+  it.effect("nextEligibleAt of a contact the batch holds back names the window's next opening, moved past a blackout day", () => {
+    const start = Date.UTC(2026, 5, 1, 20, 0) // Monday 1 June, 22:00 in Berlin, after the window closed
+    return Effect.andThen(TestClock.setTime(start), Effect.gen(function*() {
+      const created = yield* create({
+        timezone: "Europe/Berlin",
+        callingWindow: { start: "09:00", end: "17:00" },
+        blackoutDates: ["2026-06-02"],
+        contacts: [{ phone: newYork }]
+      })
+      const engine = yield* Engine.Engine
+      // Tuesday is a blackout day: Wednesday 09:00 in Berlin, every in-place link applied.
+      const opening = iso(Date.UTC(2026, 5, 3, 7, 0))
+      assert.strictEqual((yield* contactsOf(created.batchJobId)).get(newYork)!.nextEligibleAt, opening)
+      const page = yield* engine.listContacts(organizationId, created.batchJobId, {})
+      assert.strictEqual(page.contacts[0]!.nextEligibleAt, opening)
+      const details = yield* engine.getContact(organizationId, created.batchJobId, page.contacts[0]!.contactId)
+      assert.strictEqual(details.contact.nextEligibleAt, opening)
+      // A paused batch dials nobody until resumed: no time to promise.
+      yield* engine.pause(organizationId, created.batchJobId)
+      assert.strictEqual((yield* contactsOf(created.batchJobId)).get(newYork)!.nextEligibleAt, null)
+    }).pipe(Effect.provide(engine({ telephony: minuteCalls }))))
+  })
+
   it.effect("a number spanning two zones (Alaska: Adak and Anchorage) waits until both are inside the hours", () => {
     const watcher = makeWatcher()
     const start = Date.UTC(2026, 5, 1, 10, 0)

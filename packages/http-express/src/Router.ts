@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { BatchQueries, ContactExport, ContactQueries, Engine, OutdialError } from "@outdial/core"
+import { BatchQueries, ContactExport, ContactQueries, Engine } from "@outdial/core"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -23,6 +23,7 @@ import * as EventStream from "./EventStream.ts"
 import * as OpenApi from "./OpenApi.ts"
 import * as ParsedBody from "./ParsedBody.ts"
 import * as Uploads from "./Uploads.ts"
+import { contactsOf, idempotencyOf, param, queryOf, queryParam, requiredContacts, stringParam, textOrNull } from "./internal/requestParts.ts"
 import * as WebhookRoutes from "./WebhookRoutes.ts"
 
 /**
@@ -56,64 +57,6 @@ export interface Options {
   /** A request body that sends nothing for this long is abandoned (408); 30 s unless set. */
   readonly uploadIdleMillis?: number | undefined
 }
-
-const idempotencyHeaders = ["idempotency-key", "x-idempotency-key"] as const
-
-const idempotencyOf = (request: Request, fingerprint: string): Engine.Idempotency | undefined => {
-  for (const header of idempotencyHeaders) {
-    const key = request.get(header)
-    if (key !== undefined && key.trim() !== "") {
-      // The key covers this route and body: the same key on another route is another request.
-      return { key: key.trim(), fingerprint: `${request.method} ${request.route?.path ?? ""} ${fingerprint}` }
-    }
-  }
-  return undefined
-}
-
-/** The contacts of a request: its file, or its JSON rows. */
-const contactsOf = (incoming: Uploads.Incoming): Engine.ContactsInput | undefined => {
-  if (incoming.file !== undefined) {
-    return {
-      _tag: "File",
-      file: { content: incoming.file.open(), filename: incoming.file.filename, contentType: incoming.file.contentType }
-    }
-  }
-  const rows = incoming.fields.contacts
-  return Array.isArray(rows) ? { _tag: "Rows", rows: rows as ReadonlyArray<Record<string, unknown>> } : undefined
-}
-
-/** The contacts an add needs: a file or a list of JSON rows; anything else is refused with why. */
-const requiredContacts = (incoming: Uploads.Incoming) => {
-  const contacts = contactsOf(incoming)
-  return contacts !== undefined ? Effect.succeed(contacts) : Effect.fail(
-    new OutdialError.InvalidInput({
-      code: "validation_error",
-      field: "contacts",
-      message: "Send `contacts` as a list of contact rows, or a contact file"
-    })
-  )
-}
-
-const param = (request: Request, name: string): string => {
-  const value = request.params[name]
-  return Array.isArray(value) ? value.join("/") : value ?? ""
-}
-
-const stringParam = (value: unknown): string | undefined => typeof value === "string" ? value : undefined
-
-/** A query parameter given once, as text; a repeated or nested one is refused rather than guessed at. */
-const queryParam = (request: Request, name: string): string | undefined => {
-  const value = request.query[name]
-  if (value === undefined || typeof value === "string") return value
-  throw new ErrorResponse.HttpFailure(400, "validation_error", `${name} must be given once, as text`, { field: name })
-}
-/** The query parameters `names`, each given once as text or absent. */
-const queryOf = (request: Request, names: ReadonlyArray<string>): Record<string, string | undefined> =>
-  Object.fromEntries(names.map((name) => [name, queryParam(request, name)]))
-
-// Anything else than text or null is still handed over as text, for the engine to refuse with a reason.
-const textOrNull = (value: unknown): string | null | undefined =>
-  value === undefined || value === null || typeof value === "string" ? value : JSON.stringify(value)
 
 /**
  * The router. Routes (relative to where it is mounted):
