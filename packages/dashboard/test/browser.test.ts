@@ -328,6 +328,11 @@ describe("dashboard in Chromium", () => {
     await page.locator(".dnc-table tbody tr").filter({ hasText: "+14155550199" }).getByRole("button", { name: "Remove" }).click()
     await page.getByRole("dialog").getByRole("button", { name: "Remove +14155550199" }).click()
     await expect.poll(() => page.locator(".dnc-table tbody").innerText()).not.toContain("+14155550199")
+    // A file with one good row and one refused: the count, and the refused row with its reason.
+    await page.locator("#dnc-file").setInputFiles({ name: "opt-outs.csv", mimeType: "text/csv", buffer: Buffer.from("phone\n+14155550198\nnot a number\n") })
+    await page.getByRole("status").filter({ hasText: "opt-outs.csv: 1 of 2 rows added, 1 refused" }).waitFor()
+    await page.locator(".problems li").filter({ hasText: "Row" }).waitFor()
+    await page.locator(".dnc-table tbody tr").filter({ hasText: "+14155550198" }).waitFor()
 
     await page.goto(`${host.dashboard}#/webhooks`)
     await page.getByRole("heading", { level: 1, name: "Webhooks" }).waitFor()
