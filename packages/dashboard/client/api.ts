@@ -74,6 +74,25 @@ const failureOf = async (response: Response): Promise<ApiError> => {
 export interface Features {
   readonly paths: ReadonlySet<string>
   has(path: string, method?: string): boolean
+  /** The values of the first enum in the document that holds `member` (the webhook event types, say). */
+  enumWith(member: string): ReadonlyArray<string>
+}
+
+const findEnum = (node: unknown, member: string): ReadonlyArray<string> | undefined => {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const found = findEnum(item, member)
+      if (found) return found
+    }
+  } else if (node && typeof node === "object") {
+    const values = (node as { enum?: unknown }).enum
+    if (Array.isArray(values) && values.includes(member)) return values.map(String)
+    for (const value of Object.values(node)) {
+      const found = findEnum(value, member)
+      if (found) return found
+    }
+  }
+  return undefined
 }
 
 let features: Promise<Features> | undefined
@@ -84,10 +103,11 @@ export const loadFeatures = (): Promise<Features> => {
       const paths = (document?.paths ?? {}) as Record<string, Record<string, any>>
       return {
         paths: new Set(Object.keys(paths)),
-        has: (path: string, method = "get") => paths[path]?.[method] !== undefined
+        has: (path: string, method = "get") => paths[path]?.[method] !== undefined,
+        enumWith: (member: string) => findEnum(document, member) ?? []
       }
     },
-    () => ({ paths: new Set<string>(), has: () => false })
+    () => ({ paths: new Set<string>(), has: () => false, enumWith: () => [] })
   )
   return features
 }

@@ -38,7 +38,7 @@ const App = () => {
     document.querySelector<HTMLElement>("main h1")?.focus()
   }, [hash])
   const dnc = features?.has("/do-not-call") ?? false
-  const webhooks = features?.has("/webhooks/endpoints") ?? false
+  const webhooks = features?.has("/webhooks", "post") ?? false
   const link = (href: string, page: string, text: string) => (
     <a href={href} aria-current={route.page === page ? "page" : undefined}>{text}</a>
   )
@@ -62,7 +62,7 @@ const App = () => {
         {route.page === "new" && <NewBatch features={features} />}
         {route.page === "batch" && <BatchDetail key={route.id} id={route.id!} features={features} />}
         {route.page === "dnc" && <DoNotCall available={dnc} />}
-        {route.page === "webhooks" && <Webhooks available={webhooks} />}
+        {route.page === "webhooks" && <Webhooks available={webhooks} eventTypes={features?.enumWith("batch.created") ?? []} />}
       </main>
     </>
   )

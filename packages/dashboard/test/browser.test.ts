@@ -305,4 +305,74 @@ describe("dashboard in Chromium", () => {
     }
   // 43–72 s measured on 2 cores at load average 14–18; the bound leaves room for a CI box shared with other jobs.
   }, 180_000)
+
+  it("lists, adds and removes a do-not-call number, and creates a webhook endpoint showing its secret once", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+
+    await page.goto(`${host.dashboard}#/do-not-call`)
+    await page.getByRole("heading", { level: 1, name: "Do not call" }).waitFor()
+    // A number the API refuses: its message goes beside the field.
+    await page.locator("#dnc-number").fill("12")
+    await page.getByRole("button", { name: "Add", exact: true }).click()
+    await page.locator("#dnc-number-error").waitFor()
+    await page.locator("#dnc-number").fill("+1 415 555 0199")
+    await page.getByRole("button", { name: "Add", exact: true }).click()
+    await page.getByRole("status").filter({ hasText: "+14155550199 added" }).waitFor()
+    expect(await page.locator("#dnc-number-error").count()).toBe(0)
+    await page.locator(".dnc-table tbody tr").filter({ hasText: "+14155550199" }).waitFor()
+    await page.locator("#dnc-check").fill("+14155550199")
+    await page.getByRole("button", { name: "Check", exact: true }).click()
+    await page.getByRole("status").filter({ hasText: "+14155550199 is on the list" }).waitFor()
+    await shoot(page, "do-not-call")
+    expect(await axeViolations(page)).toEqual([])
+    await page.locator(".dnc-table tbody tr").filter({ hasText: "+14155550199" }).getByRole("button", { name: "Remove" }).click()
+    await page.getByRole("dialog").getByRole("button", { name: "Remove +14155550199" }).click()
+    await expect.poll(() => page.locator(".dnc-table tbody").innerText()).not.toContain("+14155550199")
+    // A file with one good row and one refused: the count, and the refused row with its reason.
+    await page.locator("#dnc-file").setInputFiles({ name: "opt-outs.csv", mimeType: "text/csv", buffer: Buffer.from("phone\n+14155550198\nnot a number\n") })
+    await page.getByRole("status").filter({ hasText: "opt-outs.csv: 1 of 2 rows added, 1 refused" }).waitFor()
+    await page.locator(".problems li").filter({ hasText: "Row" }).waitFor()
+    await page.locator(".dnc-table tbody tr").filter({ hasText: "+14155550198" }).waitFor()
+
+    await page.goto(`${host.dashboard}#/webhooks`)
+    await page.getByRole("heading", { level: 1, name: "Webhooks" }).waitFor()
+    const receiver = `${new URL(host.api).origin}/hooks/receiver`
+    await page.locator("#hook-url").fill(receiver)
+    await page.locator("#hook-description").fill("CRM sync")
+    await page.getByText("Events to send: all").click()
+    await page.getByRole("group", { name: "Batch events" }).getByLabel("created").check()
+    await page.getByRole("button", { name: "Add endpoint" }).click()
+    const secret = await page.locator(".secret-value").innerText()
+    expect(secret).toMatch(/^whsec_/)
+    const row = page.locator(".hooks-table tbody tr").filter({ hasText: receiver })
+    await row.waitFor()
+    expect(await row.innerText()).toContain("batch.created")
+    // A new batch makes a delivery; the host has no receiver there, so it answers 404 and the log says so.
+    const draft = await fetch(`${host.api}/batches`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Webhook trigger", agentId, draft: true, contacts: [{ phone: "+14155550180" }] })
+    })
+    expect(draft.status).toBe(201)
+    await row.getByRole("button", { name: "Deliveries" }).click()
+    await page.getByRole("heading", { level: 2, name: `Deliveries to ${receiver}` }).waitFor()
+    const delivery = page.locator(".deliveries tbody tr").filter({ hasText: "batch.created" })
+    await expect.poll(async () => {
+      await page.getByRole("button", { name: "Refresh" }).click()
+      return (await delivery.innerText().catch(() => "")).includes("404")
+    }, { timeout: 90_000 }).toBe(true)
+    await shoot(page, "webhooks")
+    expect(await axeViolations(page)).toEqual([])
+    await delivery.getByRole("button", { name: "Redeliver" }).click()
+    // Sent again with its tries counted afresh.
+    await delivery.getByText("pending").waitFor()
+    // Shown once: the list never carries it again.
+    await page.reload()
+    await row.waitFor()
+    expect(await page.locator(".secret-value").count()).toBe(0)
+    expect(await page.content()).not.toContain(secret)
+    await row.getByRole("button", { name: "Disable" }).click()
+    await row.locator(".badge-disabled").waitFor()
+    for (const name of ["do-not-call", "webhooks"]) expect(existsSync(`${outputDir}${name}.png`)).toBe(true)
+  }, 180_000)
 })

@@ -5,7 +5,7 @@
  * simulated provider with sub-second calls.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
-import { Directory, Engine, SimulatedTelephony } from "@outdial/core"
+import { Directory, Engine, SimulatedTelephony, WebhookSettings } from "@outdial/core"
 import { Router } from "@outdial/http-express"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import express from "express"
@@ -24,6 +24,8 @@ export interface Host {
 
 export const start = async (): Promise<Host> => {
   const engine = Engine.layerWith({
+    // The browser test registers an endpoint on this host itself, at 127.0.0.1.
+    config: { webhooks: { ...WebhookSettings.defaults, allowPrivateNetworks: true } },
     store: PgStorage.layerEmbedded(),
     telephony: SimulatedTelephony.layer({
       outcomes: { completed: 3, no_answer: 1, busy: 1 },
