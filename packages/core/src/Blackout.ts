@@ -9,12 +9,21 @@
  *
  * @since 0.1.0
  */
-import Holidays from "date-holidays"
+import type HolidaysClass from "date-holidays"
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
+import { createRequire } from "node:module"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as CallingWindow from "./CallingWindow.ts"
 import { InvalidInput } from "./OutdialError.ts"
+
+// The calendars of every country are ~22 MB once loaded: loaded on first use, so a
+// host (or an import of a million contacts) that never asks for holidays never pays it.
+let holidaysClass: typeof HolidaysClass | undefined
+const Holidays = function(...args: ConstructorParameters<typeof HolidaysClass>) {
+  holidaysClass ??= createRequire(import.meta.url)("date-holidays") as typeof HolidaysClass
+  return new holidaysClass(...args)
+} as unknown as typeof HolidaysClass
 
 const isoDate = /^\d{4}-\d{2}-\d{2}$/
 
