@@ -109,6 +109,18 @@ export const storeLatency = Metric.histogram("outdial_store_latency_seconds", {
   boundaries: secondsBoundaries
 })
 
+/** The metric with one attribute, made once per value: it is recorded on every dial, where a new one each time showed. */
+const byAttribute = <In, State>(metric: Metric.Metric<In, State>, key: string) => {
+  const made = new Map<string, Metric.Metric<In, State>>()
+  return (value: string): Metric.Metric<In, State> => {
+    let found = made.get(value)
+    if (found === undefined) made.set(value, found = Metric.withAttributes(metric, { [key]: value }))
+    return found
+  }
+}
+const inFlightOf = byAttribute(callsInFlight, "organization")
+const outcomeOf = byAttribute(callOutcomes, "outcome")
+
 /**
  * @since 0.1.0
  * @category recording
@@ -117,7 +129,7 @@ export const dialStarted = (organizationId: string, lagMillis: number): Effect.E
   Effect.andThen(
     Metric.update(dialsStarted, 1),
     Effect.andThen(
-      Metric.modify(Metric.withAttributes(callsInFlight, { organization: organizationId }), 1),
+      Metric.modify(inFlightOf(organizationId), 1),
       Metric.update(dispatchLag, Math.max(0, lagMillis) / 1000)
     )
   )
@@ -128,8 +140,8 @@ export const dialStarted = (organizationId: string, lagMillis: number): Effect.E
  */
 export const callEnded = (organizationId: string, outcome: string): Effect.Effect<void> =>
   Effect.andThen(
-    Metric.update(Metric.withAttributes(callOutcomes, { outcome }), 1),
-    Metric.modify(Metric.withAttributes(callsInFlight, { organization: organizationId }), -1)
+    Metric.update(outcomeOf(outcome), 1),
+    Metric.modify(inFlightOf(organizationId), -1)
   )
 
 /**
