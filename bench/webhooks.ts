@@ -6,7 +6,9 @@
  *    recorded changes.
  * 2. `webhookRatio`: dispatch throughput (contacts finished per second, a
  *    batch through the simulated provider) with an endpoint subscribed to
- *    every change ÷ without one, in the same run.
+ *    every change ÷ without one, in the same run. `webhookRatioDrained`
+ *    counts the run with webhooks until its last delivery was sent too, so
+ *    a sender that fell behind (or held back while dispatch ran) shows.
  *
  * The last line is JSON.
  */
@@ -16,6 +18,7 @@ import { WebhookReceiver } from "@outdial/testing"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
+import * as SqlClient from "effect/sql/SqlClient"
 import { createDatabase } from "../packages/adapter-postgres/test/database.ts"
 
 const backlog = Number(process.env.WEBHOOKS ?? 2_000)
@@ -36,7 +39,7 @@ const runtimeOf = (url: string, organizationId: string, webhooks: boolean) =>
     config: { maxContacts: contacts, webhooks: { ...settings, enabled: webhooks } }
   }))
 
-/** Contacts finished per second of one batch. */
+/** Contacts finished per second of one batch; with webhooks, also until every delivery was sent. */
 const dispatchRate = async (url: string, organizationId: string, receiverUrl: string | undefined) => {
   const runtime = runtimeOf(url, organizationId, receiverUrl !== undefined)
   try {
@@ -56,7 +59,17 @@ const dispatchRate = async (url: string, organizationId: string, receiverUrl: st
         if (batch.status === "completed") break
         yield* Effect.sleep(50)
       }
-      return contacts / ((Date.now() - started) / 1000)
+      const dispatched = contacts / ((Date.now() - started) / 1000)
+      if (receiverUrl === undefined) return { dispatched, drained: dispatched }
+      const sql = yield* SqlClient.SqlClient
+      for (;;) {
+        const [left] = yield* sql<{ count: number }>`
+          SELECT ((SELECT count(*) FROM outdial_webhook_changes) +
+                  (SELECT count(*) FROM outdial_webhook_deliveries WHERE status = 'pending'))::int4 AS count`
+        if (left!.count === 0) break
+        yield* Effect.sleep(20)
+      }
+      return { dispatched, drained: contacts / ((Date.now() - started) / 1000) }
     }))
   } finally {
     await runtime.dispose()
@@ -92,13 +105,19 @@ const main = async () => {
     const off1 = await dispatchRate(database.url, "org_bench_off1", undefined)
     const on = await dispatchRate(database.url, "org_bench_on", receiver.url)
     const off2 = await dispatchRate(database.url, "org_bench_off2", undefined)
-    const off = (off1 + off2) / 2
-    console.log(`dispatch: ${off.toFixed(0)} contacts/s without webhooks, ${on.toFixed(0)} with`)
+    const off = (off1.dispatched + off2.dispatched) / 2
+    console.log(
+      `dispatch: ${off.toFixed(0)} contacts/s without webhooks, ${on.dispatched.toFixed(0)} with (${
+        on.drained.toFixed(0)
+      } counting until every delivery was sent)`
+    )
     console.log(JSON.stringify({
       webhooksPerSec: Math.round(webhooksPerSec),
       dispatchPerSecOff: Math.round(off),
-      dispatchPerSecOn: Math.round(on),
-      webhookRatio: Number((on / off).toFixed(3))
+      dispatchPerSecOn: Math.round(on.dispatched),
+      dispatchPerSecOnDrained: Math.round(on.drained),
+      webhookRatio: Number((on.dispatched / off).toFixed(3)),
+      webhookRatioDrained: Number((on.drained / off).toFixed(3))
     }))
   } finally {
     await receiver.close()

@@ -120,6 +120,7 @@ const byAttribute = <In, State>(metric: Metric.Metric<In, State>, key: string) =
 }
 const inFlightOf = byAttribute(callsInFlight, "organization")
 const outcomeOf = byAttribute(callOutcomes, "outcome")
+const deliveryResultOf = byAttribute(webhookDeliveries, "result")
 
 /**
  * @since 0.1.0
@@ -188,7 +189,7 @@ export const leaseTakenOver: Effect.Effect<void> = Metric.update(leaseTakeovers,
  */
 export const webhookTried = (status: DeliveryStatus, latencyMillis: number): Effect.Effect<void> =>
   Effect.andThen(
-    Metric.update(Metric.withAttributes(webhookDeliveries, { result: status === "pending" ? "retry" : status }), 1),
+    Metric.update(deliveryResultOf(status === "pending" ? "retry" : status), 1),
     Effect.andThen(
       status === "delivered" ? Effect.void : Metric.update(webhookFailures, 1),
       Metric.update(webhookLatency, latencyMillis / 1000)

@@ -8,7 +8,7 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type { EventType, StoredChange, WebhookChange } from "./WebhookPayload.ts"
-import type { ClaimedDelivery, Delivery, WebhookEndpoint, WebhookStore } from "./WebhookStore.ts"
+import type { ClaimedDelivery, Delivery, TryResult, WebhookEndpoint, WebhookStore } from "./WebhookStore.ts"
 
 interface StoredDelivery {
   delivery: Delivery
@@ -140,37 +140,49 @@ export const make = (): WebhookStore & { readonly record: (change: WebhookChange
         }
         return claimed
       }),
-    recordTry: (result) =>
+    recordTries: (results) =>
       Effect.sync(() => {
-        const stored = deliveries.get(result.deliveryId)
-        if (stored === undefined || stored.delivery.attempts !== result.attempt || stored.claimedBy !== result.ownerId) {
-          return
+        const byEndpoint = new Map<string, { delivered: boolean; firstFailed?: TryResult; lastFailed?: TryResult }>()
+        for (const result of results) {
+          const stored = deliveries.get(result.deliveryId)
+          if (stored === undefined || stored.delivery.attempts !== result.attempt || stored.claimedBy !== result.ownerId) {
+            continue
+          }
+          stored.claimedBy = null
+          stored.claimExpiresAt = 0
+          stored.updatedAt = millis(result.at)
+          stored.delivery = {
+            ...stored.delivery,
+            status: result.status,
+            lastResponseCode: result.responseCode,
+            lastLatencyMillis: result.latencyMillis,
+            lastError: result.error,
+            nextAttemptAt: result.status === "pending" ? result.nextAttemptAt : null,
+            deliveredAt: result.status === "delivered" ? result.at : null
+          }
+          const seen = byEndpoint.get(stored.delivery.endpointId) ?? { delivered: false }
+          byEndpoint.set(stored.delivery.endpointId, seen)
+          if (result.status === "delivered") seen.delivered = true
+          else {
+            if (seen.firstFailed === undefined || millis(result.at) < millis(seen.firstFailed.at)) seen.firstFailed = result
+            if (seen.lastFailed === undefined || millis(result.at) >= millis(seen.lastFailed.at)) seen.lastFailed = result
+          }
         }
-        stored.claimedBy = null
-        stored.claimExpiresAt = 0
-        stored.updatedAt = millis(result.at)
-        stored.delivery = {
-          ...stored.delivery,
-          status: result.status,
-          lastResponseCode: result.responseCode,
-          lastLatencyMillis: result.latencyMillis,
-          lastError: result.error,
-          nextAttemptAt: result.status === "pending" ? result.nextAttemptAt : null,
-          deliveredAt: result.status === "delivered" ? result.at : null
+        for (const [endpointId, seen] of byEndpoint) {
+          const endpoint = endpoints.get(endpointId)
+          if (endpoint === undefined) continue
+          if (seen.delivered || seen.firstFailed === undefined || seen.lastFailed === undefined) {
+            if (endpoint.failingSince !== null) endpoints.set(endpoint.id, { ...endpoint, failingSince: null })
+            continue
+          }
+          const failingSince = endpoint.failingSince ?? seen.firstFailed.at
+          const disable = millis(failingSince) <= millis(seen.lastFailed.disableIfFailingSince)
+          endpoints.set(endpoint.id, {
+            ...endpoint,
+            failingSince,
+            ...(disable ? { enabled: false, disabledReason: seen.lastFailed.disableReason } : {})
+          })
         }
-        const endpoint = endpoints.get(stored.delivery.endpointId)
-        if (endpoint === undefined) return
-        if (result.status === "delivered") {
-          if (endpoint.failingSince !== null) endpoints.set(endpoint.id, { ...endpoint, failingSince: null })
-          return
-        }
-        const failingSince = endpoint.failingSince ?? result.at
-        const disable = millis(failingSince) <= millis(result.disableIfFailingSince)
-        endpoints.set(endpoint.id, {
-          ...endpoint,
-          failingSince,
-          ...(disable ? { enabled: false, disabledReason: result.disableReason } : {})
-        })
       }),
     listDeliveries: (organizationId, endpointId, { limit, status }) =>
       Effect.sync(() =>

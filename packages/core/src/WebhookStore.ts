@@ -163,10 +163,16 @@ export interface WebhookStore {
     readonly limit: number
   }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreError>
   /**
-   * Records a try's result, unless the delivery was claimed again since
-   * (its try number moved on) or deleted: then nothing changes.
+   * Records the results of a pass's tries at once (one write, not one per
+   * delivery), each unless its delivery was claimed again since (its try
+   * number moved on) or deleted: then that one changes nothing. The tries
+   * of one call count as made together: an endpoint that delivered any of
+   * them is answering (its `failingSince` cleared); else it is failing since
+   * its earliest failed try among them (or before), and disabled, with the
+   * reason of its latest, when that is at or before the latest's
+   * `disableIfFailingSince`.
    */
-  readonly recordTry: (result: TryResult) => Effect.Effect<void, StoreError>
+  readonly recordTries: (results: ReadonlyArray<TryResult>) => Effect.Effect<void, StoreError>
   /** The endpoint's deliveries, newest first. */
   readonly listDeliveries: (
     organizationId: string,

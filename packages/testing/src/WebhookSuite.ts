@@ -348,7 +348,7 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
         const again = yield* webhooks.claimDue({ ownerId: "c", now: later, leaseMillis: 10_000, limit: 10_000 })
         const taken = ours(again).find((c) => aIds.has(c.id))
         assert.isDefined(taken, "an expired claim is taken by another sender")
-        yield* webhooks.recordTry({
+        yield* webhooks.recordTries([{
           deliveryId: taken!.id,
           attempt: taken!.attempt - 1,
           ownerId: "a",
@@ -360,9 +360,50 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
           at: later,
           disableIfFailingSince: now,
           disableReason: "late"
-        })
+        }])
         const log = yield* webhooks.listDeliveries(organizationId, endpoint.id, { limit: 100 })
         assert.isTrue(log.every((d) => d.status === "pending"), "the late result of a lost claim changed nothing")
+      })))
+
+    it.effect("tries recorded together: an endpoint that delivered any is answering; else failing since the earliest", () =>
+      timed(() => Effect.gen(function*() {
+        const webhooks = yield* webhooksOf
+        const organizationId = uniqueId("org")
+        const answering = yield* addEndpoint(organizationId, "http://127.0.0.1:9/answering")
+        const failing = yield* addEndpoint(organizationId, "http://127.0.0.1:9/failing")
+        const now = yield* nowUtc
+        yield* runningBatch(1, organizationId)
+        yield* webhooks.fanOut(500, now, (stored) => WebhookPayload.toMessage(stored, now))
+        const claimed = (yield* webhooks.claimDue({ ownerId: "r", now, leaseMillis: 10_000, limit: 10_000 }))
+          .filter((c) => c.endpoint.id === answering.id || c.endpoint.id === failing.id)
+        assert.strictEqual(claimed.length, 6)
+        const at = (millis: number) => DateTime.makeUnsafe(DateTime.toEpochMillis(now) + millis)
+        const failingIndex = new Map<string, number>()
+        yield* webhooks.recordTries(claimed.map((c) => {
+          const index = failingIndex.get(c.endpoint.id) ?? 0
+          failingIndex.set(c.endpoint.id, index + 1)
+          const delivered = c.endpoint.id === answering.id && index === 1
+          return {
+            deliveryId: c.id,
+            attempt: c.attempt,
+            ownerId: "r",
+            status: delivered ? "delivered" as const : "pending" as const,
+            responseCode: delivered ? 204 : 503,
+            latencyMillis: 1,
+            error: delivered ? null : "HTTP 503",
+            nextAttemptAt: delivered ? null : at(hour),
+            at: at(index * second),
+            disableIfFailingSince: at(index * second - 86_400_000),
+            disableReason: "failing"
+          }
+        }))
+        const after = (id: string) => Effect.map(webhooks.getEndpoint(organizationId, id), (e) => e!)
+        assert.include(yield* after(answering.id), { enabled: true, failingSince: null })
+        const stillFailing = yield* after(failing.id)
+        assert.isTrue(stillFailing.enabled)
+        assert.strictEqual(DateTime.toEpochMillis(stillFailing.failingSince!), DateTime.toEpochMillis(now))
+        const log = yield* webhooks.listDeliveries(organizationId, answering.id, { limit: 10 })
+        assert.deepStrictEqual(log.map((d) => d.status).sort(), ["delivered", "pending", "pending"])
       })))
 
     it.effect("a delivery is sent again on request, with the same webhook-id", () =>

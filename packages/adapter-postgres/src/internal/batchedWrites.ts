@@ -9,7 +9,6 @@ import * as Attempt from "@outdial/core/Attempt"
 import type { BatchStore } from "@outdial/core/BatchStore"
 import * as Contact from "@outdial/core/Contact"
 import { InvalidTransition } from "@outdial/core/OutdialError"
-import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as SqlClient from "effect/sql/SqlClient"
@@ -21,6 +20,7 @@ import {
   defect,
   encodeDecision,
   int4Array,
+  iso,
   jsonText,
   positionOf,
   storeError,
@@ -36,7 +36,6 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
   const { decisionCount, recordDecision } = history
   const finalStatuses = sql.literal(Contact.statuses.filter(Contact.isFinal).map((s) => `'${s}'`).join(", "))
   // Times travel as ISO text in the arrays: typed timestamp arrays add nothing here.
-  const iso = (time: DateTime.Utc | null) => time === null ? null : DateTime.toDateUtc(time).toISOString()
   return {
     // `beginAttempt` over many contacts in one statement, for the same reasons, and so
     // that a runner's step costs one round trip and one commit rather than one per

@@ -38,6 +38,7 @@ export const boolArray = arrayOf(PgTypes.OID.bool)
 export const utc = (value: Date | null): DateTime.Utc | null => value === null ? null : DateTime.makeUnsafe(value)
 export const dateOf = (value: DateTime.Utc | null | undefined): Date | null =>
   value === null || value === undefined ? null : DateTime.toDateUtc(value)
+export const iso = (time: DateTime.Utc | null): string | null => time === null ? null : DateTime.toDateUtc(time).toISOString()
 export const jsonText = (value: unknown): string | null => value === undefined ? null : JSON.stringify(value)
 
 export interface ContactRow {

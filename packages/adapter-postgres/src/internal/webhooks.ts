@@ -11,7 +11,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import { dateOf, storeError, textArray, utc } from "./rows.ts"
+import { dateOf, int4Array, iso, storeError, textArray, utc } from "./rows.ts"
 
 interface EndpointRow {
   readonly id: string
@@ -199,27 +199,46 @@ export const make = (sql: SqlClient.SqlClient): WebhookStore => {
         ),
         failed("claimDue")
       ),
-    recordTry: (result) => {
-      const delivered = result.status === "delivered"
-      const at = date(result.at)
-      return sql`
-        WITH d AS (
-          UPDATE outdial_webhook_deliveries SET
-            status = ${result.status}, claimed_by = NULL, claim_expires_at = NULL,
-            last_response_code = ${result.responseCode}, last_latency_ms = ${Math.round(result.latencyMillis)},
-            last_error = ${result.error}, next_attempt_at = ${result.status === "pending" ? dateOf(result.nextAttemptAt) : null},
-            delivered_at = ${delivered ? at : null}, updated_at = ${at}
-          WHERE id = ${Number(result.deliveryId)} AND attempts = ${result.attempt} AND claimed_by = ${result.ownerId}
-          RETURNING endpoint_id)
+    recordTries: (results) =>
+      results.length === 0 ? Effect.void : sql`
+        WITH r AS (
+          SELECT * FROM unnest(${textArray(results.map((r) => r.deliveryId))}::bigint[],
+                               ${int4Array(results.map((r) => r.attempt))}, ${textArray(results.map((r) => r.ownerId))},
+                               ${textArray(results.map((r) => r.status))}, ${int4Array(results.map((r) => r.responseCode))},
+                               ${int4Array(results.map((r) => Math.round(r.latencyMillis)))},
+                               ${textArray(results.map((r) => r.error))},
+                               ${textArray(results.map((r) => r.status === "pending" ? iso(r.nextAttemptAt) : null))}::timestamptz[],
+                               ${textArray(results.map((r) => iso(r.at)))}::timestamptz[],
+                               ${textArray(results.map((r) => iso(r.disableIfFailingSince)))}::timestamptz[],
+                               ${textArray(results.map((r) => r.disableReason))})
+            AS r(id, attempt, owner_id, status, code, latency, error, next_at, at, disable_if, reason)),
+        d AS (
+          UPDATE outdial_webhook_deliveries d SET
+            status = r.status, claimed_by = NULL, claim_expires_at = NULL, last_response_code = r.code,
+            last_latency_ms = r.latency, last_error = r.error, next_attempt_at = r.next_at,
+            delivered_at = CASE WHEN r.status = 'delivered' THEN r.at END, updated_at = r.at
+          FROM r
+          WHERE d.id = r.id AND d.attempts = r.attempt AND d.claimed_by = r.owner_id
+          RETURNING d.endpoint_id, r.status, r.at, r.disable_if, r.reason),
+        x AS (
+          SELECT endpoint_id, bool_or(status = 'delivered') AS delivered,
+                 min(at) FILTER (WHERE status <> 'delivered') AS failed_at,
+                 max(disable_if) FILTER (WHERE status <> 'delivered') AS disable_if,
+                 (array_agg(reason ORDER BY at DESC) FILTER (WHERE status <> 'delivered'))[1] AS reason
+          FROM d GROUP BY endpoint_id),
+        -- Locked in id order: two senders recording tries of the same endpoints never wait on each other in a circle.
+        locked AS (
+          SELECT e.id FROM outdial_webhook_endpoints e JOIN x ON x.endpoint_id = e.id
+          WHERE NOT x.delivered OR e.failing_since IS NOT NULL
+          ORDER BY e.id
+          FOR UPDATE OF e)
         UPDATE outdial_webhook_endpoints e SET
-          failing_since = CASE WHEN ${delivered} THEN NULL ELSE coalesce(e.failing_since, ${at}) END,
-          enabled = e.enabled AND (${delivered} OR coalesce(e.failing_since, ${at}) > ${date(result.disableIfFailingSince)}),
-          disabled_reason = CASE WHEN NOT ${delivered} AND coalesce(e.failing_since, ${at}) <= ${
-        date(result.disableIfFailingSince)
-      } THEN ${result.disableReason} ELSE e.disabled_reason END
-        FROM d WHERE e.id = d.endpoint_id AND (NOT ${delivered} OR e.failing_since IS NOT NULL)`
-        .pipe(Effect.asVoid, failed("recordTry"))
-    },
+          failing_since = CASE WHEN x.delivered THEN NULL ELSE coalesce(e.failing_since, x.failed_at) END,
+          enabled = e.enabled AND (x.delivered OR coalesce(e.failing_since, x.failed_at) > x.disable_if),
+          disabled_reason = CASE WHEN NOT x.delivered AND coalesce(e.failing_since, x.failed_at) <= x.disable_if
+                                 THEN x.reason ELSE e.disabled_reason END
+        FROM x JOIN locked ON locked.id = x.endpoint_id
+        WHERE e.id = x.endpoint_id`.pipe(Effect.asVoid, failed("recordTries")),
     listDeliveries: (organizationId, endpointId, { limit, status }) =>
       sql<DeliveryRow>`
         SELECT ${sql.unsafe(deliveryColumns)} FROM outdial_webhook_deliveries
