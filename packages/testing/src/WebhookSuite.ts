@@ -10,6 +10,9 @@
  * at the wall clock (the verifier refuses timestamps five minutes off); its
  * sleeps are real, so a database driver's own timers run as they would.
  *
+ * A little over 400 lines because it is one port's contract, read as one
+ * list of promises every store keeps.
+ *
  * @since 0.1.0
  */
 import { assert, layer } from "@effect/vitest"
