@@ -347,14 +347,16 @@ export const run = <E>(name: string, store: Layer.Layer<BatchStore, E>, timeout:
         const aIds = new Set(ours(a).map((c) => c.id))
         assert.isTrue(ours(b).every((c) => !aIds.has(c.id)), "no delivery claimed twice")
         assert.strictEqual(ours(a).length + ours(b).length, 3 + 8)
+        // Which sender holds which is a race (b may lock all before a looks): either claim serves below.
+        const holder = new Map([...ours(a).map((c) => [c.id, "a"] as const), ...ours(b).map((c) => [c.id, "b"] as const)])
         const later = DateTime.makeUnsafe(DateTime.toEpochMillis(now) + 10_000)
         const again = yield* webhooks.claimDue({ ownerId: "c", now: later, leaseMillis: 10_000, limit: 10_000 })
-        const taken = ours(again).find((c) => aIds.has(c.id))
+        const taken = ours(again).find((c) => holder.has(c.id))
         assert.isDefined(taken, "an expired claim is taken by another sender")
         yield* webhooks.recordTries([{
           deliveryId: taken!.id,
           attempt: taken!.attempt - 1,
-          ownerId: "a",
+          ownerId: holder.get(taken!.id)!,
           status: "failed",
           responseCode: 400,
           latencyMillis: 1,
