@@ -153,6 +153,7 @@ export const make = (): BatchStore["Service"] => {
     const previous = entry.contacts[position]!
     entry.contacts[position] = next
     if (
+      webhooks.listens(entry.batch.organizationId) &&
       WebhookPayload.isContactNews(
         { status: previous.status, decisionKind: previous.lastDecision?.kind ?? null, decisionAt: previous.lastDecision?.at },
         { status: next.status, decisionKind: next.lastDecision?.kind ?? null, decisionAt: next.lastDecision?.at }
