@@ -57,9 +57,7 @@ const maxEndsPerWrite = 100
  * has no round trips to save and writes at once.
  */
 const record = (context: DispatchContext, runner: Runner, lease: Lease, end: AttemptEnd) =>
-  Effect.suspend(() => {
-    const { store } = context
-    if (store.processLocal === true) return store.finishAttempt(lease, end)
+  context.store.processLocal === true ? context.store.finishAttempt(lease, end) : Effect.suspend(() => {
     const done = Deferred.makeUnsafe<Begun, LeaseLost | StoreError>()
     let queue = pendingEnds.get(runner)
     if (queue === undefined || queue.length >= maxEndsPerWrite) {
@@ -131,39 +129,42 @@ export const finish = (
   attemptId: string,
   result: CallResult
 ): Effect.Effect<void> =>
-  Clock.clockWith((clock) => {
-    const now = clock.currentTimeMillisUnsafe()
-    if (result.outcome === "completed" && result.duration !== null) {
-      runner.pace.talkSeconds += result.duration
-      runner.pace.talkSamples++
-    }
-    const write = record(context, runner, dialing.lease, {
-      attemptId,
-      result,
-      endedAt: utcAt(now),
-      ...endOf(context, runner, dialing, contact, result, now)
-    })
-    // The write is idempotent, so a dropped connection is simply retried; the retry
-    // machinery is built only once a try has failed, not for every call.
-    const recorded = write.pipe(
-      Effect.catchIf(isStoreError, () =>
-        Effect.sleep(firstRetryMillis).pipe(
-          Effect.andThen(write),
-          Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 })
-        )),
-      Effect.flatMap((recorded) => {
-        runner.recording.failures = 0
-        return publishContact(context, runner, recorded.contact, recorded.attempt, now)
-      })
-    )
-    const ended = EngineMetrics.callEnded(runner.batch!.organizationId, result.outcome)
-    return Effect.andThen(ended, result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), recorded) : recorded)
-  }).pipe(
-    Effect.catchCause((cause) => recordFailed(runner, dialing, cause)),
-    Effect.ensuring(Effect.sync(() => {
+  Effect.ensuring(
+    Effect.catchCause(
+      Clock.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        if (result.outcome === "completed" && result.duration !== null) {
+          runner.pace.talkSeconds += result.duration
+          runner.pace.talkSamples++
+        }
+        const write = record(context, runner, dialing.lease, {
+          attemptId,
+          result,
+          endedAt: utcAt(now),
+          ...endOf(context, runner, dialing, contact, result, now)
+        })
+        // The write is idempotent, so a dropped connection is simply retried; the retry
+        // machinery is built only once a try has failed, not for every call.
+        const recorded = Effect.flatMap(
+          Effect.catchIf(write, isStoreError, () =>
+            Effect.sleep(firstRetryMillis).pipe(
+              Effect.andThen(write),
+              Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 })
+            )),
+          (recorded) => {
+            runner.recording.failures = 0
+            return publishContact(context, runner, recorded.contact, recorded.attempt, now)
+          }
+        )
+        const ended = EngineMetrics.callEnded(runner.batch!.organizationId, result.outcome)
+        return Effect.andThen(ended, result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), recorded) : recorded)
+      }),
+      (cause) => recordFailed(runner, dialing, cause)
+    ),
+    Effect.sync(() => {
       runner.inFlight--
       runner.alarm.signal.openUnsafe()
-    }))
+    })
   )
 
 /**
@@ -204,13 +205,15 @@ export const awaitFinished = (context: DispatchContext, attemptId: string): Effe
     )
   )
 
-const failedCall = (error: TelephonyError): CallResult => ({
-  outcome: "failed" satisfies CallOutcome,
-  sipCode: null,
-  duration: null,
-  roomName: null,
-  failureReason: error.message
-})
+/** A call the provider refused, as the call's result. */
+const failedCall = (error: TelephonyError): Effect.Effect<CallResult> =>
+  Effect.succeed({
+    outcome: "failed" satisfies CallOutcome,
+    sipCode: null,
+    duration: null,
+    roomName: null,
+    failureReason: error.message
+  })
 
 const startOf = (runner: Runner, dialing: Dialing, contact: Contact, decision: Decision, now: number): AttemptStart => ({
   contactId: contact.id,
@@ -318,10 +321,16 @@ const dialsPlaced = (runner: Runner, begun: ReadonlyArray<{ readonly contact: Co
  * tracer's reach nobody, and a span per dial (with its stack trace) was a
  * tenth of a dial's cost.
  */
-const traced = <A>(call: Effect.Effect<A>, attributes: Record<string, string>): Effect.Effect<A> =>
+const traced = <A>(call: Effect.Effect<A>, begun: Begun): Effect.Effect<A> =>
   Effect.withFiber((fiber) =>
     fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
-      ? Effect.withSpan(call, "outdial.dial", { attributes })
+      ? Effect.withSpan(call, "outdial.dial", {
+        attributes: {
+          "outdial.attempt.id": begun.attempt.id,
+          "outdial.batch.id": begun.attempt.batchId,
+          "outdial.contact.id": begun.contact.id
+        }
+      })
       : call
   )
 
@@ -339,24 +348,27 @@ const place = (
   const batch = runner.batch!
   const { attemptNumber, callerNumberId } = start
   runner.inFlight++
-  const call = telephony.dial({
-    attemptId: begun.attempt.id,
-    organizationId: batch.organizationId,
-    batchId: batch.id,
-    contactId: contact.id,
-    attemptNumber,
-    agentId: batch.agentId,
-    callerNumberId,
-    callerNumber: dialing.numbers.get(callerNumberId) ?? null,
-    to: contact.phone,
-    contactName: contact.name,
-    dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
-  }).pipe(
-    Effect.catch((error) => Effect.succeed(failedCall(error))),
-    (call) => guard(context, begun.attempt.id, call),
-    Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result)),
-    (call) =>
-      traced(call, { "outdial.attempt.id": begun.attempt.id, "outdial.batch.id": batch.id, "outdial.contact.id": contact.id })
+  const attemptId = begun.attempt.id
+  // Data-first calls, not a pipe: each piped step cost a closure and a pass through `pipe` on every dial.
+  const dialed = Effect.catch(
+    telephony.dial({
+      attemptId,
+      organizationId: batch.organizationId,
+      batchId: batch.id,
+      contactId: contact.id,
+      attemptNumber,
+      agentId: batch.agentId,
+      callerNumberId,
+      callerNumber: dialing.numbers.get(callerNumberId) ?? null,
+      to: contact.phone,
+      contactName: contact.name,
+      dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
+    }),
+    failedCall
+  )
+  const call = traced(
+    Effect.flatMap(guard(context, attemptId, dialed), (result) => finish(context, runner, dialing, begun.contact, attemptId, result)),
+    begun
   )
   // Started at once, so the contact's `dialing` event still comes before anything the call does.
   return Effect.forkIn(Effect.andThen(publishContact(context, runner, begun.contact, begun.attempt, now), call), scope, {
