@@ -406,28 +406,43 @@ export const decideContacts = <R>(
   Effect.gen(function*() {
     const at = DateTime.makeUnsafe(view.now)
     const decisions: Array<Decision | undefined> = contacts.map(() => undefined)
+    // The contacts no link held back yet, by index; every one of them while none is.
+    let open: ReadonlyArray<number> = contacts.map((_, i) => i)
+    let held = 0
+    const stillOpen = () => {
+      if (held > 0) open = open.filter((i) => decisions[i] === undefined)
+      held = 0
+      return open.length > 0
+    }
     for (const policy of policies) {
+      if (!stillOpen()) break
       if (policy.holdContact !== undefined) {
-        contacts.forEach((contact, i) => {
-          if (decisions[i] !== undefined) return
-          const verdict = policy.holdContact!(view, contact)
-          if (verdict._tag !== "Dial") decisions[i] = toDecision(policy.name, verdict, at)
-        })
+        for (const i of open) {
+          const verdict = policy.holdContact(view, contacts[i]!)
+          if (verdict._tag !== "Dial") {
+            decisions[i] = toDecision(policy.name, verdict, at)
+            held++
+          }
+        }
+        if (!stillOpen()) break
       }
-      const open = contacts.flatMap((_, i) => decisions[i] === undefined ? [i] : [])
-      if (open.length === 0) break
       const verdicts = policy.forContacts !== undefined
-        ? yield* policy.forContacts(view, open.map((i) => contacts[i]!))
+        ? yield* policy.forContacts(view, open.length === contacts.length ? contacts : open.map((i) => contacts[i]!))
         : policy.forContact !== undefined
         ? yield* Effect.forEach(open, (i) => policy.forContact!(view, contacts[i]!), { concurrency: "unbounded" })
         : undefined
       if (verdicts === undefined) continue
       open.forEach((i, k) => {
         const verdict = verdicts[k]!
-        if (verdict._tag !== "Dial") decisions[i] = toDecision(policy.name, verdict, at)
+        if (verdict._tag !== "Dial") {
+          decisions[i] = toDecision(policy.name, verdict, at)
+          held++
+        }
       })
     }
-    return decisions.map((decision) => decision ?? { kind: "dial" as const, policy: "eligibility", reason: dialReason, at })
+    // One decision to dial, shared by the step's contacts dialed.
+    const dialed: Decision = { kind: "dial", policy: "eligibility", reason: dialReason, at }
+    return decisions.map((decision) => decision ?? dialed)
   })
 
 /**

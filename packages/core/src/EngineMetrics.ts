@@ -12,6 +12,22 @@ import type { DeliveryStatus } from "./WebhookStore.ts"
 
 const secondsBoundaries = Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 18 })
 
+// The options of the metrics recorded on every dial, also for their series made per attribute below.
+const callOutcomesOptions = (attributes?: Metric.Metric.Attributes) => ({
+  description: "Calls ended, by outcome",
+  incremental: true,
+  attributes
+})
+const webhookDeliveriesOptions = (attributes?: Metric.Metric.Attributes) => ({
+  description: "Webhook tries, by result: delivered, retry (pending) or failed",
+  incremental: true,
+  attributes
+})
+const callsInFlightOptions = (attributes?: Metric.Metric.Attributes) => ({
+  description: "Calls placed by this process and not yet ended, per organization",
+  attributes
+})
+
 /**
  * @since 0.1.0
  * @category metrics
@@ -25,18 +41,13 @@ export const dialsStarted = Metric.counter("outdial_dials_started_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const callOutcomes = Metric.counter("outdial_call_outcomes_total", {
-  description: "Calls ended, by outcome",
-  incremental: true
-})
+export const callOutcomes = Metric.counter("outdial_call_outcomes_total", callOutcomesOptions())
 
 /**
  * @since 0.1.0
  * @category metrics
  */
-export const callsInFlight = Metric.gauge("outdial_calls_in_flight", {
-  description: "Calls placed by this process and not yet ended, per organization"
-})
+export const callsInFlight = Metric.gauge("outdial_calls_in_flight", callsInFlightOptions())
 
 /**
  * @since 0.1.0
@@ -77,10 +88,7 @@ export const leaseTakeovers = Metric.counter("outdial_lease_takeovers_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const webhookDeliveries = Metric.counter("outdial_webhook_deliveries_total", {
-  description: "Webhook tries, by result: delivered, retry (pending) or failed",
-  incremental: true
-})
+export const webhookDeliveries = Metric.counter("outdial_webhook_deliveries_total", webhookDeliveriesOptions())
 
 /**
  * @since 0.1.0
@@ -109,41 +117,58 @@ export const storeLatency = Metric.histogram("outdial_store_latency_seconds", {
   boundaries: secondsBoundaries
 })
 
-/** The metric with one attribute, made once per value: it is recorded on every dial, where a new one each time showed. */
-const byAttribute = <In, State>(metric: Metric.Metric<In, State>, key: string) => {
-  const made = new Map<string, Metric.Metric<In, State>>()
-  return (value: string): Metric.Metric<In, State> => {
+/**
+ * One series per attribute value, made once with its attribute as its own:
+ * it is recorded on every dial, and a series made by `Metric.withAttributes`
+ * builds its registry key again on every update.
+ */
+const byAttribute = <M>(make: (attributes: Metric.Metric.Attributes) => M, key: string) => {
+  const made = new Map<string, M>()
+  return (value: string): M => {
     let found = made.get(value)
-    if (found === undefined) made.set(value, found = Metric.withAttributes(metric, { [key]: value }))
+    if (found === undefined) made.set(value, found = make({ [key]: value }))
     return found
   }
 }
-const inFlightOf = byAttribute(callsInFlight, "organization")
-const outcomeOf = byAttribute(callOutcomes, "outcome")
-const deliveryResultOf = byAttribute(webhookDeliveries, "result")
+const inFlightOf = byAttribute((attributes) => Metric.gauge("outdial_calls_in_flight", callsInFlightOptions(attributes)), "organization")
+const outcomeOf = byAttribute((attributes) => Metric.counter("outdial_call_outcomes_total", callOutcomesOptions(attributes)), "outcome")
+const deliveryResultOf = byAttribute(
+  (attributes) => Metric.counter("outdial_webhook_deliveries_total", webhookDeliveriesOptions(attributes)),
+  "result"
+)
+
+/**
+ * A step's dials handed to the provider, with each one's lag (from when it
+ * was due): one effect for the step's metrics, not three per dial.
+ *
+ * @since 0.1.0
+ * @category recording
+ */
+export const dialsPlaced = (organizationId: string, lagsMillis: ReadonlyArray<number>): Effect.Effect<void> =>
+  Effect.contextWith((context) => {
+    dialsStarted.updateUnsafe(lagsMillis.length, context)
+    inFlightOf(organizationId).modifyUnsafe(lagsMillis.length, context)
+    for (const lag of lagsMillis) dispatchLag.updateUnsafe(Math.max(0, lag) / 1000, context)
+    return Effect.void
+  })
 
 /**
  * @since 0.1.0
  * @category recording
  */
 export const dialStarted = (organizationId: string, lagMillis: number): Effect.Effect<void> =>
-  Effect.andThen(
-    Metric.update(dialsStarted, 1),
-    Effect.andThen(
-      Metric.modify(inFlightOf(organizationId), 1),
-      Metric.update(dispatchLag, Math.max(0, lagMillis) / 1000)
-    )
-  )
+  dialsPlaced(organizationId, [lagMillis])
 
 /**
  * @since 0.1.0
  * @category recording
  */
 export const callEnded = (organizationId: string, outcome: string): Effect.Effect<void> =>
-  Effect.andThen(
-    Metric.update(outcomeOf(outcome), 1),
-    Metric.modify(inFlightOf(organizationId), -1)
-  )
+  Effect.contextWith((context) => {
+    outcomeOf(outcome).updateUnsafe(1, context)
+    inFlightOf(organizationId).modifyUnsafe(-1, context)
+    return Effect.void
+  })
 
 /**
  * @since 0.1.0

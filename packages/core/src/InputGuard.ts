@@ -35,31 +35,55 @@ export const hasNul = (text: string): boolean => text.includes("\u0000")
 
 const pathOf = (path: ReadonlyArray<string | number>): string => path.join(".")
 
+/** Where an object sits: its key under its parent's place. The path is spelled out only for a refusal. */
+interface Place {
+  readonly parent: Place | undefined
+  readonly key: string | number
+  readonly depth: number
+}
+
+const pathTo = (root: ReadonlyArray<string | number>, place: Place | undefined, key?: string | number) => {
+  const keys: Array<string | number> = key === undefined ? [] : [key]
+  for (let at = place; at !== undefined; at = at.parent) keys.push(at.key)
+  return [...root, ...keys.reverse()]
+}
+
 /**
  * The first problem of `value` as a typed `validation_error` naming where it
  * is, or `undefined` when it is fine. `root` prefixes the reported field.
+ * Strings are checked where they are met and only objects wait on the stack,
+ * each with its place: a contact list is mostly strings, and a path per value
+ * was most of a large list's check.
  *
  * @since 0.1.0
  * @category validation
  */
 export const check = (value: unknown, root: ReadonlyArray<string | number> = []): InvalidInput | undefined => {
-  const stack: Array<{ readonly value: unknown; readonly path: ReadonlyArray<string | number> }> = [{ value, path: root }]
+  if (typeof value === "string") return hasNul(value) ? refuse(root, "contains a NUL character") : undefined
+  const stack: Array<{ readonly value: unknown; readonly place: Place | undefined }> = [{ value, place: undefined }]
   while (stack.length > 0) {
-    const { path, value: current } = stack.pop()!
-    if (typeof current === "string") {
-      if (hasNul(current)) return refuse(path, "contains a NUL character")
-      continue
-    }
+    const { place, value: current } = stack.pop()!
     if (typeof current !== "object" || current === null) continue
-    if (path.length - root.length >= maxDepth) return refuse(path, `is nested deeper than ${maxDepth} levels`)
+    const depth = place?.depth ?? 0
+    if (depth >= maxDepth) return refuse(pathTo(root, place), `is nested deeper than ${maxDepth} levels`)
+    // A string is checked where it is met; an object waits on the stack with its place.
+    const visit = (child: unknown, key: string | number) => {
+      if (typeof child === "string") return hasNul(child) ? refuse(pathTo(root, place, key), "contains a NUL character") : undefined
+      if (typeof child === "object" && child !== null) stack.push({ value: child, place: { parent: place, key, depth: depth + 1 } })
+      return undefined
+    }
     if (Array.isArray(current)) {
-      for (let i = 0; i < current.length; i++) stack.push({ value: current[i], path: [...path, i] })
+      for (let i = 0; i < current.length; i++) {
+        const refused = visit(current[i], i)
+        if (refused !== undefined) return refused
+      }
       continue
     }
     for (const key of Object.keys(current)) {
-      if (hasNul(key)) return refuse(path, "has a key with a NUL character")
-      if (forbiddenKeys.has(key)) return refuse([...path, key], "is not an allowed key")
-      stack.push({ value: (current as Record<string, unknown>)[key], path: [...path, key] })
+      if (hasNul(key)) return refuse(pathTo(root, place), "has a key with a NUL character")
+      if (forbiddenKeys.has(key)) return refuse(pathTo(root, place, key), "is not an allowed key")
+      const refused = visit((current as Record<string, unknown>)[key], key)
+      if (refused !== undefined) return refused
     }
   }
   return undefined

@@ -72,8 +72,11 @@ interface Entry {
   cursor: number
   nextContactNumber: number
   readonly attempts: Map<string, Attempt.Attempt>
-  /** Per contact id: its latest decisions, oldest first (`ContactHistory.decisionsKept` at most). */
-  readonly decisions: Map<string, Array<Contact.Decision>>
+  /**
+   * Per position: the contact's latest decisions, oldest first (`ContactHistory.decisionsKept` at most).
+   * By position, not id: a dial stores one, and a look-up by id was a visible share of it.
+   */
+  readonly decisions: Array<Array<Contact.Decision> | undefined>
   readonly opened: Map<string, Opened>
   readonly perDay: Map<string, number>
   lease: Lease | undefined
@@ -140,6 +143,7 @@ export const make = (): BatchStore["Service"] => {
       entry.contacts.push(contact)
       entry.versions.push(0)
       entry.timedFlags.push(false)
+      entry.decisions.push(undefined)
       entry.counts.pending++
       added++
     }
@@ -153,6 +157,7 @@ export const make = (): BatchStore["Service"] => {
     const previous = entry.contacts[position]!
     entry.contacts[position] = next
     if (
+      webhooks.listens(entry.batch.organizationId) &&
       WebhookPayload.isContactNews(
         { status: previous.status, decisionKind: previous.lastDecision?.kind ?? null, decisionAt: previous.lastDecision?.at },
         { status: next.status, decisionKind: next.lastDecision?.kind ?? null, decisionAt: next.lastDecision?.at }
@@ -186,10 +191,10 @@ export const make = (): BatchStore["Service"] => {
   }
 
   // Called by every write that stores a decision, with it: the history never disagrees with `lastDecision`.
-  const remember = (entry: Entry, contactId: string, decision: Contact.Decision | null) => {
+  const remember = (entry: Entry, position: number, decision: Contact.Decision | null) => {
     if (decision === null) return
-    const decisions = entry.decisions.get(contactId)
-    if (decisions === undefined) return void entry.decisions.set(contactId, [decision])
+    const decisions = entry.decisions[position]
+    if (decisions === undefined) return void (entry.decisions[position] = [decision])
     decisions.push(decision)
     if (decisions.length > decisionsKept) decisions.shift()
   }
@@ -305,7 +310,7 @@ export const make = (): BatchStore["Service"] => {
     })
     entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
     load.begun(entry.batch.organizationId, contact.phone, record, entry.attempts)
-    remember(entry, contact.id, attempt.decision)
+    remember(entry, position, attempt.decision)
     const updated = put(entry, position, {
       ...contact,
       status: "dialing",
@@ -344,7 +349,7 @@ export const make = (): BatchStore["Service"] => {
     entry.attempts.set(finished.id, finished)
     entry.opened.delete(finished.id)
     load.ended(entry.batch.organizationId)
-    remember(entry, contact.id, end.decision)
+    remember(entry, position, end.decision)
     const updated = put(entry, position, {
       ...contact,
       status,
@@ -400,7 +405,7 @@ export const make = (): BatchStore["Service"] => {
           cursor: 0,
           nextContactNumber: 1,
           attempts: new Map(),
-          decisions: new Map(),
+          decisions: [],
           opened: new Map(),
           perDay: new Map(),
           lease: undefined,
@@ -474,7 +479,7 @@ export const make = (): BatchStore["Service"] => {
         entry.contacts[position] = undefined
         entry.holes++
         entry.positions.delete(contactId)
-        entry.decisions.delete(contactId)
+        entry.decisions[position] = undefined
         if (contact.externalId !== null) entry.externalIds.delete(contact.externalId)
         entry.counts[contact.status]--
         entry.batch = { ...entry.batch, totalContacts: entry.batch.totalContacts - 1, updatedAt }
@@ -515,14 +520,15 @@ export const make = (): BatchStore["Service"] => {
     contactHistory: (batchId, contactId) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
-        const contact = entry?.contacts[entry.positions.get(contactId) ?? -1]
+        const position = entry?.positions.get(contactId) ?? -1
+        const contact = entry?.contacts[position]
         if (entry === undefined || contact === undefined) return { attempts: [], decisions: [] }
         const attempts: Array<Attempt.Attempt> = []
         for (let n = 1; n <= contact.attemptCount; n++) {
           const attempt = entry.attempts.get(Attempt.makeId(batchId, contactId, n))
           if (attempt !== undefined) attempts.push(attempt)
         }
-        return { attempts, decisions: [...(entry.decisions.get(contactId) ?? [])] }
+        return { attempts, decisions: [...(entry.decisions[position] ?? [])] }
       }),
     getContact: (batchId, contactId) =>
       Effect.sync(() => {
@@ -648,7 +654,7 @@ export const make = (): BatchStore["Service"] => {
         switch (decision.kind) {
           case "skip": {
             yield* contactTransition(contact, "skip")
-            remember(entry, contactId, decision)
+            remember(entry, position, decision)
             return put(entry, position, {
               ...contact,
               status: "skipped",
@@ -661,7 +667,7 @@ export const make = (): BatchStore["Service"] => {
             if (!isWaiting(contact.status)) {
               return yield* new InvalidTransition({ entity: "contact", action: "defer", from: contact.status })
             }
-            remember(entry, contactId, decision)
+            remember(entry, position, decision)
             return put(entry, position, { ...contact, nextRetryAt: decision.until ?? decision.at, lastDecision: decision })
           }
           case "dial":

@@ -27,21 +27,25 @@ const millis = DateTime.toEpochMillis
  * @since 0.1.0
  * @category constructors
  */
-export const make = (): WebhookStore & { readonly record: (change: WebhookChange) => void } => {
+export const make = (): WebhookStore & {
+  readonly record: (change: WebhookChange) => void
+  /** Whether a change of the organization would be kept: the batch store builds none that would not. */
+  readonly listens: (organizationId: string) => boolean
+} => {
   const endpoints = new Map<string, WebhookEndpoint>()
   const changes: Array<StoredChange> = []
   const deliveries = new Map<string, StoredDelivery>()
   let sequence = 0
   let deliveryNumber = 0
 
+  const listens = (organizationId: string) => {
+    for (const endpoint of endpoints.values()) if (endpoint.organizationId === organizationId && endpoint.enabled) return true
+    return false
+  }
+
   const record = (change: WebhookChange) => {
     // Nobody to tell: as in the database, a change of an organization without endpoints is not kept.
-    for (const endpoint of endpoints.values()) {
-      if (endpoint.organizationId === change.organizationId && endpoint.enabled) {
-        changes.push({ sequence: ++sequence, change })
-        return
-      }
-    }
+    if (listens(change.organizationId)) changes.push({ sequence: ++sequence, change })
   }
 
   const endpointOf = (organizationId: string, endpointId: string) => {
@@ -51,6 +55,7 @@ export const make = (): WebhookStore & { readonly record: (change: WebhookChange
 
   return {
     record,
+    listens,
     createEndpoint: (endpoint) => Effect.sync(() => void endpoints.set(endpoint.id, endpoint)),
     listEndpoints: (organizationId) =>
       Effect.sync(() => [...endpoints.values()].filter((endpoint) => endpoint.organizationId === organizationId)),
