@@ -23,6 +23,8 @@
  *     record, the deepest page of one status (pending, ~9,000 pages of 50)
  *     both ways: a page number there is found by counting (see listContacts).
  *
+ * `BENCH_ONLY=ingest` runs (a) alone (last line {"ingestRowsPerSec"}).
+ *
  * Last line JSON: {"ingestRowsPerSec","readP50Ms","readP95Ms","deepPage…","dispatchPerSec","pgBossPerSec","ratio","rawPerSec","rawRatio"}.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
@@ -40,11 +42,16 @@ const dispatchContacts = 10_000
 const limit = 100
 const organizationId = "org_bench"
 
-const ingestAndRead = Effect.gen(function*() {
-  const store = yield* BatchStore.BatchStore
+const ingest = Effect.gen(function*() {
   const { batchId, ingestSeconds } = yield* largeBatch(organizationId, ingestContacts)
   const ingestRowsPerSec = Math.round(ingestContacts / ingestSeconds)
   console.log(`(a) ingest: ${ingestContacts.toLocaleString()} contacts in ${ingestSeconds.toFixed(2)} s = ${ingestRowsPerSec.toLocaleString()} rows/s`)
+  return { batchId, ingestRowsPerSec }
+})
+
+const ingestAndRead = Effect.gen(function*() {
+  const store = yield* BatchStore.BatchStore
+  const { batchId, ingestRowsPerSec } = yield* ingest
 
   const read = (i: number) =>
     Effect.runPromise(Effect.all([
@@ -190,6 +197,12 @@ const main = async () => {
   const database = await benchDatabase("outdial_bench")
   try {
     const storage = PgStorage.layer({ url: Redacted.make(database.url), maxConnections: 10 })
+    if (process.env.BENCH_ONLY === "ingest") {
+      // (a) alone, for working on ingest.
+      const { ingestRowsPerSec } = await Effect.runPromise(Effect.scoped(Effect.provide(ingest, storage)))
+      console.log(JSON.stringify({ ingestRowsPerSec }))
+      return
+    }
     // Dispatch first, so that neither side runs behind the vacuum of a million fresh rows.
     const engine = Engine.layer.pipe(
       Layer.provideMerge(Dispatcher.layer),

@@ -239,6 +239,33 @@ const callLimits = Effect.gen(function*() {
 })
 
 /**
+ * What a contacts search looks in: the lower-cased name and the number, one
+ * text per contact (`ContactSearch` matches either). Its trigram index is
+ * the only one a search needs (internal/search.ts).
+ *
+ * @since 0.1.0
+ * @category schema
+ */
+export const searchText = "(lower(coalesce(name, '')) || ' ' || phone)"
+
+// One trigram index on the name and number together replaces migration 4's
+// three search indexes (trigrams of the name, of the phone, and the phone's
+// B-tree), which every ingested contact paid for: a search finds its
+// candidates by its rare stretches, which one index serves for names, digits
+// and prefixes alike (internal/search.ts).
+const contactSearchText = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`DROP INDEX IF EXISTS outdial_contacts_phone_prefix`
+  yield* sql`DROP INDEX IF EXISTS outdial_contacts_name_trgm`
+  yield* sql`DROP INDEX IF EXISTS outdial_contacts_phone_trgm`
+  const trigrams = yield* sql<{ present: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS present`
+  if (trigrams[0]?.present === true) {
+    yield* sql.unsafe(`CREATE INDEX outdial_contacts_search ON outdial_contacts USING gin (${searchText} gin_trgm_ops)`)
+  }
+})
+
+/**
  * The migrations, by number.
  *
  * @since 0.1.0
@@ -250,7 +277,8 @@ export const loader: Migrator.Loader = Migrator.fromRecord({
   "3_number_validated": numberValidated,
   "4_contact_history_and_search": contactHistoryAndSearch,
   "5_call_limits": callLimits,
-  "7_webhooks": WebhookSchema.migration
+  "7_webhooks": WebhookSchema.migration,
+  "8_contact_search_text": contactSearchText
 })
 
 /**

@@ -116,6 +116,7 @@ export const make = (options: Options = {}) =>
       webhooks: Webhooks.make(sql),
       ...BatchWrites.make(sql, fragments, events, {
         chunkSize: options.ingestChunkSize ?? 5_000,
+        processLocal: options.processLocal === true,
         // Outside the transaction: an ingest waiting for its turn holds no connection.
         ingesting: ingests.withPermits(1)
       }),

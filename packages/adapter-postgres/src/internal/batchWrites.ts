@@ -22,7 +22,8 @@ import type { Fragment } from "effect/sql/Statement"
 import { counterColumn } from "../Migrations.ts"
 import type { DialingWrites } from "./dialingWrites.ts"
 import type { Fragments } from "./fragments.ts"
-import { searchContacts } from "./search.ts"
+import * as PendingMerge from "./pendingMerge.ts"
+import * as Search from "./search.ts"
 import { clockDate, type Events } from "./outbox.ts"
 import {
   type BatchRow,
@@ -50,6 +51,8 @@ export const make = (
   events: Events,
   options: {
     readonly chunkSize: number
+    /** The database has one connection (PGlite). */
+    readonly processLocal: boolean
     /** Wraps an ingest's transaction: ingests waiting for a turn hold no connection. */
     readonly ingesting: <A, E, R>(ingest: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
@@ -58,6 +61,7 @@ export const make = (
     fragments
   const { appendEvent, notify } = events
   const chunkSize = options.chunkSize
+  const searchContacts = Search.make(sql, contactColumns).search
   const dispatchable = sql.literal(BatchModel.dispatchable.map((status) => `'${status}'`).join(", "))
   const unfinished = sql.literal(
     Contact.statuses.filter((status) => !Contact.isFinal(status)).map((status) => `${counterColumn(status)}`).join(" + ")
@@ -70,12 +74,27 @@ export const make = (
       (rows) => (rows[0]?.remaining ?? 0) > 0
     )
 
+  const { mergingBeside } = PendingMerge.make(sql, options)
+
   /** Stores contacts after position `start`; returns how many were stored (repeated external ids are not). */
-  const ingest = (batchId: string, start: number, contacts: ReadonlyArray<NewContact>, maxAttempts: number) =>
+  const ingest = (
+    batchId: string,
+    start: number,
+    contacts: ReadonlyArray<NewContact>,
+    maxAttempts: number,
+    wakeMerger: Effect.Effect<void>
+  ) =>
     Effect.gen(function*() {
+      // The ingest's own merges (see mergingBeside), in memory enough to merge a list of 64 MB at once.
+      if (!options.processLocal && contacts.length > chunkSize) yield* sql`SET LOCAL gin_pending_list_limit = '64MB'`
+      yield* sql`SET LOCAL work_mem = '64MB'`
       let added = 0
       for (let from = 0; from < contacts.length; from += chunkSize) {
         const chunk = contacts.slice(from, from + chunkSize)
+        // Without external ids no row can conflict: a plain INSERT skips the speculative insertion of each.
+        const onConflict = chunk.some((c) => c.externalId !== null)
+          ? sql.literal("ON CONFLICT (batch_id, external_id) WHERE external_id IS NOT NULL DO NOTHING")
+          : sql.literal("")
         const rows = yield* sql<{ readonly added: number }>`
           WITH inserted AS (
             INSERT INTO outdial_contacts
@@ -88,10 +107,11 @@ export const make = (
                         ${textArray(chunk.map((c) => c.name))}, ${textArray(chunk.map((c) => c.externalId))},
                         ${textArray(chunk.map((c) => JSON.stringify(c.customFields)))})
                  WITH ORDINALITY AS t(row_number, phone, number_validated, name, external_id, custom_fields, ord)
-            ON CONFLICT (batch_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+            ${onConflict}
             RETURNING 1)
           SELECT count(*)::int4 AS added FROM inserted`
         added += rows[0]!.added
+        yield* wakeMerger
       }
       return added
     })
@@ -124,13 +144,14 @@ export const make = (
       ),
 
     createBatch: (batch, contacts) =>
+      mergingBeside(contacts.length, (wakeMerger) =>
       Effect.gen(function*() {
         yield* sql`
           INSERT INTO outdial_batches (id, organization_id, agent_id, status, created_at, settings)
           VALUES (${batch.id}, ${batch.organizationId}, ${batch.agentId}, ${batch.status},
                   ${DateTime.toDateUtc(batch.createdAt)}, ${jsonText(encodeBatch(batch))}::jsonb)`
         yield* sql`INSERT INTO outdial_leases (batch_id) VALUES (${batch.id})`
-        const added = yield* ingest(batch.id, 0, contacts, batch.retryPolicy.maxAttempts)
+        const added = yield* ingest(batch.id, 0, contacts, batch.retryPolicy.maxAttempts, wakeMerger)
         yield* sql`UPDATE outdial_batches SET total_contacts = ${added}, next_position = ${contacts.length}
                    WHERE id = ${batch.id}`
         yield* sql.unsafe(
@@ -138,8 +159,8 @@ export const make = (
           [batch.id, added]
         )
         yield* appendEvent({ ...batch, totalContacts: added }, "created")
-      }).pipe(
-        sql.withTransaction,
+      }).pipe(sql.withTransaction)
+      ).pipe(
         options.ingesting,
         Effect.tap(() => notify(batch.id)),
         Effect.mapError(storeError("createBatch"))
@@ -214,6 +235,7 @@ export const make = (
     // complete over the new contacts) meanwhile. The new rows conflict with no dialing
     // write; the counter row is touched last, as in the lock order.
     addContacts: (batchId, contacts, updatedAt, addOptions) =>
+      mergingBeside(contacts.length, (wakeMerger) =>
       Effect.gen(function*() {
         const row = yield* batchForUpdate(batchId)
         yield* expectStatus(row.status, BatchModel.sourcesOf("add contacts to"), "add contacts to")
@@ -224,7 +246,7 @@ export const make = (
           WHERE c.batch_id = ${batchId} AND c.phone = ANY(${textArray(phones)})`).map((r) => r.phone).sort()
         const stored = new Set(storedNumbers)
         const kept = addOptions?.skipStoredNumbers === true ? contacts.filter((c) => !stored.has(c.phone)) : contacts
-        const added = yield* ingest(batchId, row.next_position, kept, batch.retryPolicy.maxAttempts)
+        const added = yield* ingest(batchId, row.next_position, kept, batch.retryPolicy.maxAttempts, wakeMerger)
         yield* sql`UPDATE outdial_batches SET total_contacts = total_contacts + ${added},
                      next_position = next_position + ${kept.length},
                      settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb
@@ -235,8 +257,8 @@ export const make = (
           [added, batchId]
         )
         return { added, skipped: contacts.length - added, storedNumbers }
-      }).pipe(
-        sql.withTransaction,
+      }).pipe(sql.withTransaction)
+      ).pipe(
         options.ingesting,
         // The batch's dispatcher, in whichever process holds it, dials the new contacts.
         Effect.tap(({ added }) => added > 0 ? notify(batchId) : Effect.void),
@@ -289,7 +311,7 @@ export const make = (
     // index-only scan of positions, never by reading the rows before it.
     listContacts: (batchId, { after, page, pageSize, search, status }) =>
       search !== undefined
-        ? searchContacts(sql, contactColumns, batchId, { after, page, pageSize, search, status })
+        ? searchContacts(batchId, { after, page, pageSize, search, status })
         : Effect.gen(function*() {
         const total = status === undefined
           ? sql<{ total: number }>`SELECT total_contacts AS total FROM outdial_batches WHERE id = ${batchId}`

@@ -156,6 +156,28 @@ export const historyAndSearch = (it: Suite): void => {
         assert.deepStrictEqual(yield* found(store, uniqueId("batch"), "ann"), { rows: [], total: 0 })
       }))
 
+    // Enough contacts that a store may look up a search's rare part and leave its common part (every
+    // name's "contact", every number's "+4915") to the rule: whichever way, the rule decides.
+    it.effect("a batch of many alike contacts: searches common and rare alike find what the rule matches", () =>
+      Effect.gen(function*() {
+        const store = yield* BatchStore
+        const draft = makeBatch()
+        const contacts = Array.from({ length: 1_200 }, (_, i): NewContact => ({
+          row: i + 2,
+          phone: `+4915120${String(100_000 + i * 7)}`,
+          name: i % 100 === 7 ? null : `Contact ${i}`,
+          externalId: null,
+          customFields: {},
+          numberValidated: true
+        }))
+        yield* store.createBatch(draft, contacts)
+        for (const text of ["Contact 1", "contact 1042", "ONTACT 99", "ct 7", "1042", "+49 151 2010 7", "+4915120", "2010-42", "99", "7 ", "+49151201074", "contact 12000"]) {
+          const search = ContactSearch.make(text)
+          const rows = contacts.filter((c) => ContactSearch.matches(search, c)).map((c) => c.row)
+          assert.deepStrictEqual(yield* found(store, draft.id, text), { rows: rows.slice(0, 50), total: rows.length }, text)
+        }
+      }))
+
     it.effect("takes wildcards, backslashes and quotes literally", () =>
       Effect.gen(function*() {
         const store = yield* BatchStore

@@ -1,0 +1,42 @@
+/**
+ * The search index (Migrations, migration 8) takes new rows in a pending list, merged into the index
+ * by whoever finds it over `gin_pending_list_limit` (4 MB unless set): the inserting transaction itself,
+ * in small runs, the merge as much of an ingest's cost as the rows. So an ingest leaves the merging to a
+ * second connection, woken after each chunk, running beside it on another of the server's CPUs (the
+ * inserts skip a merge already running), and merging what is left once the ingest ends (committed or
+ * not: index entries of rolled-back rows are vacuum's) without the ingest waiting for it. A search
+ * reads the pending list too, so none misses a row meanwhile. Where the merge is refused (the index
+ * belongs to another role) the ingest merges its own list past 64 MB. Not in a database of one
+ * connection (PGlite), where the second would only wait for the first.
+ */
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Semaphore from "effect/Semaphore"
+import type * as SqlClient from "effect/sql/SqlClient"
+
+export const make = (sql: SqlClient.SqlClient, options: { readonly chunkSize: number; readonly processLocal: boolean }) => {
+  const { chunkSize } = options
+  const mergePending = sql<{ readonly pages: string }>`
+    SELECT gin_clean_pending_list(i) AS pages FROM to_regclass('outdial_contacts_search') i WHERE i IS NOT NULL`
+  // One merge at a time in this store, none waiting for another's lock with a connection held.
+  const merging = Semaphore.makeUnsafe(1)
+  const mergingBeside = <A, E, R>(
+    contacts: number,
+    run: (wake: Effect.Effect<void>) => Effect.Effect<A, E, R>
+  ) =>
+    // An ingest of one chunk leaves the index a few MB to merge, as any write does.
+    options.processLocal || contacts <= chunkSize ? run(Effect.void) : Effect.gen(function*() {
+      // Only the latest wake counts: one merge takes whatever pending entries it finds.
+      const wakes = yield* Queue.sliding<boolean>(1)
+      const merger = Effect.gen(function*() {
+        for (let more = true; more;) {
+          more = yield* Queue.take(wakes)
+          yield* merging.withPermitsIfAvailable(1)(mergePending)
+        }
+      })
+      // Forked outside the ingest's transaction, so that it runs on a connection of its own.
+      yield* Effect.forkDetach(Effect.ignore(merger))
+      return yield* run(Effect.asVoid(Queue.offer(wakes, true))).pipe(Effect.ensuring(Queue.offer(wakes, false)))
+    })
+  return { mergingBeside }
+}
