@@ -35,7 +35,9 @@ export const make = (sql: SqlClient.SqlClient, options: { readonly chunkSize: nu
         }
       })
       // Forked outside the ingest's transaction, so that it runs on a connection of its own.
-      yield* Effect.forkDetach(Effect.ignore(merger))
+      yield* Effect.forkDetach(
+        Effect.ignore(merger, { log: "Warn", message: "Merging the contact search index's pending entries failed" })
+      )
       return yield* run(Effect.asVoid(Queue.offer(wakes, true))).pipe(Effect.ensuring(Queue.offer(wakes, false)))
     })
   return { mergingBeside }
