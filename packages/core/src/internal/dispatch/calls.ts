@@ -329,8 +329,7 @@ const place = (
     dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
   }).pipe(
     Effect.catch((error) => Effect.succeed(failedCall(error))),
-    (call) => guard(context, begun.attempt.id, call),
-    Effect.flatMap((result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result)),
+    (call) => guard(context, begun.attempt.id, call, (result) => finish(context, runner, dialing, begun.contact, begun.attempt.id, result)),
     Effect.withSpan("outdial.dial", {
       attributes: { "outdial.attempt.id": begun.attempt.id, "outdial.batch.id": batch.id, "outdial.contact.id": contact.id }
     })
