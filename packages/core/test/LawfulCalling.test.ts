@@ -286,6 +286,31 @@ describe("Lawful calling", () => {
     }))
   })
 
+  it.effect("a call stuck behind calls that ended is asked about at its own limit, not its elders'", () => {
+    const start = Date.UTC(2026, 5, 1, 14, 0)
+    const stuck = "+12129560124"
+    const lookups: Array<number> = []
+    const telephony: Telephony["Service"] = {
+      dial: (request) => request.to === stuck ? Effect.never : Effect.as(Effect.sleep("1 minute"), result("completed")),
+      lookup: () =>
+        Effect.clockWith((clock) => {
+          lookups.push(clock.currentTimeMillisUnsafe() - start)
+          return Effect.succeed({ _tag: "NotFound" } as const)
+        })
+    }
+    const watchdog = { ringTimeoutSeconds: 60, maxCallSeconds: 600, marginSeconds: 60 }
+    return withTelephony(telephony, start, { watchdog }, Effect.gen(function*() {
+      // One call at a time: the stuck call starts when the first ends, a minute in.
+      const created = yield* create({ concurrentCallLimit: 1, maxAttempts: 1, contacts: [{ phone: newYork }, { phone: stuck }] })
+      yield* TestClock.adjust("12 minutes")
+      assert.strictEqual((yield* contactsOf(created.batchJobId)).get(stuck)!.status, "dialing")
+      yield* TestClock.adjust("1 minute")
+      assert.deepStrictEqual(lookups, [13 * 60_000])
+      const failed = (yield* contactsOf(created.batchJobId)).get(stuck)!
+      assert.match(failed.failureReason!, /no record/)
+    }))
+  })
+
   it.effect("a stuck call the provider never heard of is recorded failed and retried per policy under a new attempt", () => {
     const start = Date.UTC(2026, 5, 1, 14, 0)
     const dials: Array<string> = []

@@ -367,7 +367,7 @@ const place = (
     failedCall
   )
   const call = traced(
-    Effect.flatMap(guard(context, attemptId, dialed), (result) => finish(context, runner, dialing, begun.contact, attemptId, result)),
+    guard(context, attemptId, dialed, (result) => finish(context, runner, dialing, begun.contact, attemptId, result)),
     begun
   )
   // Started at once, so the contact's `dialing` event still comes before anything the call does.

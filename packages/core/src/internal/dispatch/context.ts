@@ -19,7 +19,7 @@ import type { DoNotCall } from "../../DoNotCall.ts"
 import type * as Eligibility from "../../Eligibility.ts"
 import type { EngineConfig } from "../../EngineConfig.ts"
 import type { EngineEvents } from "../../EngineEvents.ts"
-import type { Telephony } from "../../Telephony.ts"
+import type { CallResult, Telephony } from "../../Telephony.ts"
 
 /** The runners of this process, and how many are not waiting for a signal or timer. */
 export interface Registry {
@@ -56,6 +56,29 @@ export interface DispatchContext {
    * a wake here would only read the batch and fail to take the lease again.
    */
   readonly heldElsewhere: Map<string, number>
+  readonly watch: Watch
+}
+
+/**
+ * The calls in flight under the watchdog (watchdog.ts), by attempt id: all
+ * share one limit, so the order they started in is the order they fall due,
+ * and one timer over the oldest serves them all.
+ */
+export interface Watch {
+  readonly calls: Map<string, Watched>
+  timer: Fiber.Fiber<void> | undefined
+}
+
+export interface Watched {
+  readonly attemptId: string
+  readonly due: number
+  /** The call's fiber, interrupted when the watchdog answers first. */
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+  readonly onEnd: (result: CallResult) => Effect.Effect<void>
+  /** Set by whichever answers first, the call or the watchdog: the end is recorded once. */
+  answered: boolean
+  /** The watchdog's questions to the provider, once due; interrupted when the call answers first. */
+  resolver: Fiber.Fiber<void> | undefined
 }
 
 /** What a runner needs to place calls, settled when it takes the lease (lease.ts). */

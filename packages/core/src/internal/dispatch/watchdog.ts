@@ -6,11 +6,13 @@
  * blindly: an end the provider knows is recorded as it was, a call the
  * provider never heard of is recorded `failed` (the retry policy decides
  * what follows, under a new attempt id), and one still going on is looked
- * at again after another margin.
+ * at again after another margin. One timer over the oldest call watches
+ * every call of the dispatcher, not a race and a timer per call.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { CallResult } from "../../Telephony.ts"
-import type { DispatchContext } from "./context.ts"
+import type { DispatchContext, Watched } from "./context.ts"
 
 const lostCall: CallResult = {
   outcome: "failed",
@@ -43,15 +45,88 @@ const resolve = (context: DispatchContext, attemptId: string): Effect.Effect<Cal
     })
   )
 
+/** The call's end, unless the other side answered first: true once, for the call or the watchdog. */
+const answer = (context: DispatchContext, watched: Watched): boolean => {
+  if (watched.answered) return false
+  watched.answered = true
+  context.watch.calls.delete(watched.attemptId)
+  return true
+}
+
+/** The call answered first: the watchdog's questions to the provider, if any, stop. */
+const callAnswered = (context: DispatchContext, watched: Watched): boolean => {
+  if (!answer(context, watched)) return false
+  watched.resolver?.interruptUnsafe()
+  return true
+}
+
+/** The timer over the oldest call in flight, unless one is set: it may be older, and then looks again. */
+const arm = (context: DispatchContext, now: number): Effect.Effect<void> => {
+  const watch = context.watch
+  if (watch.timer !== undefined) return Effect.void
+  const oldest = watch.calls.values().next()
+  if (oldest.done === true) return Effect.void
+  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.value.due - now)), sweep(context)), context.scope).pipe(
+    Effect.map((timer) => {
+      watch.timer = timer
+    })
+  )
+}
+
 /**
- * `call`, or once it has run past the limit, what the provider says of the
- * attempt; the call's own fiber is interrupted when the watchdog answers.
+ * Asks the provider about every call past its limit, each in its own fiber;
+ * the calls still within it wait for the next timer.
  */
-export const guard = (context: DispatchContext, attemptId: string, call: Effect.Effect<CallResult>): Effect.Effect<CallResult> =>
-  Effect.race(
-    call,
-    Effect.sleep(limitMillis(context)).pipe(
-      Effect.andThen(Effect.logWarning(`outdial: call ${attemptId} is still dialing past its longest possible length; asking the provider`)),
-      Effect.andThen(resolve(context, attemptId))
-    )
+const sweep = (context: DispatchContext): Effect.Effect<void> =>
+  Clock.clockWith((clock) => {
+    const { calls } = context.watch
+    // This fiber is the timer that fired: the next one, if any, is a new fiber.
+    context.watch.timer = undefined
+    const now = clock.currentTimeMillisUnsafe()
+    const due: Array<Watched> = []
+    for (const watched of calls.values()) {
+      if (watched.due > now) break
+      due.push(watched)
+    }
+    for (const watched of due) calls.delete(watched.attemptId)
+    const asked = Effect.forEach(due, (watched) =>
+      Effect.forkIn(
+        Effect.logWarning(`outdial: call ${watched.attemptId} is still dialing past its longest possible length; asking the provider`).pipe(
+          Effect.andThen(resolve(context, watched.attemptId)),
+          Effect.flatMap((result) => {
+            if (!answer(context, watched)) return Effect.void
+            watched.fiber.interruptUnsafe()
+            return watched.onEnd(result)
+          })
+        ),
+        context.scope
+      ).pipe(Effect.map((resolver) => {
+        watched.resolver = resolver
+      })), { discard: true })
+    return Effect.andThen(asked, arm(context, now))
+  })
+
+/**
+ * Runs `call`, then `onEnd` with its result; or, once it has run past the
+ * limit, `onEnd` with what the provider says of the attempt, and the call's
+ * own fiber is interrupted.
+ */
+export const guard = (
+  context: DispatchContext,
+  attemptId: string,
+  call: Effect.Effect<CallResult>,
+  onEnd: (result: CallResult) => Effect.Effect<void>
+): Effect.Effect<void> =>
+  Clock.clockWith((clock) =>
+    Effect.withFiber((fiber) => {
+      const now = clock.currentTimeMillisUnsafe()
+      const watched: Watched = { attemptId, due: now + limitMillis(context), fiber, onEnd, answered: false, resolver: undefined }
+      context.watch.calls.set(attemptId, watched)
+      const ended = Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
+      // A call interrupted from outside (its dispatcher closing) is no longer watched either.
+      return Effect.andThen(
+        arm(context, now),
+        Effect.onInterrupt(ended, () => Effect.sync(() => void callAnswered(context, watched)))
+      )
+    })
   )
