@@ -156,13 +156,6 @@ export const dialsPlaced = (organizationId: string, lagsMillis: ReadonlyArray<nu
  * @since 0.1.0
  * @category recording
  */
-export const dialStarted = (organizationId: string, lagMillis: number): Effect.Effect<void> =>
-  dialsPlaced(organizationId, [lagMillis])
-
-/**
- * @since 0.1.0
- * @category recording
- */
 export const callEnded = (organizationId: string, outcome: string): Effect.Effect<void> =>
   Effect.contextWith((context) => {
     outcomeOf(outcome).updateUnsafe(1, context)

@@ -8,6 +8,7 @@ import { WebhookEndpoints, WebhookSettings } from "@outdial/core"
 import { WebhookReceiver } from "@outdial/testing"
 import { Webhook } from "standardwebhooks"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { waitFor } from "../../../test/crash/processes.ts"
 import { organizationId, otherOrganizationId, start, type TestServer } from "./server.ts"
 
 let server: TestServer
@@ -32,16 +33,6 @@ const call = async (method: string, path: string, body?: unknown, organization =
   })
   const text = await response.text()
   return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
-}
-
-const waitFor = async <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = 30_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 /** The Prometheus text format, sample by sample: `name{labels}` → value. */
@@ -142,7 +133,7 @@ describe("webhook endpoints over HTTP", () => {
     const messages = await waitFor("the batch.completed message", async () => {
       const all = WebhookReceiver.messages(receiver)
       return all.some((m) => m.type === "batch.completed" && m.data.batchId === batchId) ? all : undefined
-    })
+    }, 30_000)
     const verifier = new Webhook(created.body.secret)
     for (const request of receiver.received) {
       verifier.verify(request.body, { "webhook-id": request.id, "webhook-timestamp": request.timestamp, "webhook-signature": request.signature })
@@ -156,12 +147,12 @@ describe("webhook endpoints over HTTP", () => {
       return answer.body.items.length === messages.length && answer.body.items.every((d: any) => d.status === "delivered")
         ? answer.body.items
         : undefined
-    })
+    }, 30_000)
     assert.include(log[0], { attempts: 1, lastResponseCode: 204, nextAttemptAt: null })
     const redelivered = await call("POST", `/webhooks/${endpointId}/deliveries/${log[0].id}/redeliver`)
     assert.include(redelivered.body, { status: "pending", attempts: 0 })
     await waitFor("the redelivery", async () =>
-      receiver.received.filter((r) => r.id === log[0].messageId).length === 2 ? true : undefined)
+      receiver.received.filter((r) => r.id === log[0].messageId).length === 2 ? true : undefined, 30_000)
 
     const after = parseMetrics(await (await fetch(`${server.origin}/metrics`)).text())
     for (
