@@ -218,6 +218,8 @@ class RowValidator {
   readonly maxContacts: number
   readonly maxListedErrors: number
   columns: Array<{ readonly role: Role; readonly name: string }> = []
+  /** The names of the custom columns, in column order. */
+  customNames: Array<string> = []
   headers: ReadonlyArray<string> = []
   phoneColumn = -1
   totalRows = 0
@@ -232,13 +234,14 @@ class RowValidator {
   // when handed over: a chunk of contact objects buffered over 500 rows
   // outlives young collections, and V8 then pretenures their allocation
   // site, sending every later contact (and the strings it holds) straight
-  // to the old generation.
+  // to the old generation. Custom fields too: each accepted row's values, one
+  // a custom column (`undefined` for a blank cell), in `acceptedCustom`.
   acceptedRows: Array<number> = []
   acceptedPhones: Array<string> = []
   acceptedValidated: Array<boolean> = []
   acceptedNames: Array<string | null> = []
   acceptedExternalIds: Array<string | null> = []
-  acceptedFields: Array<CustomFields> = []
+  acceptedCustom: Array<CustomFieldValue | undefined> = []
 
   constructor(options: Options) {
     this.options = options
@@ -283,6 +286,7 @@ class RowValidator {
       }
     }
     this.phoneColumn = this.columns.findIndex((column) => column.role === "phone")
+    this.customNames = this.columns.filter((column) => column.role === "custom").map((column) => column.name)
     if (this.phoneColumn === -1) {
       const suggestions = likelyPhoneColumns(this.headers)
       return new InvalidInput({
@@ -351,16 +355,20 @@ class RowValidator {
     let name: string | null = null
     let externalId: string | null = null
     let ignore = false
-    const customFields: Record<string, CustomFieldValue> = {}
+    // The row's custom values go straight into the accepted columns, taken back if the row is not accepted.
+    const custom = this.acceptedCustom
+    const customStart = custom.length
     const columns = this.columns
     for (let i = 0; i < columns.length; i++) {
       const value = cells[i] ?? ""
       const column = columns[i]!
       if (value.length > limits.maxCellLength) {
+        custom.length = customStart
         this.reject(row, column.name, "invalid_field", `${echo(column.name)} is longer than ${limits.maxCellLength} characters`, value)
         return undefined
       }
       if (InputGuard.hasNul(value)) {
+        custom.length = customStart
         this.reject(row, column.name, "invalid_field", `${echo(column.name)} holds a NUL character`, value.replaceAll("\u0000", ""))
         return undefined
       }
@@ -382,10 +390,11 @@ class RowValidator {
         default: {
           const typed = values === undefined ? value : typedValue(values[i], value)
           if (typed instanceof Unfit) {
+            custom.length = customStart
             this.reject(row, column.name, "invalid_field", `${echo(column.name)} ${typed.problem}`, value)
             return undefined
           }
-          if (typed !== "") customFields[column.name] = typed
+          custom.push(typed === "" ? undefined : typed)
         }
       }
     }
@@ -395,13 +404,12 @@ class RowValidator {
       policy: this.options.destinationPolicy
     })
     if (!validation.ok) {
-      this.reject(row, this.columns[this.phoneColumn]!.name, validation.code, validation.message, phone === "" ? undefined : phone, {
-        phone,
-        name,
-        externalId,
-        ignoreE164Validation: ignore,
-        customFields
-      })
+      // Only a listed rejection keeps the row's data.
+      const contact = this.rejected.length < this.maxListedErrors
+        ? { phone, name, externalId, ignoreE164Validation: ignore, customFields: this.customFieldsAt(customStart) }
+        : undefined
+      custom.length = customStart
+      this.reject(row, this.columns[this.phoneColumn]!.name, validation.code, validation.message, phone === "" ? undefined : phone, contact)
       return undefined
     }
     const e164 = validation.e164
@@ -411,12 +419,14 @@ class RowValidator {
       if (rows === undefined) this.duplicates.set(e164, [first, row])
       else if (rows.length < listedRowsPerGroup) rows.push(row)
       if (this.options.dropDuplicates) {
+        custom.length = customStart
         this.droppedDuplicates++
         return undefined
       }
     }
     this.acceptedCount++
     if (this.acceptedCount > this.maxContacts) {
+      custom.length = customStart
       return new InvalidInput({
         code: "too_many_contacts",
         field: "contacts",
@@ -429,8 +439,18 @@ class RowValidator {
     this.acceptedValidated.push(validation.validated)
     this.acceptedNames.push(name)
     this.acceptedExternalIds.push(externalId)
-    this.acceptedFields.push(customFields)
     return undefined
+  }
+
+  /** The custom fields of the row whose values start at `offset` in `acceptedCustom`. */
+  private customFieldsAt(offset: number): CustomFields {
+    const fields: Record<string, CustomFieldValue> = {}
+    const names = this.customNames
+    for (let k = 0; k < names.length; k++) {
+      const value = this.acceptedCustom[offset + k]
+      if (value !== undefined) fields[names[k]!] = value
+    }
+    return fields
   }
 
   get pending(): number {
@@ -446,7 +466,7 @@ class RowValidator {
         numberValidated: this.acceptedValidated[i]!,
         name: this.acceptedNames[i]!,
         externalId: this.acceptedExternalIds[i]!,
-        customFields: this.acceptedFields[i]!
+        customFields: this.customFieldsAt(i * this.customNames.length)
       }
     }
     this.acceptedRows = []
@@ -454,7 +474,7 @@ class RowValidator {
     this.acceptedValidated = []
     this.acceptedNames = []
     this.acceptedExternalIds = []
-    this.acceptedFields = []
+    this.acceptedCustom = []
     return chunk
   }
 
