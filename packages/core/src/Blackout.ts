@@ -10,11 +10,12 @@
  * @since 0.1.0
  */
 import type HolidaysClass from "date-holidays"
-import { parsePhoneNumberFromString } from "libphonenumber-js/max"
+import { parsePhoneNumberFromString } from "libphonenumber-js/core"
 import { createRequire } from "node:module"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as CallingWindow from "./CallingWindow.ts"
+import { fullMetadata } from "./internal/fullMetadata.ts"
 import { InvalidInput } from "./OutdialError.ts"
 
 // The calendars of every country are ~22 MB once loaded: loaded on first use, so a
@@ -214,7 +215,7 @@ export const recipientHold = (
 const emptyDates: ReadonlySet<string> = new Set()
 
 const countryOf = (phone: string): string | undefined => {
-  const country = parsePhoneNumberFromString(phone)?.country
+  const country = parsePhoneNumberFromString(phone, fullMetadata())?.country
   if (country === undefined) return undefined
   countries ??= new Holidays().getCountries("en")
   return countries[country] === undefined ? undefined : country

