@@ -130,6 +130,11 @@ export interface Runner {
   /** Set while this process holds the lease; cleared to take it anew (and reconcile). */
   dialing: Dialing | undefined
   inFlight: number
+  /**
+   * Frees a call's slot when its end is recorded (or cannot be): one effect
+   * made with the runner, not one per call.
+   */
+  readonly slotFreed: () => Effect.Effect<void>
   /** Since when this runner holds its pass back for starters (0: it does not). */
   yieldingSince: number
 }

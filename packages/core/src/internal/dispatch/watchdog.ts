@@ -9,8 +9,10 @@
  * at again after another margin. One timer over the oldest call watches
  * every call of the dispatcher, not a race and a timer per call.
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { CallResult } from "../../Telephony.ts"
 import type { DispatchContext, Watched } from "./context.ts"
 
@@ -117,16 +119,17 @@ export const guard = (
   call: Effect.Effect<CallResult>,
   onEnd: (result: CallResult) => Effect.Effect<void>
 ): Effect.Effect<void> =>
-  Clock.clockWith((clock) =>
-    Effect.withFiber((fiber) => {
-      const now = clock.currentTimeMillisUnsafe()
-      const watched: Watched = { attemptId, due: now + limitMillis(context), fiber, onEnd, answered: false, resolver: undefined }
-      context.watch.calls.set(attemptId, watched)
-      const ended = Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
-      // A call interrupted from outside (its dispatcher closing) is no longer watched either.
-      return Effect.andThen(
-        arm(context, now),
-        Effect.onInterrupt(ended, () => Effect.sync(() => void callAnswered(context, watched)))
-      )
+  Effect.withFiber((fiber) => {
+    const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    const watched: Watched = { attemptId, due: now + limitMillis(context), fiber, onEnd, answered: false, resolver: undefined }
+    context.watch.calls.set(attemptId, watched)
+    // A call interrupted from outside (its dispatcher closing) is no longer watched either:
+    // seen by the fiber's own observers, not by an effect around every call.
+    fiber.addObserver((exit) => {
+      if (Exit.isFailure(exit) && Cause.hasInterrupts(exit.cause)) callAnswered(context, watched)
     })
-  )
+    return Effect.andThen(
+      arm(context, now),
+      Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
+    )
+  })
