@@ -118,11 +118,9 @@ const optOut = (context: DispatchContext, runner: Runner, contact: Contact, now:
     )
   )
 
-/** The store error a failed record write ended with, if that is why it failed. */
-const storeErrorIn = (cause: Cause.Cause<unknown>): boolean => {
-  const error = Cause.findErrorOption(cause)
-  return error._tag === "Some" && isStoreError(error.value as { readonly _tag: string })
-}
+/** Whether a record write failed with a store error (a dropped connection, say). */
+const storeErrorIn = (cause: Cause.Cause<unknown>): boolean =>
+  Cause.findError(cause).pipe((found) => Result.isSuccess(found) && isStoreError(found.success as { readonly _tag: string }))
 
 /**
  * Records an ended call with the contact's next status, then frees its slot.
@@ -323,11 +321,7 @@ const dialsPlaced = (runner: Runner, begun: ReadonlyArray<{ readonly contact: Co
   return EngineMetrics.dialsPlaced(batch.organizationId, lags)
 }
 
-/**
- * Whether calls get a span `outdial.dial`: only where a tracer exports spans.
- * The native tracer's reach nobody, and a span per dial (with its stack
- * trace) was a tenth of a dial's cost.
- */
+/** Whether calls get a span `outdial.dial`: the native tracer's reach nobody, and one a dial was a tenth of its cost. */
 const tracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
   fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
 
