@@ -14,7 +14,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type { CallResult } from "../../Telephony.ts"
-import type { DispatchContext, Watched } from "./context.ts"
+import type { DispatchContext, Watch, Watched } from "./context.ts"
 
 const lostCall: CallResult = {
   outcome: "failed",
@@ -47,11 +47,30 @@ const resolve = (context: DispatchContext, attemptId: string): Effect.Effect<Cal
     })
   )
 
+const enlist = (watch: Watch, watched: Watched) => {
+  watched.listed = true
+  watched.previous = watch.last
+  if (watch.last === undefined) watch.first = watched
+  else watch.last.next = watched
+  watch.last = watched
+}
+
+const delist = (watch: Watch, watched: Watched) => {
+  if (!watched.listed) return
+  watched.listed = false
+  const { next, previous } = watched
+  if (previous === undefined) watch.first = next
+  else previous.next = next
+  if (next === undefined) watch.last = previous
+  else next.previous = previous
+  watched.previous = watched.next = undefined
+}
+
 /** The call's end, unless the other side answered first: true once, for the call or the watchdog. */
 const answer = (context: DispatchContext, watched: Watched): boolean => {
   if (watched.answered) return false
   watched.answered = true
-  context.watch.calls.delete(watched.attemptId)
+  delist(context.watch, watched)
   return true
 }
 
@@ -66,9 +85,9 @@ const callAnswered = (context: DispatchContext, watched: Watched): boolean => {
 const arm = (context: DispatchContext, now: number): Effect.Effect<void> => {
   const watch = context.watch
   if (watch.timer !== undefined) return Effect.void
-  const oldest = watch.calls.values().next()
-  if (oldest.done === true) return Effect.void
-  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.value.due - now)), sweep(context)), context.scope).pipe(
+  const oldest = watch.first
+  if (oldest === undefined) return Effect.void
+  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.due - now)), sweep(context)), context.scope).pipe(
     Effect.map((timer) => {
       watch.timer = timer
     })
@@ -81,16 +100,15 @@ const arm = (context: DispatchContext, now: number): Effect.Effect<void> => {
  */
 const sweep = (context: DispatchContext): Effect.Effect<void> =>
   Clock.clockWith((clock) => {
-    const { calls } = context.watch
+    const watch = context.watch
     // This fiber is the timer that fired: the next one, if any, is a new fiber.
-    context.watch.timer = undefined
+    watch.timer = undefined
     const now = clock.currentTimeMillisUnsafe()
     const due: Array<Watched> = []
-    for (const watched of calls.values()) {
-      if (watched.due > now) break
-      due.push(watched)
+    while (watch.first !== undefined && watch.first.due <= now) {
+      due.push(watch.first)
+      delist(watch, watch.first)
     }
-    for (const watched of due) calls.delete(watched.attemptId)
     const asked = Effect.forEach(due, (watched) =>
       Effect.forkIn(
         Effect.logWarning(`outdial: call ${watched.attemptId} is still dialing past its longest possible length; asking the provider`).pipe(
@@ -121,8 +139,18 @@ export const guard = (
 ): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
     const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-    const watched: Watched = { attemptId, due: now + limitMillis(context), fiber, onEnd, answered: false, resolver: undefined }
-    context.watch.calls.set(attemptId, watched)
+    const watched: Watched = {
+      attemptId,
+      due: now + limitMillis(context),
+      fiber,
+      onEnd,
+      answered: false,
+      resolver: undefined,
+      listed: false,
+      previous: undefined,
+      next: undefined
+    }
+    enlist(context.watch, watched)
     // A call interrupted from outside (its dispatcher closing) is no longer watched either:
     // seen by the fiber's own observers, not by an effect around every call.
     fiber.addObserver((exit) => {
