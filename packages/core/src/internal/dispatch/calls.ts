@@ -210,15 +210,17 @@ export const awaitFinished = (context: DispatchContext, attemptId: string): Effe
     )
   )
 
-/** A call the provider refused, as the call's result. */
-const failedCall = (error: TelephonyError): Effect.Effect<CallResult> =>
-  Effect.succeed({
+/** A call the provider refused, as the call's result (a defect or an interruption goes on): one handler for all calls. */
+const refusedCall = (cause: Cause.Cause<TelephonyError>): Effect.Effect<CallResult> => {
+  const refusal = Cause.hasDies(cause) ? undefined : Cause.findError(cause)
+  return refusal === undefined || Result.isFailure(refusal) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.succeed({
     outcome: "failed" satisfies CallOutcome,
     sipCode: null,
     duration: null,
     roomName: null,
-    failureReason: error.message
+    failureReason: refusal.success.message
   })
+}
 
 const startOf = (runner: Runner, dialing: Dialing, contact: Contact, decision: Decision, now: number): AttemptStart => ({
   contactId: contact.id,
@@ -363,7 +365,7 @@ const place = (
   runner.inFlight++
   const attemptId = begun.attempt.id
   // Data-first calls, not a pipe: each piped step cost a closure and a pass through `pipe` on every dial.
-  const dialed = Effect.catch(
+  const dialed = Effect.catchCause(
     telephony.dial({
       attemptId,
       organizationId: batch.organizationId,
@@ -377,7 +379,7 @@ const place = (
       contactName: contact.name,
       dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
     }),
-    failedCall
+    refusedCall
   )
   const call = guard(context, attemptId, dialed, (result) => finish(context, runner, dialing, begun.contact, attemptId, result))
   // Announced first, so the contact's `dialing` event still comes before anything the call does.

@@ -9,10 +9,8 @@
  * at again after another margin. One timer over the oldest call watches
  * every call of the dispatcher, not a race and a timer per call.
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type { CallResult } from "../../Telephony.ts"
 import type { DispatchContext, Watch, Watched } from "./context.ts"
 
@@ -150,14 +148,8 @@ export const guard = (
       previous: undefined,
       next: undefined
     }
+    // A call interrupted from outside is its dispatcher closing: the list of calls goes with it.
     enlist(context.watch, watched)
-    // A call interrupted from outside (its dispatcher closing) is no longer watched either:
-    // seen by the fiber's own observers, not by an effect around every call.
-    fiber.addObserver((exit) => {
-      if (Exit.isFailure(exit) && Cause.hasInterrupts(exit.cause)) callAnswered(context, watched)
-    })
-    return Effect.andThen(
-      arm(context, now),
-      Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
-    )
+    const ended = Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
+    return context.watch.timer === undefined ? Effect.andThen(arm(context, now), ended) : ended
   })
