@@ -89,7 +89,7 @@ export const make: Effect.Effect<
     // A lease nobody else can contest never needs renewing.
     leaseTtlMillis: store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis,
     heldElsewhere: new Map(),
-    watch: { calls: new Map(), timer: undefined }
+    watch: { first: undefined, last: undefined, timer: undefined }
   }
   const registry: Registry = { runners: new Map(), busy: 0, starting: new Set(), yielding: new Set() }
 

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type { BatchStore } from "./BatchStore.ts"
@@ -158,10 +159,21 @@ export const dialsPlaced = (organizationId: string, lagsMillis: ReadonlyArray<nu
  */
 export const callEnded = (organizationId: string, outcome: string): Effect.Effect<void> =>
   Effect.contextWith((context) => {
-    outcomeOf(outcome).updateUnsafe(1, context)
-    inFlightOf(organizationId).modifyUnsafe(-1, context)
+    callEndedUnsafe(organizationId, outcome, context)
     return Effect.void
   })
+
+/**
+ * `callEnded` where the caller has the fiber's context at hand: the
+ * dispatcher records it inside an effect it runs anyway, once per call.
+ *
+ * @since 0.1.0
+ * @category recording
+ */
+export const callEndedUnsafe = (organizationId: string, outcome: string, context: Context.Context<never>): void => {
+  outcomeOf(outcome).updateUnsafe(1, context)
+  inFlightOf(organizationId).modifyUnsafe(-1, context)
+}
 
 /**
  * @since 0.1.0

@@ -46,8 +46,10 @@ interface Timed {
   readonly version: number
 }
 
-/** What an open attempt changed, so that abandoning it can put it back. */
+/** An open attempt: where its contact is, and what it changed, so that abandoning it can put it back. */
 interface Opened {
+  readonly position: number
+  readonly attemptNumber: number
   readonly status: Contact.ContactStatus
   readonly nextRetryAt: DateTime.Utc | null
   readonly lastAttemptAt: DateTime.Utc | null
@@ -71,7 +73,12 @@ interface Entry {
   /** Every waiting contact without a due time sits at or after the cursor. */
   cursor: number
   nextContactNumber: number
-  readonly attempts: Map<string, Attempt.Attempt>
+  /**
+   * Per position: the contact's attempts, attempt n at n - 1, in its latest
+   * record. By position, not in a map by id: a dial adds one, and a map of
+   * every attempt of the batch was a visible share of a dial's cost.
+   */
+  readonly attempts: Array<Array<Attempt.Attempt> | undefined>
   /**
    * Per position: the contact's latest decisions, oldest first (`ContactHistory.decisionsKept` at most).
    * By position, not id: a dial stores one, and a look-up by id was a visible share of it.
@@ -104,7 +111,16 @@ export const make = (): BatchStore["Service"] => {
   let prunedAt: number | undefined
   // Across batches, per organization: attempts by number (frequency caps), calls in flight and
   // recent starts by caller number (`beginAttemptsWithin`).
-  const load = OrganizationLoad.make()
+  const load = OrganizationLoad.make(function*(organizationId) {
+    for (const entry of batches.values()) {
+      if (entry.batch.organizationId !== organizationId) continue
+      for (let position = 0; position < entry.contacts.length; position++) {
+        const attempts = entry.attempts[position]
+        const contact = entry.contacts[position]
+        if (attempts !== undefined && contact !== undefined) yield { phone: contact.phone, attempts }
+      }
+    }
+  })
   const webhooks = MemoryWebhookStore.make()
   const recordBatch = (batch: Batch, previousStatus: BatchStatus | null) =>
     webhooks.record({
@@ -144,6 +160,7 @@ export const make = (): BatchStore["Service"] => {
       entry.versions.push(0)
       entry.timedFlags.push(false)
       entry.decisions.push(undefined)
+      entry.attempts.push(undefined)
       entry.counts.pending++
       added++
     }
@@ -232,12 +249,19 @@ export const make = (): BatchStore["Service"] => {
       : Effect.succeed([position, contact] as const)
   }
 
-  // The engine only names attempts and contacts the store gave it; any other is a bug, not a failure.
-  const attemptOf = (entry: Entry, attemptId: string) => {
-    const attempt = entry.attempts.get(attemptId)
-    return attempt === undefined
-      ? Effect.die(new Error(`Attempt ${attemptId} is not in batch ${entry.batch.id}`))
-      : Effect.succeed(attempt)
+  /**
+   * The position and record of an attempt of the batch, open or ended, by its
+   * id (`Attempt.makeId`: the batch's id, the contact's, and the number last).
+   */
+  const attemptAt = (entry: Entry, attemptId: string): readonly [number, Attempt.Attempt] | undefined => {
+    const opened = entry.opened.get(attemptId)
+    if (opened !== undefined) return [opened.position, entry.attempts[opened.position]![opened.attemptNumber - 1]!]
+    const prefix = `${entry.batch.id}_`
+    const last = attemptId.lastIndexOf("_")
+    if (!attemptId.startsWith(prefix) || last < prefix.length) return undefined
+    const position = entry.positions.get(attemptId.slice(prefix.length, last))
+    const attempt = position === undefined ? undefined : entry.attempts[position]?.[Number(attemptId.slice(last + 1)) - 1]
+    return attempt?.id === attemptId ? [position!, attempt] : undefined
   }
 
   const expectStatus = (entry: Entry, expected: ReadonlyArray<BatchStatus>, action: string) =>
@@ -269,15 +293,10 @@ export const make = (): BatchStore["Service"] => {
     return { items, total }
   }
 
-  // The engine only names contacts and attempts the store gave it, in the order it was given
-  // them: anything else is a bug, not a failure, so it throws (a defect where it is run).
-  const contactOf = (entry: Entry, contactId: string): [number, Contact.Contact] => {
-    const position = entry.positions.get(contactId)
-    const contact = position === undefined ? undefined : entry.contacts[position]
-    if (contact === undefined || position === undefined) {
-      throw new ContactNotFound({ batchId: entry.batch.id, contactId })
-    }
-    return [position, contact]
+  // The engine only names attempts the store gave it: any other is a bug, not a failure,
+  // so it throws (a defect where it is run).
+  const notInBatch = (entry: Entry, attemptId: string): never => {
+    throw new Error(`Attempt ${attemptId} is not in batch ${entry.batch.id}`)
   }
 
   /** `beginAttempt` under a lease already checked. */
@@ -300,8 +319,12 @@ export const make = (): BatchStore["Service"] => {
       callerNumberId: attempt.callerNumberId,
       startedAt: attempt.startedAt
     })
-    entry.attempts.set(record.id, record)
+    let attempts = entry.attempts[position]
+    if (attempts === undefined) entry.attempts[position] = attempts = [record]
+    else attempts[attempt.attemptNumber - 1] = record
     entry.opened.set(record.id, {
+      position,
+      attemptNumber: attempt.attemptNumber,
       status: contact.status,
       nextRetryAt: contact.nextRetryAt,
       lastAttemptAt: contact.lastAttemptAt,
@@ -309,7 +332,7 @@ export const make = (): BatchStore["Service"] => {
       localDate: attempt.localDate
     })
     entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
-    load.begun(entry.batch.organizationId, contact.phone, record, entry.attempts)
+    load.begun(entry.batch.organizationId, contact.phone, attempts, attempt.attemptNumber - 1)
     remember(entry, position, attempt.decision)
     const updated = put(entry, position, {
       ...contact,
@@ -324,11 +347,18 @@ export const make = (): BatchStore["Service"] => {
 
   /** `finishAttempt` under a lease already checked. */
   const finishIn = (entry: Entry, end: AttemptEnd): Begun => {
-    const attempt = entry.attempts.get(end.attemptId)
-    if (attempt === undefined) throw new Error(`Attempt ${end.attemptId} is not in batch ${entry.batch.id}`)
-    const [position, contact] = contactOf(entry, attempt.contactId)
-    // Recorded already (a retried write): the first record stands.
-    if (!entry.opened.has(attempt.id)) return { contact, attempt }
+    const open = entry.opened.get(end.attemptId)
+    if (open === undefined) {
+      // Recorded already (a retried write): the first record stands.
+      const [position, attempt] = attemptAt(entry, end.attemptId) ?? notInBatch(entry, end.attemptId)
+      const contact = entry.contacts[position]
+      if (contact === undefined) throw new ContactNotFound({ batchId: entry.batch.id, contactId: attempt.contactId })
+      return { contact, attempt }
+    }
+    const { position } = open
+    const contact = entry.contacts[position]!
+    const attempts = entry.attempts[position]!
+    const attempt = attempts[open.attemptNumber - 1]!
     const finished: Attempt.Attempt = {
       ...attempt,
       state: "finished",
@@ -346,7 +376,7 @@ export const make = (): BatchStore["Service"] => {
       if (moved._tag === "Failure") throw moved.failure
       status = moved.success
     }
-    entry.attempts.set(finished.id, finished)
+    attempts[open.attemptNumber - 1] = finished
     entry.opened.delete(finished.id)
     load.ended(entry.batch.organizationId)
     remember(entry, position, end.decision)
@@ -404,7 +434,7 @@ export const make = (): BatchStore["Service"] => {
           timed: new Heap((a, b) => a.due < b.due || (a.due === b.due && a.position < b.position)),
           cursor: 0,
           nextContactNumber: 1,
-          attempts: new Map(),
+          attempts: [],
           decisions: [],
           opened: new Map(),
           perDay: new Map(),
@@ -454,6 +484,8 @@ export const make = (): BatchStore["Service"] => {
       Effect.gen(function*() {
         const entry = yield* entryOf(batchId)
         yield* expectStatus(entry, expected, "delete")
+        // Its attempts still count against their numbers' frequency caps.
+        load.index(entry.batch.organizationId)
         batches.delete(batchId)
         for (const _ of entry.opened.keys()) load.ended(entry.batch.organizationId)
       }),
@@ -476,6 +508,8 @@ export const make = (): BatchStore["Service"] => {
         yield* expectStatus(entry, sourcesOf("remove contacts from"), "remove contacts from")
         const [position, contact] = yield* contactAt(entry, contactId)
         if (!isWaiting(contact.status)) return yield* Contact.notRemovable(contact.status)
+        // Its attempts still count against its number's frequency caps.
+        if (contact.attemptCount > 0) load.index(entry.batch.organizationId)
         entry.contacts[position] = undefined
         entry.holes++
         entry.positions.delete(contactId)
@@ -523,11 +557,7 @@ export const make = (): BatchStore["Service"] => {
         const position = entry?.positions.get(contactId) ?? -1
         const contact = entry?.contacts[position]
         if (entry === undefined || contact === undefined) return { attempts: [], decisions: [] }
-        const attempts: Array<Attempt.Attempt> = []
-        for (let n = 1; n <= contact.attemptCount; n++) {
-          const attempt = entry.attempts.get(Attempt.makeId(batchId, contactId, n))
-          if (attempt !== undefined) attempts.push(attempt)
-        }
+        const attempts = (entry.attempts[position] ?? []).slice(0, contact.attemptCount)
         return { attempts, decisions: [...(entry.decisions[position] ?? [])] }
       }),
     getContact: (batchId, contactId) =>
@@ -620,20 +650,26 @@ export const make = (): BatchStore["Service"] => {
     abandonAttempt: (lease, attemptId) =>
       Effect.gen(function*() {
         const entry = yield* leased(lease)
-        const attempt = yield* attemptOf(entry, attemptId)
         const before = entry.opened.get(attemptId)
         if (before === undefined) {
-          return yield* Effect.die(new Error(`Attempt ${attemptId} has ended and cannot be abandoned`))
+          return yield* Effect.die(
+            new Error(attemptAt(entry, attemptId) === undefined
+              ? `Attempt ${attemptId} is not in batch ${entry.batch.id}`
+              : `Attempt ${attemptId} has ended and cannot be abandoned`)
+          )
         }
-        const [position, contact] = yield* contactAt(entry, attempt.contactId).pipe(Effect.orDie)
-        entry.attempts.delete(attemptId)
+        const { attemptNumber, position } = before
+        const contact = entry.contacts[position]!
+        const attempts = entry.attempts[position]!
+        // The contact's latest attempt: it is no more.
+        attempts.length = attemptNumber - 1
         entry.opened.delete(attemptId)
-        load.ended(entry.batch.organizationId)
+        load.abandoned(entry.batch.organizationId, contact.phone, attempts, attemptNumber - 1)
         entry.perDay.set(before.localDate, entry.perDay.get(before.localDate)! - 1)
         return put(entry, position, {
           ...contact,
           ...(contact.status === "dialing" ? { status: before.status, nextRetryAt: before.nextRetryAt } : {}),
-          attemptCount: attempt.attemptNumber - 1,
+          attemptCount: attemptNumber - 1,
           lastAttemptAt: before.lastAttemptAt,
           lastDecision: before.lastDecision
         })
@@ -641,7 +677,9 @@ export const make = (): BatchStore["Service"] => {
     openAttempts: (batchId) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
-        return entry === undefined ? [] : [...entry.opened.keys()].map((id) => entry.attempts.get(id)!)
+        return entry === undefined
+          ? []
+          : [...entry.opened.values()].map((open) => entry.attempts[open.position]![open.attemptNumber - 1]!)
       }),
     attemptsOnDay: (batchId, localDate) => Effect.sync(() => batches.get(batchId)?.perDay.get(localDate) ?? 0),
     decide: (lease, contactId, decision) =>

@@ -8,21 +8,36 @@ import type * as Attempt from "../Attempt.ts"
 import type { Load } from "../CallLimits.ts"
 import type { NumberHistory } from "../FrequencyCap.ts"
 
+/**
+ * An attempt to a number: its place in its contact's attempts (attempt n at
+ * n - 1), where its latest record (its outcome) is found.
+ */
 interface AttemptRef {
-  readonly id: string
-  readonly startedAt: number
-  /** The batch's attempts, where the attempt's latest record (its outcome) is found. */
-  readonly attempts: ReadonlyMap<string, Attempt.Attempt>
+  readonly attempts: ReadonlyArray<Attempt.Attempt | undefined>
+  readonly index: number
+}
+
+/** A contact's attempts, as the store keeps them, with its number. */
+export interface ContactAttempts {
+  readonly phone: string
+  readonly attempts: ReadonlyArray<Attempt.Attempt | undefined>
 }
 
 export interface OrganizationLoad {
   readonly begun: (
     organizationId: string,
     phone: string,
-    attempt: Attempt.Attempt,
-    attempts: ReadonlyMap<string, Attempt.Attempt>
+    attempts: ReadonlyArray<Attempt.Attempt | undefined>,
+    index: number
   ) => void
+  /** An attempt abandoned (never placed): no longer in flight, and never reached its number. */
+  readonly abandoned: (organizationId: string, phone: string, attempts: ReadonlyArray<Attempt.Attempt | undefined>, index: number) => void
   readonly ended: (organizationId: string) => void
+  /**
+   * Indexes the organization's attempts by number now, if not yet: before
+   * the store forgets a contact or batch whose attempts still count.
+   */
+  readonly index: (organizationId: string) => void
   readonly of: (organizationId: string, callerNumberIds: ReadonlyArray<string>, now: number) => Load
   readonly history: (organizationId: string, numbers: ReadonlyArray<string>, since: number) => ReadonlyMap<string, NumberHistory>
 }
@@ -35,7 +50,12 @@ interface Starts {
 
 /** One organization's load: per organization, so a dial's look-ups need no composed keys. */
 interface Organization {
-  readonly byNumber: Map<string, Array<AttemptRef>>
+  /**
+   * Attempts by number, built from the store's attempts when first asked
+   * for (a frequency cap), then kept as attempts begin: a batch without caps
+   * pays no index on every dial.
+   */
+  byNumber: Map<string, Array<AttemptRef>> | undefined
   readonly startsByCaller: Map<string, Starts>
   inFlight: number
 }
@@ -47,23 +67,39 @@ const recentOf = (starts: Starts | undefined, now: number): Array<number> => {
   return recent
 }
 
-export const make = (): OrganizationLoad => {
+export const make = (attemptsOf: (organizationId: string) => Iterable<ContactAttempts>): OrganizationLoad => {
   const organizations = new Map<string, Organization>()
   const organizationOf = (organizationId: string) => {
     let organization = organizations.get(organizationId)
     if (organization === undefined) {
-      organizations.set(organizationId, organization = { byNumber: new Map(), startsByCaller: new Map(), inFlight: 0 })
+      organizations.set(organizationId, organization = { byNumber: undefined, startsByCaller: new Map(), inFlight: 0 })
     }
     return organization
   }
+  const add = (byNumber: Map<string, Array<AttemptRef>>, phone: string, ref: AttemptRef) => {
+    const refs = byNumber.get(phone)
+    if (refs === undefined) byNumber.set(phone, [ref])
+    else refs.push(ref)
+  }
+  const indexed = (organizationId: string) => {
+    const organization = organizationOf(organizationId)
+    if (organization.byNumber === undefined) {
+      const byNumber = new Map<string, Array<AttemptRef>>()
+      for (const { attempts, phone } of attemptsOf(organizationId)) {
+        attempts.forEach((attempt, index) => {
+          if (attempt !== undefined) add(byNumber, phone, { attempts, index })
+        })
+      }
+      organization.byNumber = byNumber
+    }
+    return organization.byNumber
+  }
   return {
-    begun: (organizationId, phone, attempt, attempts) => {
+    begun: (organizationId, phone, attempts, index) => {
       const organization = organizationOf(organizationId)
+      const attempt = attempts[index]!
       const startedAt = DateTime.toEpochMillis(attempt.startedAt)
-      const refs = organization.byNumber.get(phone)
-      const ref = { id: attempt.id, startedAt, attempts }
-      if (refs === undefined) organization.byNumber.set(phone, [ref])
-      else refs.push(ref)
+      if (organization.byNumber !== undefined) add(organization.byNumber, phone, { attempts, index })
       organization.inFlight++
       let starts = organization.startsByCaller.get(attempt.callerNumberId)
       if (starts === undefined) organization.startsByCaller.set(attempt.callerNumberId, starts = { times: [], head: 0 })
@@ -77,10 +113,18 @@ export const make = (): OrganizationLoad => {
       }
       times.push(startedAt)
     },
+    abandoned: (organizationId, phone, attempts, index) => {
+      const organization = organizationOf(organizationId)
+      organization.inFlight = Math.max(0, organization.inFlight - 1)
+      const refs = organization.byNumber?.get(phone)
+      const at = refs?.findIndex((ref) => ref.attempts === attempts && ref.index === index) ?? -1
+      if (at >= 0) refs!.splice(at, 1)
+    },
     ended: (organizationId) => {
       const organization = organizationOf(organizationId)
       organization.inFlight = Math.max(0, organization.inFlight - 1)
     },
+    index: (organizationId) => void indexed(organizationId),
     of: (organizationId, callerNumberIds, now) => {
       const organization = organizations.get(organizationId)
       return {
@@ -90,23 +134,20 @@ export const make = (): OrganizationLoad => {
     },
     history: (organizationId, numbers, since) => {
       const found = new Map<string, NumberHistory>()
-      const byNumber = organizations.get(organizationId)?.byNumber
-      if (byNumber === undefined) return found
+      const byNumber = indexed(organizationId)
       for (const number of numbers) {
         const refs = byNumber.get(number)
         if (refs === undefined) continue
         const starts: Array<number> = []
         const connected: Array<number> = []
         const open: Array<number> = []
-        // An abandoned attempt is gone from its batch: it never reached the number.
-        const kept = refs.filter((ref) => ref.attempts.has(ref.id))
-        if (kept.length !== refs.length) byNumber.set(number, kept)
-        for (const ref of kept) {
-          if (ref.startedAt < since) continue
-          starts.push(ref.startedAt)
-          const attempt = ref.attempts.get(ref.id)!
-          if (attempt.outcome === "completed") connected.push(ref.startedAt)
-          else if (attempt.state === "dialing") open.push(ref.startedAt)
+        for (const ref of refs) {
+          const attempt = ref.attempts[ref.index]!
+          const startedAt = DateTime.toEpochMillis(attempt.startedAt)
+          if (startedAt < since) continue
+          starts.push(startedAt)
+          if (attempt.outcome === "completed") connected.push(startedAt)
+          else if (attempt.state === "dialing") open.push(startedAt)
         }
         const ascending = (a: number, b: number) => a - b
         if (starts.length > 0) {

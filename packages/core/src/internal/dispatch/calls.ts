@@ -15,6 +15,7 @@ import * as Schedule from "effect/Schedule"
 import * as Tracer from "effect/Tracer"
 import * as Deferred from "effect/Deferred"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as References from "effect/References"
 import * as Result from "effect/Result"
 import * as BatchStore from "../../BatchStore.ts"
@@ -117,9 +118,14 @@ const optOut = (context: DispatchContext, runner: Runner, contact: Contact, now:
     )
   )
 
+/** Whether a record write failed with a store error (a dropped connection, say). */
+const storeErrorIn = (cause: Cause.Cause<unknown>): boolean =>
+  Cause.findError(cause).pipe((found) => Result.isSuccess(found) && isStoreError(found.success as { readonly _tag: string }))
+
 /**
  * Records an ended call with the contact's next status, then frees its slot.
- * Without a generator: it runs once per call.
+ * Without a generator, and with one layer of effects per concern (the
+ * record, its failure, the slot): it runs once per call.
  */
 export const finish = (
   context: DispatchContext,
@@ -129,42 +135,41 @@ export const finish = (
   attemptId: string,
   result: CallResult
 ): Effect.Effect<void> =>
-  Effect.ensuring(
-    Effect.catchCause(
-      Clock.clockWith((clock) => {
-        const now = clock.currentTimeMillisUnsafe()
-        if (result.outcome === "completed" && result.duration !== null) {
-          runner.pace.talkSeconds += result.duration
-          runner.pace.talkSamples++
-        }
-        const write = record(context, runner, dialing.lease, {
-          attemptId,
-          result,
-          endedAt: utcAt(now),
-          ...endOf(context, runner, dialing, contact, result, now)
-        })
+  Effect.onExit(
+    Effect.withFiber((fiber) => {
+      const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      if (result.outcome === "completed" && result.duration !== null) {
+        runner.pace.talkSeconds += result.duration
+        runner.pace.talkSamples++
+      }
+      EngineMetrics.callEndedUnsafe(runner.batch!.organizationId, result.outcome, fiber.context)
+      const write = record(context, runner, dialing.lease, {
+        attemptId,
+        result,
+        endedAt: utcAt(now),
+        ...endOf(context, runner, dialing, contact, result, now)
+      })
+      const recorded = (recorded: Begun) => {
+        runner.recording.failures = 0
+        return publishContact(context, runner, recorded.contact, recorded.attempt, now)
+      }
+      const written = Effect.catchCause(
+        Effect.flatMap(write, recorded),
         // The write is idempotent, so a dropped connection is simply retried; the retry
         // machinery is built only once a try has failed, not for every call.
-        const recorded = Effect.flatMap(
-          Effect.catchIf(write, isStoreError, () =>
-            Effect.sleep(firstRetryMillis).pipe(
+        (cause) =>
+          storeErrorIn(cause)
+            ? Effect.sleep(firstRetryMillis).pipe(
               Effect.andThen(write),
-              Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 })
-            )),
-          (recorded) => {
-            runner.recording.failures = 0
-            return publishContact(context, runner, recorded.contact, recorded.attempt, now)
-          }
-        )
-        const ended = EngineMetrics.callEnded(runner.batch!.organizationId, result.outcome)
-        return Effect.andThen(ended, result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), recorded) : recorded)
-      }),
-      (cause) => recordFailed(runner, dialing, cause)
-    ),
-    Effect.sync(() => {
-      runner.inFlight--
-      runner.alarm.signal.openUnsafe()
-    })
+              Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 }),
+              Effect.flatMap(recorded),
+              Effect.catchCause((cause) => recordFailed(runner, dialing, cause))
+            )
+            : recordFailed(runner, dialing, cause)
+      )
+      return result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), written) : written
+    }),
+    runner.slotFreed
   )
 
 /**
@@ -205,15 +210,17 @@ export const awaitFinished = (context: DispatchContext, attemptId: string): Effe
     )
   )
 
-/** A call the provider refused, as the call's result. */
-const failedCall = (error: TelephonyError): Effect.Effect<CallResult> =>
-  Effect.succeed({
+/** A call the provider refused, as the call's result (a defect or an interruption goes on): one handler for all calls. */
+const refusedCall = (cause: Cause.Cause<TelephonyError>): Effect.Effect<CallResult> => {
+  const refusal = Cause.hasDies(cause) ? undefined : Cause.findError(cause)
+  return refusal === undefined || Result.isFailure(refusal) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.succeed({
     outcome: "failed" satisfies CallOutcome,
     sipCode: null,
     duration: null,
     roomName: null,
-    failureReason: error.message
+    failureReason: refusal.success.message
   })
+}
 
 const startOf = (runner: Runner, dialing: Dialing, contact: Contact, decision: Decision, now: number): AttemptStart => ({
   contactId: contact.id,
@@ -279,7 +286,7 @@ const placeAll = (
       ? Effect.forEach(begun, (one) => Effect.ignore(store.abandonAttempt(dialing.lease, one.begun.attempt.id)), { discard: true })
       : Effect.andThen(
         dialsPlaced(runner, begun, now),
-        Effect.forEach(begun, (one) => place(context, runner, dialing, one.contact, one.start, one.begun, now), { discard: true })
+        placeCalls(context, runner, dialing, begun, now)
       )
     const count = Effect.as(placed, fenced ? 0 : begun.length)
     return refused === undefined ? count : Effect.andThen(placed, Effect.fail(refused))
@@ -316,25 +323,32 @@ const dialsPlaced = (runner: Runner, begun: ReadonlyArray<{ readonly contact: Co
   return EngineMetrics.dialsPlaced(batch.organizationId, lags)
 }
 
-/**
- * `call` in a span `outdial.dial`, where a tracer exports spans: the native
- * tracer's reach nobody, and a span per dial (with its stack trace) was a
- * tenth of a dial's cost.
- */
-const traced = <A>(call: Effect.Effect<A>, begun: Begun): Effect.Effect<A> =>
-  Effect.withFiber((fiber) =>
-    fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
-      ? Effect.withSpan(call, "outdial.dial", {
-        attributes: {
-          "outdial.attempt.id": begun.attempt.id,
-          "outdial.batch.id": begun.attempt.batchId,
-          "outdial.contact.id": begun.contact.id
-        }
-      })
-      : call
-  )
+/** Whether calls get a span `outdial.dial`: the native tracer's reach nobody, and one a dial was a tenth of its cost. */
+const tracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
+  fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
 
-/** The call of an attempt begun, in its own fiber: announced, placed, and its end recorded. */
+/**
+ * Places a step's calls, each in its own fiber in the dispatcher's scope,
+ * started at once in turn: forked from one effect for the step, not with an
+ * effect (and a fork's own effects) per call.
+ */
+const placeCalls = (
+  context: DispatchContext,
+  runner: Runner,
+  dialing: Dialing,
+  begun: ReadonlyArray<{ readonly contact: Contact; readonly start: AttemptStart; readonly begun: Begun }>,
+  now: number
+): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const fork = Effect.runForkWith(fiber.context)
+    const traced = tracing(fiber)
+    for (const one of begun) {
+      Fiber.runIn(fork(place(context, runner, dialing, one.contact, one.start, one.begun, now, traced)), context.scope)
+    }
+    return Effect.void
+  })
+
+/** The call of an attempt begun, for its own fiber: announced, placed, and its end recorded. */
 const place = (
   context: DispatchContext,
   runner: Runner,
@@ -342,15 +356,16 @@ const place = (
   contact: Contact,
   start: AttemptStart,
   begun: Begun,
-  now: number
-) => {
-  const { scope, telephony } = context
+  now: number,
+  traced: boolean
+): Effect.Effect<void> => {
+  const { telephony } = context
   const batch = runner.batch!
   const { attemptNumber, callerNumberId } = start
   runner.inFlight++
   const attemptId = begun.attempt.id
   // Data-first calls, not a pipe: each piped step cost a closure and a pass through `pipe` on every dial.
-  const dialed = Effect.catch(
+  const dialed = Effect.catchCause(
     telephony.dial({
       attemptId,
       organizationId: batch.organizationId,
@@ -364,14 +379,20 @@ const place = (
       contactName: contact.name,
       dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
     }),
-    failedCall
+    refusedCall
   )
-  const call = traced(
-    guard(context, attemptId, dialed, (result) => finish(context, runner, dialing, begun.contact, attemptId, result)),
-    begun
+  const call = guard(context, attemptId, dialed, (result) => finish(context, runner, dialing, begun.contact, attemptId, result))
+  // Announced first, so the contact's `dialing` event still comes before anything the call does.
+  return Effect.andThen(
+    publishContact(context, runner, begun.contact, begun.attempt, now),
+    traced
+      ? Effect.withSpan(call, "outdial.dial", {
+        attributes: {
+          "outdial.attempt.id": attemptId,
+          "outdial.batch.id": begun.attempt.batchId,
+          "outdial.contact.id": begun.contact.id
+        }
+      })
+      : call
   )
-  // Started at once, so the contact's `dialing` event still comes before anything the call does.
-  return Effect.forkIn(Effect.andThen(publishContact(context, runner, begun.contact, begun.attempt, now), call), scope, {
-    startImmediately: true
-  })
 }

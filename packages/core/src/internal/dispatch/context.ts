@@ -60,12 +60,15 @@ export interface DispatchContext {
 }
 
 /**
- * The calls in flight under the watchdog (watchdog.ts), by attempt id: all
+ * The calls in flight under the watchdog (watchdog.ts), oldest first: all
  * share one limit, so the order they started in is the order they fall due,
- * and one timer over the oldest serves them all.
+ * and one timer over the oldest serves them all. A list through the calls
+ * themselves, not a map: a call joins and leaves it in constant time and
+ * no allocation (a map of calls coming and going rebuilt its table often).
  */
 export interface Watch {
-  readonly calls: Map<string, Watched>
+  first: Watched | undefined
+  last: Watched | undefined
   timer: Fiber.Fiber<void> | undefined
 }
 
@@ -79,6 +82,10 @@ export interface Watched {
   answered: boolean
   /** The watchdog's questions to the provider, once due; interrupted when the call answers first. */
   resolver: Fiber.Fiber<void> | undefined
+  /** Its neighbours in `Watch` while it is listed there. */
+  listed: boolean
+  previous: Watched | undefined
+  next: Watched | undefined
 }
 
 /** What a runner needs to place calls, settled when it takes the lease (lease.ts). */
@@ -130,6 +137,11 @@ export interface Runner {
   /** Set while this process holds the lease; cleared to take it anew (and reconcile). */
   dialing: Dialing | undefined
   inFlight: number
+  /**
+   * Frees a call's slot when its end is recorded (or cannot be): one effect
+   * made with the runner, not one per call.
+   */
+  readonly slotFreed: () => Effect.Effect<void>
   /** Since when this runner holds its pass back for starters (0: it does not). */
   yieldingSince: number
 }

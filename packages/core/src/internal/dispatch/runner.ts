@@ -16,16 +16,25 @@ import { failBatch, settleOpenAttempts } from "./lease.ts"
 import { runStep } from "./pacing.ts"
 
 /** A runner for `batchId` that has not looked at its batch yet. */
-export const make = (batchId: string): Runner => ({
-  batchId,
-  alarm: { signal: Latch.makeUnsafe(false), fiber: undefined, at: 0 },
-  pace: { localDate: "", callsToday: 0, lastDeferral: "", nextEstimateAt: 0, talkSeconds: 0, talkSamples: 0 },
-  recording: { failures: 0, last: "", backoffUntil: 0 },
-  batch: undefined,
-  dialing: undefined,
-  inFlight: 0,
-  yieldingSince: 0
-})
+export const make = (batchId: string): Runner => {
+  const runner: Runner = {
+    batchId,
+    alarm: { signal: Latch.makeUnsafe(false), fiber: undefined, at: 0 },
+    pace: { localDate: "", callsToday: 0, lastDeferral: "", nextEstimateAt: 0, talkSeconds: 0, talkSamples: 0 },
+    recording: { failures: 0, last: "", backoffUntil: 0 },
+    batch: undefined,
+    dialing: undefined,
+    inFlight: 0,
+    slotFreed: () => slotFreed,
+    yieldingSince: 0
+  }
+  // A call's end frees its slot and wakes the runner to fill it.
+  const slotFreed = Effect.sync(() => {
+    runner.inFlight--
+    runner.alarm.signal.openUnsafe()
+  })
+  return runner
+}
 
 /**
  * How long at most a runner already dialing holds a pass back for starters:

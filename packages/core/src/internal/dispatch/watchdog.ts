@@ -12,7 +12,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { CallResult } from "../../Telephony.ts"
-import type { DispatchContext, Watched } from "./context.ts"
+import type { DispatchContext, Watch, Watched } from "./context.ts"
 
 const lostCall: CallResult = {
   outcome: "failed",
@@ -45,11 +45,30 @@ const resolve = (context: DispatchContext, attemptId: string): Effect.Effect<Cal
     })
   )
 
+const enlist = (watch: Watch, watched: Watched) => {
+  watched.listed = true
+  watched.previous = watch.last
+  if (watch.last === undefined) watch.first = watched
+  else watch.last.next = watched
+  watch.last = watched
+}
+
+const delist = (watch: Watch, watched: Watched) => {
+  if (!watched.listed) return
+  watched.listed = false
+  const { next, previous } = watched
+  if (previous === undefined) watch.first = next
+  else previous.next = next
+  if (next === undefined) watch.last = previous
+  else next.previous = previous
+  watched.previous = watched.next = undefined
+}
+
 /** The call's end, unless the other side answered first: true once, for the call or the watchdog. */
 const answer = (context: DispatchContext, watched: Watched): boolean => {
   if (watched.answered) return false
   watched.answered = true
-  context.watch.calls.delete(watched.attemptId)
+  delist(context.watch, watched)
   return true
 }
 
@@ -64,9 +83,9 @@ const callAnswered = (context: DispatchContext, watched: Watched): boolean => {
 const arm = (context: DispatchContext, now: number): Effect.Effect<void> => {
   const watch = context.watch
   if (watch.timer !== undefined) return Effect.void
-  const oldest = watch.calls.values().next()
-  if (oldest.done === true) return Effect.void
-  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.value.due - now)), sweep(context)), context.scope).pipe(
+  const oldest = watch.first
+  if (oldest === undefined) return Effect.void
+  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.due - now)), sweep(context)), context.scope).pipe(
     Effect.map((timer) => {
       watch.timer = timer
     })
@@ -79,16 +98,15 @@ const arm = (context: DispatchContext, now: number): Effect.Effect<void> => {
  */
 const sweep = (context: DispatchContext): Effect.Effect<void> =>
   Clock.clockWith((clock) => {
-    const { calls } = context.watch
+    const watch = context.watch
     // This fiber is the timer that fired: the next one, if any, is a new fiber.
-    context.watch.timer = undefined
+    watch.timer = undefined
     const now = clock.currentTimeMillisUnsafe()
     const due: Array<Watched> = []
-    for (const watched of calls.values()) {
-      if (watched.due > now) break
-      due.push(watched)
+    while (watch.first !== undefined && watch.first.due <= now) {
+      due.push(watch.first)
+      delist(watch, watch.first)
     }
-    for (const watched of due) calls.delete(watched.attemptId)
     const asked = Effect.forEach(due, (watched) =>
       Effect.forkIn(
         Effect.logWarning(`outdial: call ${watched.attemptId} is still dialing past its longest possible length; asking the provider`).pipe(
@@ -117,16 +135,21 @@ export const guard = (
   call: Effect.Effect<CallResult>,
   onEnd: (result: CallResult) => Effect.Effect<void>
 ): Effect.Effect<void> =>
-  Clock.clockWith((clock) =>
-    Effect.withFiber((fiber) => {
-      const now = clock.currentTimeMillisUnsafe()
-      const watched: Watched = { attemptId, due: now + limitMillis(context), fiber, onEnd, answered: false, resolver: undefined }
-      context.watch.calls.set(attemptId, watched)
-      const ended = Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
-      // A call interrupted from outside (its dispatcher closing) is no longer watched either.
-      return Effect.andThen(
-        arm(context, now),
-        Effect.onInterrupt(ended, () => Effect.sync(() => void callAnswered(context, watched)))
-      )
-    })
-  )
+  Effect.withFiber((fiber) => {
+    const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    const watched: Watched = {
+      attemptId,
+      due: now + limitMillis(context),
+      fiber,
+      onEnd,
+      answered: false,
+      resolver: undefined,
+      listed: false,
+      previous: undefined,
+      next: undefined
+    }
+    // A call interrupted from outside is its dispatcher closing: the list of calls goes with it.
+    enlist(context.watch, watched)
+    const ended = Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
+    return context.watch.timer === undefined ? Effect.andThen(arm(context, now), ended) : ended
+  })
