@@ -27,6 +27,7 @@ import * as ContactModel from "../../Contact.ts"
 import * as EngineMetrics from "../../EngineMetrics.ts"
 import type { CallResult, TelephonyError } from "../../Telephony.ts"
 import { type Dialing, type DispatchContext, publishContact, type Runner, utcAt } from "./context.ts"
+import { wakeAfterEnd } from "./alarm.ts"
 import { endOf } from "./ends.ts"
 import { guard } from "./watchdog.ts"
 
@@ -161,9 +162,9 @@ export const finish = (
       }),
       (cause) => recordFailed(runner, dialing, cause)
     ),
-    Effect.sync(() => {
+    Effect.suspend(() => {
       runner.inFlight--
-      runner.alarm.signal.openUnsafe()
+      return wakeAfterEnd(runner)
     })
   )
 
