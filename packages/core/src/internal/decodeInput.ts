@@ -11,11 +11,18 @@ import { InvalidInput } from "../OutdialError.ts"
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 export const decodeInput = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
-  const decode = Schema.decodeUnknownEffect(schema)
+  const decode = decodeGuarded(schema)
   return (input: unknown): Effect.Effect<S["Type"], InvalidInput> => {
     const hostile = InputGuard.check(input)
-    if (hostile !== undefined) return Effect.fail(hostile)
-    return decode(input, { errors: "all", onExcessProperty: "error" }).pipe(
+    return hostile === undefined ? decode(input) : Effect.fail(hostile)
+  }
+}
+
+/** `decodeInput` for a value `InputGuard.check` has already passed. */
+export const decodeGuarded = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema)
+  return (input: unknown): Effect.Effect<S["Type"], InvalidInput> =>
+    decode(input, { errors: "all", onExcessProperty: "error" }).pipe(
       Effect.mapError((error) => {
         const issues = formatter(error.issue).issues.map((issue) => ({
           field: issue.path?.map((key) => (typeof key === "object" ? String(key.key) : String(key))).join(".") ?? "",
@@ -30,5 +37,4 @@ export const decodeInput = <S extends Schema.Top & { readonly DecodingServices: 
         })
       })
     )
-  }
 }
