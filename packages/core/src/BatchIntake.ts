@@ -16,8 +16,7 @@ import * as Dialing from "./Dialing.ts"
 import * as Feasibility from "./Feasibility.ts"
 import * as DoNotCallList from "./DoNotCallList.ts"
 import * as Idempotency from "./Idempotency.ts"
-import * as InputGuard from "./InputGuard.ts"
-import { decodeGuarded, decodeInput } from "./internal/decodeInput.ts"
+import { decodeInput, decodeInputWithRows } from "./internal/decodeInput.ts"
 import { eligibilityOf } from "./internal/eligibilityOptions.ts"
 import { validateFeasibility } from "./internal/validateFeasibility.ts"
 import {
@@ -182,23 +181,6 @@ const infeasible = (feasibility: Feasibility.Feasibility) =>
 
 const decodeMapping = decodeInput(Batch.ColumnMapping)
 
-const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-/**
- * A create body's contact rows, when every one is an object, as the schema's
- * `Record(String, Unknown)` takes them: the schema would only copy each row
- * (the import reads them key by key and checks every cell itself), a copy
- * of each of a large list's rows was a visible share of a create. Otherwise
- * `undefined`, and the schema decodes the body whole and says what is wrong.
- */
-const contactRowsOf = (raw: unknown): ReadonlyArray<Readonly<Record<string, unknown>>> | undefined => {
-  if (!isRecord(raw) || !Array.isArray(raw.contacts)) return undefined
-  const rows: ReadonlyArray<unknown> = raw.contacts
-  for (let i = 0; i < rows.length; i++) if (!isRecord(rows[i])) return undefined
-  return rows as ReadonlyArray<Readonly<Record<string, unknown>>>
-}
-
 /** A column mapping as any body sent it, checked; none when absent. */
 const decodeColumnMapping = (raw: unknown) =>
   raw === undefined ? Effect.succeed(undefined) : Effect.mapError(decodeMapping(raw), (error) =>
@@ -231,16 +213,7 @@ export const make = (context: EngineContext): BatchIntake => {
   // Parsing a contact list is CPU on the host's event loop and an ingest holds a store connection:
   // a burst of uploads takes turns, so reads are still answered meanwhile.
   const importing = context.imports.withPermits(1)
-  const decodeCreate = decodeGuarded(Batch.CreateBatchInput)
-  // The body guarded whole, then decoded with its contact rows aside when they are all objects.
-  const decodeCreateBody = (raw: unknown): Effect.Effect<Batch.CreateBatchInput, InvalidInput> => {
-    const hostile = InputGuard.check(raw)
-    if (hostile !== undefined) return Effect.fail(hostile)
-    const rows = contactRowsOf(raw)
-    return rows === undefined
-      ? decodeCreate(raw)
-      : Effect.map(decodeCreate({ ...(raw as Record<string, unknown>), contacts: [] }), (input) => ({ ...input, contacts: rows }))
-  }
+  const decodeCreate = decodeInputWithRows(Batch.CreateBatchInput, "contacts")
 
   const createBatch: BatchIntake["createBatch"] = (organizationId, raw, contacts, idempotency) =>
     Idempotency.run(
@@ -248,7 +221,7 @@ export const make = (context: EngineContext): BatchIntake => {
       `${organizationId}:create`,
       idempotency,
       importing(Effect.gen(function*() {
-        const input = yield* decodeCreateBody(raw)
+        const input = yield* decodeCreate(raw)
         const at = yield* now
         const { callingWindows, schedule, timezone, workingDays } = yield* schedulingOf(input, Batch.defaultSettings)
         yield* checkWindowRequired(context, callingWindows)
