@@ -304,29 +304,38 @@ async function* xlsBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Ba
 }
 
 /** Plain objects as a header (every key, in order of first appearance) and rows under it. */
-const objectBatches = (objects: ReadonlyArray<unknown>): ReadonlyArray<Batch> => {
-  const keys = new Map<string, number>()
-  for (const object of objects) {
-    if (object !== null && typeof object === "object" && !Array.isArray(object)) {
-      for (const key of Object.keys(object)) if (!keys.has(key)) keys.set(key, keys.size)
+/**
+ * JSON contacts as batches of rows, made one batch at a time as the import
+ * pulls them: made all at once, a large list's cells outlived young
+ * collections and were copied into the old generation before any was read.
+ */
+const objectBatches = (objects: ReadonlyArray<unknown>): Iterable<Batch> => ({
+  *[Symbol.iterator]() {
+    const keys = new Map<string, number>()
+    for (const object of objects) {
+      if (object !== null && typeof object === "object" && !Array.isArray(object)) {
+        for (const key of Object.keys(object)) if (!keys.has(key)) keys.set(key, keys.size)
+      }
+    }
+    const header = [...keys.keys()]
+    yield { rows: [header], firstRow: 0 }
+    for (let start = 0; start < objects.length; start += rowsPerBatch) {
+      const end = Math.min(objects.length, start + rowsPerBatch)
+      const values: Array<Array<unknown>> = new Array(end - start)
+      const rows: Array<Array<string>> = new Array(end - start)
+      for (let i = start; i < end; i++) {
+        const object = objects[i]
+        const cells: Array<unknown> = new Array(header.length).fill(undefined)
+        if (object !== null && typeof object === "object" && !Array.isArray(object)) {
+          for (const [key, value] of Object.entries(object)) cells[keys.get(key)!] = value
+        }
+        values[i - start] = cells
+        rows[i - start] = cells.map((value) => typeof value === "object" && value !== null ? JSON.stringify(value) : cellText(value))
+      }
+      yield { rows, firstRow: start + 1, values }
     }
   }
-  const header = [...keys.keys()]
-  const batches: Array<Batch> = [{ rows: [header], firstRow: 0 }]
-  for (let start = 0; start < objects.length; start += rowsPerBatch) {
-    const chunk = objects.slice(start, start + rowsPerBatch)
-    const values = chunk.map((object) => {
-      const cells: Array<unknown> = new Array(header.length).fill(undefined)
-      if (object !== null && typeof object === "object" && !Array.isArray(object)) {
-        for (const [key, value] of Object.entries(object)) cells[keys.get(key)!] = value
-      }
-      return cells
-    })
-    const rows = values.map((cells) => cells.map((value) => typeof value === "object" && value !== null ? JSON.stringify(value) : cellText(value)))
-    batches.push({ rows, firstRow: start + 1, values })
-  }
-  return batches
-}
+})
 
 async function* jsonBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Batch> {
   const text = new TextDecoder().decode(await collect(chunks))
@@ -374,4 +383,4 @@ export const fromFile = (
 
 /** JSON contacts: row numbers count from 1, the header being the keys (row 0). */
 export const fromObjects = (objects: ReadonlyArray<unknown>): Stream.Stream<Batch, InvalidInput> =>
-  Stream.fromIterable(objectBatches(objects))
+  Stream.fromIterable(objectBatches(objects), { chunkSize: 1 })

@@ -36,6 +36,16 @@ export const firstPassDone = (registry: Registry, runner: Runner) => {
 }
 
 /**
+ * Wakes the runner once the calls ending now have all been recorded: its
+ * signal opens at once, but a resting runner resumes in a scheduled task,
+ * not inside the call's fiber. Calls end in bursts (a simulated week ends
+ * nearly two a tick), and a pass run inside the first call's end refilled
+ * one slot each, paying the pass's fixed cost (batch read, credits,
+ * eligibility) once per call instead of once per burst.
+ */
+export const wakeAfterEnd = (runner: Runner): Effect.Effect<void> => Effect.asVoid(runner.alarm.signal.open)
+
+/**
  * Waits for a signal or, at the latest, `deadline`; meanwhile the runner
  * does not count as busy, nor as a starter.
  */

@@ -10,7 +10,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Batch from "../../Batch.ts"
-import { firstPassDone, rest } from "./alarm.ts"
+import { firstPassDone, rest, wakeAfterEnd } from "./alarm.ts"
 import { type DispatchContext, moveBatch, type Registry, type Runner } from "./context.ts"
 import { failBatch, settleOpenAttempts } from "./lease.ts"
 import { runStep } from "./pacing.ts"
@@ -28,10 +28,10 @@ export const make = (batchId: string): Runner => {
     slotFreed: () => slotFreed,
     yieldingSince: 0
   }
-  // A call's end frees its slot and wakes the runner to fill it.
-  const slotFreed = Effect.sync(() => {
+  // A call's end frees its slot and wakes the runner to fill it, once the tick's other ends are in.
+  const slotFreed = Effect.suspend(() => {
     runner.inFlight--
-    runner.alarm.signal.openUnsafe()
+    return wakeAfterEnd(runner)
   })
   return runner
 }
