@@ -78,7 +78,8 @@ export const make = (sql: SqlClient.SqlClient, contactColumns: Fragment) => {
       return sql<{ text: string }>`
         SELECT ${text} AS text FROM outdial_contacts c
         WHERE c.batch_id = ${batchId} AND c.position IN (
-          SELECT (g::int8 * b.next_position / ${sampleSize})::int4
+          -- Positions count from 1: a batch of at least \`sampleSize\` contacts gives that many rows.
+          SELECT (1 + g::int8 * b.next_position / ${sampleSize})::int4
           FROM outdial_batches b, generate_series(0, ${sampleSize - 1}) g WHERE b.id = ${batchId})`.pipe(
         Effect.map((rows) => {
           const texts = rows.map((row) => row.text)
