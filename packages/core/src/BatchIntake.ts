@@ -16,7 +16,7 @@ import * as Dialing from "./Dialing.ts"
 import * as Feasibility from "./Feasibility.ts"
 import * as DoNotCallList from "./DoNotCallList.ts"
 import * as Idempotency from "./Idempotency.ts"
-import { decodeInput, decodeInputWithRows } from "./internal/decodeInput.ts"
+import { decodeInput } from "./internal/decodeInput.ts"
 import { eligibilityOf } from "./internal/eligibilityOptions.ts"
 import { validateFeasibility } from "./internal/validateFeasibility.ts"
 import {
@@ -213,7 +213,7 @@ export const make = (context: EngineContext): BatchIntake => {
   // Parsing a contact list is CPU on the host's event loop and an ingest holds a store connection:
   // a burst of uploads takes turns, so reads are still answered meanwhile.
   const importing = context.imports.withPermits(1)
-  const decodeCreate = decodeInputWithRows(Batch.CreateBatchInput, "contacts")
+  const decodeCreate = decodeInput(Batch.CreateBatchInput, "contacts")
 
   const createBatch: BatchIntake["createBatch"] = (organizationId, raw, contacts, idempotency) =>
     Idempotency.run(

@@ -154,18 +154,8 @@ export const dialsPlaced = (organizationId: string, lagsMillis: ReadonlyArray<nu
   })
 
 /**
- * @since 0.1.0
- * @category recording
- */
-export const callEnded = (organizationId: string, outcome: string): Effect.Effect<void> =>
-  Effect.contextWith((context) => {
-    callEndedUnsafe(organizationId, outcome, context)
-    return Effect.void
-  })
-
-/**
- * `callEnded` where the caller has the fiber's context at hand: the
- * dispatcher records it inside an effect it runs anyway, once per call.
+ * A call's end, recorded with the fiber's context the caller has at hand:
+ * the dispatcher records it inside an effect it runs anyway, once per call.
  *
  * @since 0.1.0
  * @category recording

@@ -319,9 +319,8 @@ export const make = (): BatchStore["Service"] => {
       callerNumberId: attempt.callerNumberId,
       startedAt: attempt.startedAt
     })
-    let attempts = entry.attempts[position]
-    if (attempts === undefined) entry.attempts[position] = attempts = [record]
-    else attempts[attempt.attemptNumber - 1] = record
+    const attempts = entry.attempts[position] ?? (entry.attempts[position] = [])
+    attempts[attempt.attemptNumber - 1] = record
     entry.opened.set(record.id, {
       position,
       attemptNumber: attempt.attemptNumber,

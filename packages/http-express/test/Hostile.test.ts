@@ -106,6 +106,10 @@ const corpus: ReadonlyArray<Hostile> = [
   { name: "a name as a number", method: "POST", path: "/batches", json: { ...settings, name: 123, contacts: [contact] }, status: 400, code: "validation_error" },
   { name: "attempts past the number range", method: "POST", path: "/batches", body: `{"name":"x","agentId":"agent_sales","maxAttempts":1e400,"contacts":[]}`, headers: { "content-type": "application/json" }, status: 400, code: "validation_error" },
   { name: "contacts as an object", method: "POST", path: "/batches", json: { ...settings, contacts: { phone: "+4915120000001" } }, status: 400, code: "validation_error" },
+  // a create keeps object rows as sent (decodeInput's rowsKey): any other row sends the whole body through the schema
+  { name: "a contact as text", method: "POST", path: "/batches", json: { ...settings, contacts: [contact, "+4915120000002"] }, status: 400, code: "validation_error" },
+  { name: "a contact as null", method: "POST", path: "/batches", json: { ...settings, contacts: [contact, null] }, status: 400, code: "validation_error" },
+  { name: "a contact as a list", method: "POST", path: "/batches", json: { ...settings, contacts: [contact, ["+4915120000002"]] }, status: 400, code: "validation_error" },
   { name: "a contact with 250 columns", method: "POST", path: "/batches/validate", json: { contacts: [Object.fromEntries([["phone", "+4915120000001"], ...Array.from({ length: 249 }, (_, i) => [`c${i}`, "x"])])] }, status: 400, code: "invalid_csv" },
   { name: "extra attempts as an object", method: "POST", path: "/batches/{draft}/retry", json: { extraAttempts: { n: 1 } }, status: 400, code: "validation_error" },
   { name: "extra attempts as text", method: "POST", path: "/batches/{draft}/retry", json: { extraAttempts: "many" }, status: 400, code: "validation_error" },

@@ -10,14 +10,6 @@ import { InvalidInput } from "../OutdialError.ts"
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
-export const decodeInput = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
-  const decode = decodeGuarded(schema)
-  return (input: unknown): Effect.Effect<S["Type"], InvalidInput> => {
-    const hostile = InputGuard.check(input)
-    return hostile === undefined ? decode(input) : Effect.fail(hostile)
-  }
-}
-
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
@@ -30,22 +22,26 @@ const recordRowsOf = (input: unknown, key: string): ReadonlyArray<Readonly<Recor
 }
 
 /**
- * `decodeInput` for a body whose `key` holds rows the schema takes as
+ * Checks a body with `InputGuard`, then decodes it with `schema`.
+ *
+ * `rowsKey` names a field whose rows the schema takes as
  * `Record(String, Unknown)` (a create's contacts): when every row is an
  * object the schema would only copy each one, and the import reads them key
  * by key and checks every cell itself, so they are kept as sent. A copy of
  * each of a large list's rows was a visible share of a create. Otherwise the
  * schema decodes the body whole and says what is wrong with it.
  */
-export const decodeInputWithRows = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, key: string) => {
+export const decodeInput = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, rowsKey?: string) => {
   const decode = decodeGuarded(schema)
   return (input: unknown): Effect.Effect<S["Type"], InvalidInput> => {
     const hostile = InputGuard.check(input)
     if (hostile !== undefined) return Effect.fail(hostile)
-    const rows = recordRowsOf(input, key)
-    return rows === undefined
-      ? decode(input)
-      : Effect.map(decode({ ...(input as Record<string, unknown>), [key]: [] }), (decoded) => ({ ...(decoded as object), [key]: rows }) as S["Type"])
+    const rows = rowsKey === undefined ? undefined : recordRowsOf(input, rowsKey)
+    if (rows === undefined || rowsKey === undefined) return decode(input)
+    return Effect.map(
+      decode({ ...(input as Record<string, unknown>), [rowsKey]: [] }),
+      (decoded) => ({ ...(decoded as object), [rowsKey]: rows }) as S["Type"]
+    )
   }
 }
 

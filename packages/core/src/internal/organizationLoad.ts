@@ -94,6 +94,12 @@ export const make = (attemptsOf: (organizationId: string) => Iterable<ContactAtt
     }
     return organization.byNumber
   }
+  /** A call no longer in flight; its organization. */
+  const ended = (organizationId: string) => {
+    const organization = organizationOf(organizationId)
+    organization.inFlight = Math.max(0, organization.inFlight - 1)
+    return organization
+  }
   return {
     begun: (organizationId, phone, attempts, index) => {
       const organization = organizationOf(organizationId)
@@ -114,16 +120,11 @@ export const make = (attemptsOf: (organizationId: string) => Iterable<ContactAtt
       times.push(startedAt)
     },
     abandoned: (organizationId, phone, attempts, index) => {
-      const organization = organizationOf(organizationId)
-      organization.inFlight = Math.max(0, organization.inFlight - 1)
-      const refs = organization.byNumber?.get(phone)
+      const refs = ended(organizationId).byNumber?.get(phone)
       const at = refs?.findIndex((ref) => ref.attempts === attempts && ref.index === index) ?? -1
       if (at >= 0) refs!.splice(at, 1)
     },
-    ended: (organizationId) => {
-      const organization = organizationOf(organizationId)
-      organization.inFlight = Math.max(0, organization.inFlight - 1)
-    },
+    ended: (organizationId) => void ended(organizationId),
     index: (organizationId) => void indexed(organizationId),
     of: (organizationId, callerNumberIds, now) => {
       const organization = organizations.get(organizationId)
