@@ -29,6 +29,7 @@ import * as Eligibility from "./Eligibility.ts"
 import { EngineConfig } from "./EngineConfig.ts"
 import { EngineEvents } from "./EngineEvents.ts"
 import * as FrequencyCap from "./FrequencyCap.ts"
+import { wake as wakeRunner } from "./internal/dispatch/alarm.ts"
 import type { DispatchContext, Registry } from "./internal/dispatch/context.ts"
 import * as Lease from "./internal/dispatch/lease.ts"
 import * as Runner from "./internal/dispatch/runner.ts"
@@ -97,7 +98,7 @@ export const make: Effect.Effect<
     Effect.suspend(() => {
       const existing = registry.runners.get(batchId)
       if (existing !== undefined) {
-        existing.alarm.signal.openUnsafe()
+        wakeRunner(existing.alarm)
         return Effect.void
       }
       const runner = Runner.make(batchId)

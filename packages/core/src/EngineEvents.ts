@@ -54,6 +54,12 @@ export type EngineEvent =
  */
 export class EngineEvents extends Context.Service<EngineEvents, {
   readonly publish: (event: EngineEvent) => Effect.Effect<void>
+  /**
+   * Whether an event published now reaches anyone (a stream being run, an
+   * `onEvent`): when it answers false, a publisher may skip making the event.
+   * The dispatcher publishes two per call.
+   */
+  readonly heard?: (() => boolean) | undefined
   /** Events published from the moment the stream is run. */
   readonly stream: Stream.Stream<EngineEvent>
 }>()("@outdial/core/EngineEvents") {}
@@ -85,6 +91,7 @@ export const layer = (options?: {
         () => Effect.sync(() => void listening--)
       )
       return EngineEvents.of({
+        heard: () => listening > 0 || onEvent !== undefined,
         publish: (event) =>
           Effect.suspend(() => {
             onEvent?.(event)

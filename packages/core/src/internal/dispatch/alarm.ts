@@ -4,8 +4,23 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type { SchedulerDispatcher } from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { Alarm, Registry, Runner } from "./context.ts"
+
+/**
+ * Sets the signal; a resting runner resumes at once, in the caller's turn.
+ * The signal is the runner's own (not a `Latch`): a rest then costs one
+ * callback, not a latch's wait and a finalizer, and a call's end can tell
+ * whether the runner rests.
+ */
+export const wake = (alarm: Alarm): void => {
+  alarm.open = true
+  const waiter = alarm.waiter
+  if (waiter === undefined) return
+  alarm.waiter = undefined
+  waiter(Effect.void)
+}
 
 // One timer per runner, kept while its time still suits: resting happens
 // after nearly every call, and a timer per rest would cost a fiber each.
@@ -17,7 +32,7 @@ const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) =>
     return Effect.forkIn(
       Effect.sleep(at - now).pipe(Effect.andThen(Effect.sync(() => {
         alarm.fiber = undefined
-        alarm.signal.openUnsafe()
+        wake(alarm)
       }))),
       scope
     ).pipe(Effect.map((fiber) => {
@@ -31,19 +46,38 @@ const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) =>
  */
 export const firstPassDone = (registry: Registry, runner: Runner) => {
   if (!registry.starting.delete(runner) || registry.starting.size > 0) return
-  for (const waiting of registry.yielding) waiting.alarm.signal.openUnsafe()
+  for (const waiting of registry.yielding) wake(waiting.alarm)
   registry.yielding.clear()
 }
 
 /**
- * Wakes the runner once the calls ending now have all been recorded: its
- * signal opens at once, but a resting runner resumes in a scheduled task,
- * not inside the call's fiber. Calls end in bursts (a simulated week ends
- * nearly two a tick), and a pass run inside the first call's end refilled
+ * A call's slot is free (its end recorded, or past recording): the runner
+ * fills it. A runner in a pass only has its signal opened, and its rest then
+ * returns at once. A resting runner resumes in a task scheduled on its own
+ * dispatcher, not inside the call's end: calls end in bursts (a simulated
+ * week ends nearly two a tick), and a pass run inside the first end refilled
  * one slot each, paying the pass's fixed cost (batch read, credits,
- * eligibility) once per call instead of once per burst.
+ * eligibility) once per call instead of once per burst. Plain code, run as
+ * the call's fiber ends: an effect here cost several per call.
  */
-export const wakeAfterEnd = (runner: Runner): Effect.Effect<void> => Effect.asVoid(runner.alarm.signal.open)
+export const slotFreed = (runner: Runner, dispatcher: SchedulerDispatcher): void => {
+  runner.inFlight--
+  const alarm = runner.alarm
+  if (alarm.waiter === undefined) {
+    alarm.open = true
+    return
+  }
+  if (runner.wakeScheduled) return
+  runner.wakeScheduled = true
+  dispatcher.scheduleTask(() => {
+    runner.wakeScheduled = false
+    wake(alarm)
+  }, 0)
+}
+
+/** Runs `self`, then frees its call's slot however it ends: for a call whose fiber is not the one `placeCalls` observes. */
+export const freeingSlot = (runner: Runner, self: Effect.Effect<void>): Effect.Effect<void> =>
+  Effect.ensuring(self, Effect.withFiber((fiber) => Effect.sync(() => slotFreed(runner, fiber.currentDispatcher))))
 
 /**
  * Waits for a signal or, at the latest, `deadline`; meanwhile the runner
@@ -54,7 +88,7 @@ export const rest = (registry: Registry, runner: Runner, scope: Scope.Scope, dea
   Clock.clockWith((clock) => {
     const alarm = runner.alarm
     firstPassDone(registry, runner)
-    if (alarm.signal.isOpen()) return Effect.void
+    if (alarm.open) return Effect.void
     if (deadline !== undefined && Number.isFinite(deadline)) {
       const now = clock.currentTimeMillisUnsafe()
       if (deadline <= now) return Effect.void
@@ -63,7 +97,18 @@ export const rest = (registry: Registry, runner: Runner, scope: Scope.Scope, dea
     return wait(registry, alarm)
   })
 
-const wait = (registry: Registry, alarm: Alarm) => {
-  registry.busy--
-  return Effect.ensuring(alarm.signal.await, Effect.sync(() => void registry.busy++))
-}
+/** Waits for the signal; meanwhile the runner does not count as busy. */
+const wait = (registry: Registry, alarm: Alarm): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (alarm.open) return resume(Effect.void)
+    registry.busy--
+    alarm.waiter = (resumed) => {
+      registry.busy++
+      resume(resumed)
+    }
+    // Interrupted while resting: the dispatcher is closing.
+    return Effect.sync(() => {
+      alarm.waiter = undefined
+      registry.busy++
+    })
+  })

@@ -13,13 +13,11 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Tracer from "effect/Tracer"
-import * as Deferred from "effect/Deferred"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as References from "effect/References"
 import * as Result from "effect/Result"
 import * as BatchStore from "../../BatchStore.ts"
-import type { AttemptEnd, AttemptStart, Begun, Lease, LeaseLost } from "../../BatchStore.ts"
+import type { AttemptStart, Begun, LeaseLost } from "../../BatchStore.ts"
 import type { DialLimits } from "../../CallLimits.ts"
 import type { CallOutcome } from "../../CallOutcome.ts"
 import type { InvalidTransition, StoreError } from "../../OutdialError.ts"
@@ -27,9 +25,11 @@ import type { Contact, Decision } from "../../Contact.ts"
 import * as ContactModel from "../../Contact.ts"
 import * as EngineMetrics from "../../EngineMetrics.ts"
 import type { CallResult, TelephonyError } from "../../Telephony.ts"
-import { type Dialing, type DispatchContext, publishContact, type Runner, utcAt } from "./context.ts"
+import { type Dialing, type DispatchContext, publishContact, type Runner, utcAt, type Watched } from "./context.ts"
 import { endOf } from "./ends.ts"
-import { guard } from "./watchdog.ts"
+import { record } from "./records.ts"
+import { freeingSlot, slotFreed } from "./alarm.ts"
+import { arm, callAnswered, watch } from "./watchdog.ts"
 
 /** The waits between tries of a record after its first failed: 200 ms, doubling, 8 retries in all. */
 const firstRetryMillis = 200
@@ -39,64 +39,6 @@ const isStoreError = (error: { readonly _tag: string }) => error._tag === "Store
 
 /** The wait after `failures` failures in a row: 1 s, doubling, at most 5 minutes. */
 const backoffMillis = (failures: number): number => Math.min(1_000 * 2 ** Math.min(failures - 1, 20), 300_000)
-
-/** Ends waiting to be written together, per runner. */
-const pendingEnds = new WeakMap<Runner, Array<PendingEnd>>()
-interface PendingEnd {
-  readonly lease: Lease
-  readonly end: AttemptEnd
-  readonly done: Deferred.Deferred<Begun, LeaseLost | StoreError>
-}
-/** Ends per batched write at most. */
-const maxEndsPerWrite = 100
-
-/**
- * Records an attempt's end. Calls end one by one, but on a shared store each
- * write is a round trip and a commit: ends of the same tick are gathered and
- * written with one `finishAttempts` (up to `maxEndsPerWrite`), each caller
- * answered with its own result or the write's error. A process-local store
- * has no round trips to save and writes at once.
- */
-const record = (context: DispatchContext, runner: Runner, lease: Lease, end: AttemptEnd) =>
-  context.store.processLocal === true ? context.store.finishAttempt(lease, end) : Effect.suspend(() => {
-    const done = Deferred.makeUnsafe<Begun, LeaseLost | StoreError>()
-    let queue = pendingEnds.get(runner)
-    if (queue === undefined || queue.length >= maxEndsPerWrite) {
-      const fresh: Array<PendingEnd> = [{ lease, end, done }]
-      pendingEnds.set(runner, fresh)
-      // Written on the next tick, once the ends of this one have joined.
-      const write = Effect.yieldNow.pipe(
-        Effect.andThen(Effect.suspend(() => {
-          if (pendingEnds.get(runner) === fresh) pendingEnds.delete(runner)
-          return writeEnds(context, fresh)
-        }))
-      )
-      return Effect.forkIn(write, context.scope).pipe(Effect.andThen(Deferred.await(done)))
-    }
-    queue.push({ lease, end, done })
-    return Deferred.await(done)
-  })
-
-/** One write per lease epoch among `queue` (a renewal keeps the epoch, a retake changes it). */
-const writeEnds = (context: DispatchContext, queue: ReadonlyArray<PendingEnd>) => {
-  const byEpoch = new Map<number, Array<PendingEnd>>()
-  for (const pending of queue) {
-    const group = byEpoch.get(pending.lease.epoch)
-    if (group === undefined) byEpoch.set(pending.lease.epoch, [pending])
-    else group.push(pending)
-  }
-  return Effect.forEach(byEpoch.values(), (group) =>
-    BatchStore.finishAttempts(context.store, group[0]!.lease, group.map((p) => p.end)).pipe(
-      Effect.exit,
-      Effect.flatMap((exit) =>
-        Effect.sync(() => {
-          group.forEach((pending, i) =>
-            Deferred.doneUnsafe(pending.done, Exit.isSuccess(exit) ? Exit.succeed(exit.value[i]!) : Exit.failCause(exit.cause))
-          )
-        })
-      )
-    ), { discard: true, concurrency: "unbounded" })
-}
 
 /**
  * The callee asked never to be called again: the number joins the
@@ -123,9 +65,9 @@ const storeErrorIn = (cause: Cause.Cause<unknown>): boolean =>
   Cause.findError(cause).pipe((found) => Result.isSuccess(found) && isStoreError(found.success as { readonly _tag: string }))
 
 /**
- * Records an ended call with the contact's next status, then frees its slot.
- * Without a generator, and with one layer of effects per concern (the
- * record, its failure, the slot): it runs once per call.
+ * Records an ended call with the contact's next status. Without a generator,
+ * and with one layer of effects per concern (the record, its failure): it
+ * runs once per call. The slot is freed by whoever ran it (`placeCalls`).
  */
 export const finish = (
   context: DispatchContext,
@@ -135,42 +77,41 @@ export const finish = (
   attemptId: string,
   result: CallResult
 ): Effect.Effect<void> =>
-  Effect.onExit(
-    Effect.withFiber((fiber) => {
-      const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-      if (result.outcome === "completed" && result.duration !== null) {
-        runner.pace.talkSeconds += result.duration
-        runner.pace.talkSamples++
-      }
-      EngineMetrics.callEndedUnsafe(runner.batch!.organizationId, result.outcome, fiber.context)
-      const write = record(context, runner, dialing.lease, {
-        attemptId,
-        result,
-        endedAt: utcAt(now),
-        ...endOf(context, runner, dialing, contact, result, now)
-      })
-      const recorded = (recorded: Begun) => {
-        runner.recording.failures = 0
-        return publishContact(context, runner, recorded.contact, recorded.attempt, now)
-      }
-      const written = Effect.catchCause(
-        Effect.flatMap(write, recorded),
-        // The write is idempotent, so a dropped connection is simply retried; the retry
-        // machinery is built only once a try has failed, not for every call.
-        (cause) =>
-          storeErrorIn(cause)
-            ? Effect.sleep(firstRetryMillis).pipe(
-              Effect.andThen(write),
-              Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 }),
-              Effect.flatMap(recorded),
-              Effect.catchCause((cause) => recordFailed(runner, dialing, cause))
-            )
-            : recordFailed(runner, dialing, cause)
-      )
-      return result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), written) : written
-    }),
-    runner.slotFreed
-  )
+  Effect.withFiber((fiber) => {
+    const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    if (result.outcome === "completed" && result.duration !== null) {
+      runner.pace.talkSeconds += result.duration
+      runner.pace.talkSamples++
+    }
+    EngineMetrics.callEndedUnsafe(runner.batch!.organizationId, result.outcome, fiber.context)
+    const write = record(context, runner, dialing.lease, {
+      attemptId,
+      result,
+      endedAt: utcAt(now),
+      ...endOf(context, runner, dialing, contact, result, now)
+    })
+    const written = Effect.catchCause(
+      Effect.flatMap(write, (recorded) => recordedEnd(context, runner, recorded, now)),
+      // The write is idempotent, so a dropped connection is simply retried; the retry
+      // machinery is built only once a try has failed, not for every call.
+      (cause) =>
+        storeErrorIn(cause)
+          ? Effect.sleep(firstRetryMillis).pipe(
+            Effect.andThen(write),
+            Effect.retry({ while: isStoreError, schedule: laterRetries, times: 7 }),
+            Effect.flatMap((recorded) => recordedEnd(context, runner, recorded, now)),
+            Effect.catchCause((cause) => recordFailed(runner, dialing, cause))
+          )
+          : recordFailed(runner, dialing, cause)
+    )
+    return result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), written) : written
+  })
+
+/** An end recorded: the failures in a row are over, and the contact's change is announced. */
+const recordedEnd = (context: DispatchContext, runner: Runner, recorded: Begun, now: number) => {
+  runner.recording.failures = 0
+  return publishContact(context, runner, recorded.contact, recorded.attempt, now)
+}
 
 /**
  * A lost lease means another process owns the batch and reconciles this attempt. Any
@@ -330,7 +271,11 @@ const tracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
 /**
  * Places a step's calls, each in its own fiber in the dispatcher's scope,
  * started at once in turn: forked from one effect for the step, not with an
- * effect (and a fork's own effects) per call.
+ * effect (and a fork's own effects) per call. A call's slot is freed as its
+ * fiber ends, by an observer, not an effect of its own: the fiber ends once
+ * its end is recorded (or cannot be), or when the dispatcher closes. When
+ * the watchdog answers first, the call's fiber ends interrupted and the
+ * watchdog's record frees the slot instead.
  */
 const placeCalls = (
   context: DispatchContext,
@@ -342,31 +287,42 @@ const placeCalls = (
   Effect.withFiber((fiber) => {
     const fork = Effect.runForkWith(fiber.context)
     const traced = tracing(fiber)
+    // The runner's own dispatcher: ends of one tick share one wake-up task.
+    const dispatcher = fiber.currentDispatcher
     for (const one of begun) {
-      Fiber.runIn(fork(place(context, runner, dialing, one.contact, one.start, one.begun, now, traced)), context.scope)
+      const watched = watch(
+        context,
+        one.begun.attempt.id,
+        now,
+        (result) => freeingSlot(runner, finish(context, runner, dialing, one.begun.contact, one.begun.attempt.id, result))
+      )
+      runner.inFlight++
+      const call = fork(place(context, runner, dialing, one, watched, now, traced))
+      watched.fiber = call
+      Fiber.runIn(call, context.scope)
+      call.addObserver(() => {
+        if (!watched.byWatchdog) slotFreed(runner, dispatcher)
+      })
     }
-    return Effect.void
+    return context.watch.timer === undefined ? arm(context, now) : Effect.void
   })
 
-/** The call of an attempt begun, for its own fiber: announced, placed, and its end recorded. */
+/** The call of an attempt begun, for its own fiber: announced, placed, and its end recorded unless the watchdog's was. */
 const place = (
   context: DispatchContext,
   runner: Runner,
   dialing: Dialing,
-  contact: Contact,
-  start: AttemptStart,
-  begun: Begun,
+  { begun, contact, start }: { readonly contact: Contact; readonly start: AttemptStart; readonly begun: Begun },
+  watched: Watched,
   now: number,
   traced: boolean
 ): Effect.Effect<void> => {
-  const { telephony } = context
   const batch = runner.batch!
   const { attemptNumber, callerNumberId } = start
-  runner.inFlight++
   const attemptId = begun.attempt.id
   // Data-first calls, not a pipe: each piped step cost a closure and a pass through `pipe` on every dial.
   const dialed = Effect.catchCause(
-    telephony.dial({
+    context.telephony.dial({
       attemptId,
       organizationId: batch.organizationId,
       batchId: batch.id,
@@ -381,18 +337,20 @@ const place = (
     }),
     refusedCall
   )
-  const call = guard(context, attemptId, dialed, (result) => finish(context, runner, dialing, begun.contact, attemptId, result))
-  // Announced first, so the contact's `dialing` event still comes before anything the call does.
-  return Effect.andThen(
-    publishContact(context, runner, begun.contact, begun.attempt, now),
-    traced
-      ? Effect.withSpan(call, "outdial.dial", {
-        attributes: {
-          "outdial.attempt.id": attemptId,
-          "outdial.batch.id": begun.attempt.batchId,
-          "outdial.contact.id": begun.contact.id
-        }
-      })
-      : call
+  const call = Effect.flatMap(
+    dialed,
+    (result) => callAnswered(context, watched) ? finish(context, runner, dialing, begun.contact, attemptId, result) : Effect.void
   )
+  const spanned = traced
+    ? Effect.withSpan(call, "outdial.dial", {
+      attributes: {
+        "outdial.attempt.id": attemptId,
+        "outdial.batch.id": begun.attempt.batchId,
+        "outdial.contact.id": begun.contact.id
+      }
+    })
+    : call
+  // Announced first, so the contact's `dialing` event still comes before anything the call does.
+  const announced = publishContact(context, runner, begun.contact, begun.attempt, now)
+  return announced === Effect.void ? spanned : Effect.andThen(announced, spanned)
 }

@@ -6,7 +6,6 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import type * as Latch from "effect/Latch"
 import type * as Scope from "effect/Scope"
 import type { Attempt } from "../../Attempt.ts"
 import type { Batch, BatchStatus } from "../../Batch.ts"
@@ -75,11 +74,14 @@ export interface Watch {
 export interface Watched {
   readonly attemptId: string
   readonly due: number
-  /** The call's fiber, interrupted when the watchdog answers first. */
-  readonly fiber: Fiber.Fiber<unknown, unknown>
+  /** The call's fiber (set once forked), interrupted when the watchdog answers first. */
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+  /** Records the end the watchdog found, in the watchdog's fiber. */
   readonly onEnd: (result: CallResult) => Effect.Effect<void>
   /** Set by whichever answers first, the call or the watchdog: the end is recorded once. */
   answered: boolean
+  /** The watchdog answered first: the call's fiber ends interrupted, and the slot is the watchdog's to free. */
+  byWatchdog: boolean
   /** The watchdog's questions to the provider, once due; interrupted when the call answers first. */
   resolver: Fiber.Fiber<void> | undefined
   /** Its neighbours in `Watch` while it is listed there. */
@@ -109,9 +111,14 @@ export interface Pace {
   talkSamples: number
 }
 
-/** The runner's wake-up: a signal, and at most one timer that opens it (runner.ts). */
+/**
+ * The runner's wake-up (alarm.ts): a signal and at most one timer that sets
+ * it. The signal is set by a wake, a call's end or the timer, and cleared as
+ * a pass begins; a resting runner waits for it as `waiter`.
+ */
 export interface Alarm {
-  readonly signal: Latch.Latch
+  open: boolean
+  waiter: ((resumed: Effect.Effect<void>) => void) | undefined
   fiber: Fiber.Fiber<void> | undefined
   at: number
 }
@@ -137,11 +144,8 @@ export interface Runner {
   /** Set while this process holds the lease; cleared to take it anew (and reconcile). */
   dialing: Dialing | undefined
   inFlight: number
-  /**
-   * Frees a call's slot when its end is recorded (or cannot be): one effect
-   * made with the runner, not one per call.
-   */
-  readonly slotFreed: () => Effect.Effect<void>
+  /** A resting runner's wake-up after a call's end is scheduled (alarm.ts): the other ends of the tick join it. */
+  wakeScheduled: boolean
   /** Since when this runner holds its pass back for starters (0: it does not). */
   yieldingSince: number
 }
@@ -176,8 +180,8 @@ export const publishContact = (
   contact: Contact,
   attempt: Attempt | null,
   at: number
-) =>
-  context.events.publish({
+): Effect.Effect<void> =>
+  context.events.heard?.() === false ? Effect.void : context.events.publish({
     _tag: "ContactChanged",
     organizationId: runner.batch!.organizationId,
     batchId: runner.batchId,

@@ -13,6 +13,7 @@ import * as CallerRotation from "../../CallerRotation.ts"
 import * as CallingWindow from "../../CallingWindow.ts"
 import * as Dialing from "../../Dialing.ts"
 import * as Eligibility from "../../Eligibility.ts"
+import { freeingSlot, wake } from "./alarm.ts"
 import { awaitFinished, finish } from "./calls.ts"
 import {
   type Dialing as DialingState,
@@ -179,7 +180,7 @@ export const renewHeld = (context: DispatchContext, registry: Registry, now: num
         runner.dialing = { ...runner.dialing, lease }
       } else {
         runner.dialing = undefined
-        runner.alarm.signal.openUnsafe()
+        wake(runner.alarm)
       }
     }
   })
@@ -213,7 +214,7 @@ const reconcile = (context: DispatchContext, runner: Runner, dialing: DialingSta
         ? Effect.succeed(status.result)
         : awaitFinished(context, attempt.id)
       yield* Effect.forkIn(
-        follow.pipe(Effect.flatMap((result) => finish(context, runner, dialing, contact, attempt.id, result))),
+        freeingSlot(runner, Effect.flatMap(follow, (result) => finish(context, runner, dialing, contact, attempt.id, result))),
         scope
       )
     }

@@ -8,9 +8,8 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Latch from "effect/Latch"
 import * as Batch from "../../Batch.ts"
-import { firstPassDone, rest, wakeAfterEnd } from "./alarm.ts"
+import { firstPassDone, rest } from "./alarm.ts"
 import { type DispatchContext, moveBatch, type Registry, type Runner } from "./context.ts"
 import { failBatch, settleOpenAttempts } from "./lease.ts"
 import { runStep } from "./pacing.ts"
@@ -19,20 +18,15 @@ import { runStep } from "./pacing.ts"
 export const make = (batchId: string): Runner => {
   const runner: Runner = {
     batchId,
-    alarm: { signal: Latch.makeUnsafe(false), fiber: undefined, at: 0 },
+    alarm: { open: false, waiter: undefined, fiber: undefined, at: 0 },
     pace: { localDate: "", callsToday: 0, lastDeferral: "", nextEstimateAt: 0, talkSeconds: 0, talkSamples: 0 },
     recording: { failures: 0, last: "", backoffUntil: 0 },
     batch: undefined,
     dialing: undefined,
     inFlight: 0,
-    slotFreed: () => slotFreed,
+    wakeScheduled: false,
     yieldingSince: 0
   }
-  // A call's end frees its slot and wakes the runner to fill it, once the tick's other ends are in.
-  const slotFreed = Effect.suspend(() => {
-    runner.inFlight--
-    return wakeAfterEnd(runner)
-  })
   return runner
 }
 
@@ -67,7 +61,7 @@ const step = (
 ): Effect.Effect<"continue" | "stop" | "started", unknown> =>
   Effect.gen(function*() {
     const { store } = context
-    runner.alarm.signal.closeUnsafe()
+    runner.alarm.open = false
     const now = yield* Clock.currentTimeMillis
     if (holdsBack(registry, runner, now)) {
       // Woken when the last starter is through, at the latest after `maxYieldMillis`.
@@ -158,7 +152,7 @@ const run = (context: DispatchContext, registry: Registry, runner: Runner): Effe
     ),
     Effect.flatMap((next) =>
       Effect.suspend(() => {
-        if (next === "continue" || runner.alarm.signal.isOpen()) return run(context, registry, runner)
+        if (next === "continue" || runner.alarm.open) return run(context, registry, runner)
         // Leaving is decided synchronously, so a wake either sees this runner or starts a new one.
         registry.runners.delete(runner.batchId)
         registry.yielding.delete(runner)

@@ -72,15 +72,18 @@ const answer = (context: DispatchContext, watched: Watched): boolean => {
   return true
 }
 
-/** The call answered first: the watchdog's questions to the provider, if any, stop. */
-const callAnswered = (context: DispatchContext, watched: Watched): boolean => {
+/**
+ * The call answered first: the watchdog's questions to the provider, if any,
+ * stop. False when the watchdog answered first (it records the end itself).
+ */
+export const callAnswered = (context: DispatchContext, watched: Watched): boolean => {
   if (!answer(context, watched)) return false
   watched.resolver?.interruptUnsafe()
   return true
 }
 
 /** The timer over the oldest call in flight, unless one is set: it may be older, and then looks again. */
-const arm = (context: DispatchContext, now: number): Effect.Effect<void> => {
+export const arm = (context: DispatchContext, now: number): Effect.Effect<void> => {
   const watch = context.watch
   if (watch.timer !== undefined) return Effect.void
   const oldest = watch.first
@@ -113,7 +116,8 @@ const sweep = (context: DispatchContext): Effect.Effect<void> =>
           Effect.andThen(resolve(context, watched.attemptId)),
           Effect.flatMap((result) => {
             if (!answer(context, watched)) return Effect.void
-            watched.fiber.interruptUnsafe()
+            watched.byWatchdog = true
+            watched.fiber?.interruptUnsafe()
             return watched.onEnd(result)
           })
         ),
@@ -125,31 +129,31 @@ const sweep = (context: DispatchContext): Effect.Effect<void> =>
   })
 
 /**
- * Runs `call`, then `onEnd` with its result; or, once it has run past the
- * limit, `onEnd` with what the provider says of the attempt, and the call's
- * own fiber is interrupted.
+ * A call placed at `now`, under the watchdog until it answers: the call's
+ * end goes through `callAnswered`; once it has run past the limit, `onEnd`
+ * gets what the provider says of the attempt, and the call's own fiber is
+ * interrupted. The caller sets `fiber` once it has forked the call, and arms
+ * the timer (`arm`) after its step's calls.
  */
-export const guard = (
+export const watch = (
   context: DispatchContext,
   attemptId: string,
-  call: Effect.Effect<CallResult>,
+  now: number,
   onEnd: (result: CallResult) => Effect.Effect<void>
-): Effect.Effect<void> =>
-  Effect.withFiber((fiber) => {
-    const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-    const watched: Watched = {
-      attemptId,
-      due: now + limitMillis(context),
-      fiber,
-      onEnd,
-      answered: false,
-      resolver: undefined,
-      listed: false,
-      previous: undefined,
-      next: undefined
-    }
-    // A call interrupted from outside is its dispatcher closing: the list of calls goes with it.
-    enlist(context.watch, watched)
-    const ended = Effect.flatMap(call, (result) => callAnswered(context, watched) ? onEnd(result) : Effect.void)
-    return context.watch.timer === undefined ? Effect.andThen(arm(context, now), ended) : ended
-  })
+): Watched => {
+  const watched: Watched = {
+    attemptId,
+    due: now + limitMillis(context),
+    fiber: undefined,
+    onEnd,
+    answered: false,
+    byWatchdog: false,
+    resolver: undefined,
+    listed: false,
+    previous: undefined,
+    next: undefined
+  }
+  // A call interrupted from outside is its dispatcher closing: the list of calls goes with it.
+  enlist(context.watch, watched)
+  return watched
+}
