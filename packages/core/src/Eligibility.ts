@@ -389,6 +389,64 @@ export const hasContactPolicies = <R>(policies: ReadonlyArray<Policy<R>>): boole
     policy.forContact !== undefined || policy.forContacts !== undefined || policy.holdContact !== undefined
   )
 
+/** A step's contacts being decided (`decideContacts`). */
+interface Deciding<R> {
+  readonly policies: ReadonlyArray<Policy<R>>
+  readonly view: BatchView
+  readonly contacts: ReadonlyArray<Contact>
+  readonly dialReason: string
+  readonly at: DateTime.Utc
+  readonly decisions: Array<Decision | undefined>
+  /** The contacts no link held back yet, by index; every one of them while none is. */
+  open: ReadonlyArray<number>
+  /** Held back since `open` was last narrowed. */
+  held: number
+}
+
+const stillOpen = (deciding: Deciding<unknown>): boolean => {
+  if (deciding.held > 0) deciding.open = deciding.open.filter((i) => deciding.decisions[i] === undefined)
+  deciding.held = 0
+  return deciding.open.length > 0
+}
+
+const hold = (deciding: Deciding<unknown>, policy: string, i: number, verdict: Verdict) => {
+  if (verdict._tag === "Dial") return
+  deciding.decisions[i] = toDecision(policy, verdict, deciding.at)
+  deciding.held++
+}
+
+/**
+ * The links in turn from `index`: those answering in place within one loop,
+ * and only a link with a lookup of its own costs an effect (a step asks the
+ * links every time it dials).
+ */
+const decideFrom = <R>(deciding: Deciding<R>, index: number): Effect.Effect<ReadonlyArray<Decision>, never, R> => {
+  const { contacts, policies, view } = deciding
+  for (let p = index; p < policies.length; p++) {
+    const policy = policies[p]!
+    if (!stillOpen(deciding)) break
+    if (policy.holdContact !== undefined) {
+      for (const i of deciding.open) hold(deciding, policy.name, i, policy.holdContact(view, contacts[i]!))
+      if (!stillOpen(deciding)) break
+    }
+    const open = deciding.open
+    const verdicts = policy.forContacts !== undefined
+      ? policy.forContacts(view, open.length === contacts.length ? contacts : open.map((i) => contacts[i]!))
+      : policy.forContact !== undefined
+      ? Effect.forEach(open, (i) => policy.forContact!(view, contacts[i]!), { concurrency: "unbounded" })
+      : undefined
+    if (verdicts !== undefined) {
+      return Effect.flatMap(verdicts, (verdicts) => {
+        open.forEach((i, k) => hold(deciding, policy.name, i, verdicts[k]!))
+        return decideFrom(deciding, p + 1)
+      })
+    }
+  }
+  // One decision to dial, shared by the step's contacts dialed.
+  const dialed: Decision = { kind: "dial", policy: "eligibility", reason: deciding.dialReason, at: deciding.at }
+  return Effect.succeed(deciding.decisions.map((decision) => decision ?? dialed))
+}
+
 /**
  * `decideContact` for a step's contacts: each link, in order, judges the
  * contacts no earlier link held back (all at once with `forContacts`), so a
@@ -403,47 +461,18 @@ export const decideContacts = <R>(
   contacts: ReadonlyArray<Contact>,
   dialReason: string
 ): Effect.Effect<ReadonlyArray<Decision>, never, R> =>
-  Effect.gen(function*() {
-    const at = DateTime.makeUnsafe(view.now)
-    const decisions: Array<Decision | undefined> = contacts.map(() => undefined)
-    // The contacts no link held back yet, by index; every one of them while none is.
-    let open: ReadonlyArray<number> = contacts.map((_, i) => i)
-    let held = 0
-    const stillOpen = () => {
-      if (held > 0) open = open.filter((i) => decisions[i] === undefined)
-      held = 0
-      return open.length > 0
-    }
-    for (const policy of policies) {
-      if (!stillOpen()) break
-      if (policy.holdContact !== undefined) {
-        for (const i of open) {
-          const verdict = policy.holdContact(view, contacts[i]!)
-          if (verdict._tag !== "Dial") {
-            decisions[i] = toDecision(policy.name, verdict, at)
-            held++
-          }
-        }
-        if (!stillOpen()) break
-      }
-      const verdicts = policy.forContacts !== undefined
-        ? yield* policy.forContacts(view, open.length === contacts.length ? contacts : open.map((i) => contacts[i]!))
-        : policy.forContact !== undefined
-        ? yield* Effect.forEach(open, (i) => policy.forContact!(view, contacts[i]!), { concurrency: "unbounded" })
-        : undefined
-      if (verdicts === undefined) continue
-      open.forEach((i, k) => {
-        const verdict = verdicts[k]!
-        if (verdict._tag !== "Dial") {
-          decisions[i] = toDecision(policy.name, verdict, at)
-          held++
-        }
-      })
-    }
-    // One decision to dial, shared by the step's contacts dialed.
-    const dialed: Decision = { kind: "dial", policy: "eligibility", reason: dialReason, at }
-    return decisions.map((decision) => decision ?? dialed)
-  })
+  Effect.suspend(() =>
+    decideFrom({
+      policies,
+      view,
+      contacts,
+      dialReason,
+      at: DateTime.makeUnsafe(view.now),
+      decisions: contacts.map(() => undefined),
+      open: contacts.map((_, i) => i),
+      held: 0
+    }, 0)
+  )
 
 /**
  * The reason recorded on a dialed contact: every link it passed.

@@ -95,6 +95,7 @@ const decideContacts = (
       if (decision.kind === "dial") picks.push({ contact, decision })
       else held.push([contact, decision])
     })
+    if (held.length === 0) return Effect.succeed(picks)
     return Effect.as(
       Effect.forEach(held, ([contact, decision]) =>
         // A contact removed since it was read is not decided for, and the step goes on.
