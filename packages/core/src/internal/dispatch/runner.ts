@@ -50,35 +50,47 @@ const holdsBack = (registry: Registry, runner: Runner, now: number) => {
 
 const waitingToStart = new Set(Batch.sourcesOf("start"))
 
+type Next = "continue" | "stop" | "started"
+
+const resting = (rested: Effect.Effect<void>): Effect.Effect<Next> => Effect.as(rested, "continue" as const)
+
 /**
  * One look at the batch; `stop` ends the runner, `started` says the batch
- * was just started (its first pass goes on).
+ * was just started (its first pass goes on). Plain effects, not a generator,
+ * up to the batch read: a busy batch looks once per burst of call ends.
  */
-const step = (
-  context: DispatchContext,
-  registry: Registry,
-  runner: Runner
-): Effect.Effect<"continue" | "stop" | "started", unknown> =>
-  Effect.gen(function*() {
-    const { store } = context
+const step = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<Next, unknown> =>
+  Clock.clockWith((clock) => {
     runner.alarm.open = false
-    const now = yield* Clock.currentTimeMillis
+    const now = clock.currentTimeMillisUnsafe()
     if (holdsBack(registry, runner, now)) {
       // Woken when the last starter is through, at the latest after `maxYieldMillis`.
       registry.yielding.add(runner)
-      yield* rest(registry, runner, context.scope, runner.yieldingSince + maxYieldMillis)
-      return "continue" as const
+      return resting(rest(registry, runner, context.scope, runner.yieldingSince + maxYieldMillis))
     }
     if (now < runner.recording.backoffUntil) {
       // After failures the store gets a rest: no lease taken, nothing read, until the back-off ends.
-      yield* rest(registry, runner, context.scope, runner.recording.backoffUntil)
-      return "continue" as const
+      return resting(rest(registry, runner, context.scope, runner.recording.backoffUntil))
     }
-    const batch = yield* store.findBatch(runner.batchId)
-    runner.batch = batch ?? runner.batch
-    if (batch === undefined) {
-      return runner.inFlight === 0 ? "stop" as const : (yield* rest(registry, runner, context.scope, undefined), "continue" as const)
-    }
+    return Effect.flatMap(context.store.findBatch(runner.batchId), (batch) => {
+      runner.batch = batch ?? runner.batch
+      if (batch === undefined) {
+        return runner.inFlight === 0 ? Effect.succeed("stop" as const) : resting(rest(registry, runner, context.scope, undefined))
+      }
+      if (batch.status === "running") {
+        if (runner.recording.failures >= context.config.maxRecordFailures) {
+          return Effect.as(failBatch(context, runner, `could not record call outcomes: ${runner.recording.last}`, now), "continue" as const)
+        }
+        return runStep(context, registry, runner, batch, now)
+      }
+      return notRunning(context, registry, runner, batch, now)
+    })
+  })
+
+/** A batch waiting to start (started when due), paused or final (its calls in flight end, then the runner stops). */
+const notRunning = (context: DispatchContext, registry: Registry, runner: Runner, batch: Batch.Batch, now: number) =>
+  Effect.gen(function*() {
+    const { store } = context
     if (waitingToStart.has(batch.status)) {
       const due = batch.scheduledStartTime === null ? now : DateTime.toEpochMillis(batch.scheduledStartTime)
       if (due > now) {
@@ -99,13 +111,6 @@ const step = (
         return "stop" as const
       }
       return "started" as const
-    }
-    if (batch.status === "running") {
-      if (runner.recording.failures >= context.config.maxRecordFailures) {
-        yield* failBatch(context, runner, `could not record call outcomes: ${runner.recording.last}`, now)
-        return "continue" as const
-      }
-      return yield* runStep(context, registry, runner, batch, now)
     }
     // Paused or final: start nothing, but let the calls in flight end and be recorded.
     if (runner.inFlight > 0) {
@@ -128,17 +133,17 @@ export const start = (context: DispatchContext, registry: Registry, runner: Runn
     return run(context, registry, runner)
   })
 
-/** Runs the runner until it stops, then leaves the registry and gives up its lease. */
+/** Runs the runner until it stops, then leaves the registry and gives up its lease. One match per step, not a pipe of three. */
 const run = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> =>
-  step(context, registry, runner).pipe(
-    Effect.map((next) => {
-      if (next === "started") return "continue" as const
+  Effect.matchCauseEffect(step(context, registry, runner), {
+    onSuccess: (next) => {
+      if (next === "started") return run(context, registry, runner)
       firstPassDone(registry, runner)
-      return next
-    }),
-    Effect.catchCause((cause) =>
+      return next === "continue" ? run(context, registry, runner) : leaveUnlessWoken(context, registry, runner)
+    },
+    onFailure: (cause) =>
       Cause.hasInterruptsOnly(cause)
-        ? Effect.failCause(cause)
+        ? Effect.failCause(cause as Cause.Cause<never>)
         : Effect.logError("outdial: dispatcher step failed; retrying", cause).pipe(
           // A write whose outcome is unknown (a connection cut at commit) may have begun an
           // attempt: the next step takes the lease anew and reconciles open attempts.
@@ -147,20 +152,19 @@ const run = (context: DispatchContext, registry: Registry, runner: Runner): Effe
             firstPassDone(registry, runner)
           })),
           Effect.andThen(Effect.sleep(1_000)),
-          Effect.as("continue" as const)
+          Effect.andThen(Effect.suspend(() => run(context, registry, runner)))
         )
-    ),
-    Effect.flatMap((next) =>
-      Effect.suspend(() => {
-        if (next === "continue" || runner.alarm.open) return run(context, registry, runner)
-        // Leaving is decided synchronously, so a wake either sees this runner or starts a new one.
-        registry.runners.delete(runner.batchId)
-        registry.yielding.delete(runner)
-        firstPassDone(registry, runner)
-        registry.busy--
-        runner.alarm.fiber?.interruptUnsafe()
-        const dialing = runner.dialing
-        return dialing === undefined ? Effect.void : Effect.ignore(context.store.releaseLease(dialing.lease))
-      })
-    )
-  ) as Effect.Effect<void>
+  })
+
+/** The runner stops, unless a wake came during its last step. */
+const leaveUnlessWoken = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> => {
+  if (runner.alarm.open) return run(context, registry, runner)
+  // Leaving is decided synchronously, so a wake either sees this runner or starts a new one.
+  registry.runners.delete(runner.batchId)
+  registry.yielding.delete(runner)
+  firstPassDone(registry, runner)
+  registry.busy--
+  runner.alarm.fiber?.interruptUnsafe()
+  const dialing = runner.dialing
+  return dialing === undefined ? Effect.void : Effect.ignore(context.store.releaseLease(dialing.lease))
+}
