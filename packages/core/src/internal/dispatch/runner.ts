@@ -133,15 +133,19 @@ export const start = (context: DispatchContext, registry: Registry, runner: Runn
     return run(context, registry, runner)
   })
 
-/** Runs the runner until it stops, then leaves the registry and gives up its lease. One match per step, not a pipe of three. */
-const run = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> =>
-  Effect.matchCauseEffect(step(context, registry, runner), {
-    onSuccess: (next) => {
-      if (next === "started") return run(context, registry, runner)
+/**
+ * Runs the runner until it stops, then leaves the registry and gives up its
+ * lease. The loop is made once per runner (a step, one match over its end)
+ * and run again for each step: a busy batch steps once per burst of ends.
+ */
+const run = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> => {
+  const handlers = {
+    onSuccess: (next: Next): Effect.Effect<void> => {
+      if (next === "started") return loop
       firstPassDone(registry, runner)
-      return next === "continue" ? run(context, registry, runner) : leaveUnlessWoken(context, registry, runner)
+      return next === "continue" || runner.alarm.open ? loop : leave(context, registry, runner)
     },
-    onFailure: (cause) =>
+    onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
       Cause.hasInterruptsOnly(cause)
         ? Effect.failCause(cause as Cause.Cause<never>)
         : Effect.logError("outdial: dispatcher step failed; retrying", cause).pipe(
@@ -152,14 +156,15 @@ const run = (context: DispatchContext, registry: Registry, runner: Runner): Effe
             firstPassDone(registry, runner)
           })),
           Effect.andThen(Effect.sleep(1_000)),
-          Effect.andThen(Effect.suspend(() => run(context, registry, runner)))
+          Effect.andThen(loop)
         )
-  })
+  }
+  const loop: Effect.Effect<void> = Effect.matchCauseEffect(step(context, registry, runner), handlers)
+  return loop
+}
 
-/** The runner stops, unless a wake came during its last step. */
-const leaveUnlessWoken = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> => {
-  if (runner.alarm.open) return run(context, registry, runner)
-  // Leaving is decided synchronously, so a wake either sees this runner or starts a new one.
+/** The runner stops: leaving is decided synchronously, so a wake either sees this runner or starts a new one. */
+const leave = (context: DispatchContext, registry: Registry, runner: Runner): Effect.Effect<void> => {
   registry.runners.delete(runner.batchId)
   registry.yielding.delete(runner)
   firstPassDone(registry, runner)
