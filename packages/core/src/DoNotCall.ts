@@ -181,17 +181,18 @@ const unavailableRetryMillis = 30_000
  */
 export const policy = (list: DoNotCall["Service"]): Eligibility.Policy => ({
   name: "do_not_call",
+  // Data-first, not a pipe: asked on every dispatch step.
   forContacts: (view, contacts) =>
-    list.matching(view.batch.organizationId, contacts.map((contact) => contact.phone), DateTime.makeUnsafe(view.now)).pipe(
-      Effect.map((listed) =>
-        contacts.map((contact) => listed.has(contact.phone) ? listedVerdict : Eligibility.dial)
+    Effect.catchCause(
+      Effect.map(
+        list.matching(view.batch.organizationId, contacts.map((contact) => contact.phone), DateTime.makeUnsafe(view.now)),
+        (listed) => contacts.map((contact) => listed.has(contact.phone) ? listedVerdict : Eligibility.dial)
       ),
-      Effect.catchCause((cause) =>
+      (cause) =>
         Effect.as(
           Effect.logWarning("outdial: could not read the do-not-call list; deferring", cause),
           contacts.map(() => Eligibility.defer(view.now + unavailableRetryMillis, "do-not-call list unavailable; checking again"))
         )
-      )
     )
 })
 

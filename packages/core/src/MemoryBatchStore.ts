@@ -221,6 +221,12 @@ export const make = (): BatchStore["Service"] => {
     return contact !== undefined && isWaiting(contact.status) && entry.versions[t.position] === t.version
   }
 
+  /** Waiting with no due time: the cursor's part of `dialable`. */
+  const isUntimed = (entry: Entry, position: number) => {
+    const contact = entry.contacts[position]
+    return contact !== undefined && isWaiting(contact.status) && !entry.timedFlags[position]
+  }
+
   const dropStale = (entry: Entry) => {
     while (entry.timed.size > 0 && !isCurrent(entry, entry.timed.peek()!)) entry.timed.pop()
   }
@@ -605,21 +611,20 @@ export const make = (): BatchStore["Service"] => {
         const found: Array<Contact.Contact> = []
         const nowMillis = millis(now)
         dropStale(entry)
-        entry.timed.walk((t) => {
-          if (t.due > nowMillis) return false
-          const contact = entry.contacts[t.position]!
-          if (isCurrent(entry, t) && !exclude.has(contact.id)) found.push(contact)
-          return found.length < limit
-        })
-        const isUntimed = (p: number) => {
-          const contact = entry.contacts[p]
-          return contact !== undefined && isWaiting(contact.status) && !entry.timedFlags[p]
+        // A walk only when a due time has come: a busy batch asks on every refill, retries mostly later.
+        if (entry.timed.size > 0 && entry.timed.peek()!.due <= nowMillis) {
+          entry.timed.walk((t) => {
+            if (t.due > nowMillis) return false
+            const contact = entry.contacts[t.position]!
+            if (isCurrent(entry, t) && !exclude.has(contact.id)) found.push(contact)
+            return found.length < limit
+          })
         }
         // Moving the cursor changes no contact; `put` moves it back when one waits again untimed.
-        while (entry.cursor < entry.contacts.length && !isUntimed(entry.cursor)) entry.cursor++
+        while (entry.cursor < entry.contacts.length && !isUntimed(entry, entry.cursor)) entry.cursor++
         for (let p = entry.cursor; p < entry.contacts.length && found.length < limit; p++) {
           const contact = entry.contacts[p]
-          if (contact !== undefined && isUntimed(p) && !exclude.has(contact.id)) found.push(contact)
+          if (contact !== undefined && isUntimed(entry, p) && !exclude.has(contact.id)) found.push(contact)
         }
         return found
       }),
