@@ -33,6 +33,7 @@ import {
   int4Array,
   jsonText,
   positionOf,
+  rowCount,
   storeError,
   textArray,
   toBatch,
@@ -76,42 +77,61 @@ export const make = (
 
   const { mergingBeside } = PendingMerge.make(sql, options)
 
+  /**
+   * The INSERT of the contacts from index `from` (one chunk), at the positions after `start + from`;
+   * how many it stored. Its arrays are built here, when it is made. Set-returning functions in the
+   * select list run in step a row at a time (unnest in FROM fills a tuplestore with the whole chunk
+   * first), and the command tag counts the rows (RETURNING into a CTE stores each row once more):
+   * the server's work is what an ingest waits on.
+   */
+  const insertChunk = (
+    batchId: string,
+    start: number,
+    contacts: ReadonlyArray<NewContact>,
+    from: number,
+    maxAttempts: number
+  ) => {
+    const chunk = contacts.slice(from, from + chunkSize)
+    // Without external ids no row can conflict: a plain INSERT skips the speculative insertion of each.
+    const onConflict = chunk.some((c) => c.externalId !== null)
+      ? sql.literal("ON CONFLICT (batch_id, external_id) WHERE external_id IS NOT NULL DO NOTHING")
+      : sql.literal("")
+    return sql`
+      INSERT INTO outdial_contacts
+        (batch_id, position, row_number, phone, number_validated, name, external_id, custom_fields, status,
+         max_attempts)
+      SELECT ${batchId}, generate_series(${start + from + 1}::int4, ${start + from + chunk.length}::int4),
+             unnest(${int4Array(chunk.map((c) => c.row))}), unnest(${textArray(chunk.map((c) => c.phone))}),
+             unnest(${boolArray(chunk.map((c) => c.numberValidated))}), unnest(${textArray(chunk.map((c) => c.name))}),
+             unnest(${textArray(chunk.map((c) => c.externalId))}),
+             unnest(${textArray(chunk.map((c) => JSON.stringify(c.customFields)))})::jsonb, 'pending', ${maxAttempts}
+      ${onConflict}`.raw.pipe(Effect.map(rowCount))
+  }
+
   /** Stores contacts after position `start`; returns how many were stored (repeated external ids are not). */
   const ingest = (
     batchId: string,
     start: number,
     contacts: ReadonlyArray<NewContact>,
     maxAttempts: number,
-    wakeMerger: Effect.Effect<void>
+    noteStored: (count: number) => Effect.Effect<void>
   ) =>
     Effect.gen(function*() {
       // The ingest's own merges (see mergingBeside), in memory enough to merge a list of 64 MB at once.
       if (!options.processLocal && contacts.length > chunkSize) yield* sql`SET LOCAL gin_pending_list_limit = '64MB'`
       yield* sql`SET LOCAL work_mem = '64MB'`
+      const chunkAt = (from: number) =>
+        from < contacts.length ? insertChunk(batchId, start, contacts, from, maxAttempts) : undefined
       let added = 0
-      for (let from = 0; from < contacts.length; from += chunkSize) {
-        const chunk = contacts.slice(from, from + chunkSize)
-        // Without external ids no row can conflict: a plain INSERT skips the speculative insertion of each.
-        const onConflict = chunk.some((c) => c.externalId !== null)
-          ? sql.literal("ON CONFLICT (batch_id, external_id) WHERE external_id IS NOT NULL DO NOTHING")
-          : sql.literal("")
-        const rows = yield* sql<{ readonly added: number }>`
-          WITH inserted AS (
-            INSERT INTO outdial_contacts
-              (batch_id, position, row_number, phone, number_validated, name, external_id, custom_fields, status,
-               max_attempts)
-            SELECT ${batchId}, ${start + from} + t.ord, t.row_number, t.phone, t.number_validated, t.name, t.external_id,
-                   t.custom_fields::jsonb, 'pending', ${maxAttempts}
-            FROM unnest(${int4Array(chunk.map((c) => c.row))}, ${textArray(chunk.map((c) => c.phone))},
-                        ${boolArray(chunk.map((c) => c.numberValidated))},
-                        ${textArray(chunk.map((c) => c.name))}, ${textArray(chunk.map((c) => c.externalId))},
-                        ${textArray(chunk.map((c) => JSON.stringify(c.customFields)))})
-                 WITH ORDINALITY AS t(row_number, phone, number_validated, name, external_id, custom_fields, ord)
-            ${onConflict}
-            RETURNING 1)
-          SELECT count(*)::int4 AS added FROM inserted`
-        added += rows[0]!.added
-        yield* wakeMerger
+      let insert = chunkAt(0)
+      for (let from = chunkSize; insert !== undefined; from += chunkSize) {
+        // The next chunk is built while the server inserts this one: the INSERT's fiber runs first, up
+        // to waiting for the reply. One transaction still: a failed INSERT fails the ingest before the
+        // next is sent, and the next, built or not, is dropped.
+        const [count, next] = yield* Effect.all([insert, Effect.sync(() => chunkAt(from))], { concurrency: 2 })
+        added += count
+        insert = next
+        yield* noteStored(count)
       }
       return added
     })
@@ -144,14 +164,14 @@ export const make = (
       ),
 
     createBatch: (batch, contacts) =>
-      mergingBeside(contacts.length, (wakeMerger) =>
+      mergingBeside(contacts.length, (noteStored) =>
       Effect.gen(function*() {
         yield* sql`
           INSERT INTO outdial_batches (id, organization_id, agent_id, status, created_at, settings)
           VALUES (${batch.id}, ${batch.organizationId}, ${batch.agentId}, ${batch.status},
                   ${DateTime.toDateUtc(batch.createdAt)}, ${jsonText(encodeBatch(batch))}::jsonb)`
         yield* sql`INSERT INTO outdial_leases (batch_id) VALUES (${batch.id})`
-        const added = yield* ingest(batch.id, 0, contacts, batch.retryPolicy.maxAttempts, wakeMerger)
+        const added = yield* ingest(batch.id, 0, contacts, batch.retryPolicy.maxAttempts, noteStored)
         yield* sql`UPDATE outdial_batches SET total_contacts = ${added}, next_position = ${contacts.length}
                    WHERE id = ${batch.id}`
         yield* sql.unsafe(
@@ -235,7 +255,7 @@ export const make = (
     // complete over the new contacts) meanwhile. The new rows conflict with no dialing
     // write; the counter row is touched last, as in the lock order.
     addContacts: (batchId, contacts, updatedAt, addOptions) =>
-      mergingBeside(contacts.length, (wakeMerger) =>
+      mergingBeside(contacts.length, (noteStored) =>
       Effect.gen(function*() {
         const row = yield* batchForUpdate(batchId)
         yield* expectStatus(row.status, BatchModel.sourcesOf("add contacts to"), "add contacts to")
@@ -246,7 +266,7 @@ export const make = (
           WHERE c.batch_id = ${batchId} AND c.phone = ANY(${textArray(phones)})`).map((r) => r.phone).sort()
         const stored = new Set(storedNumbers)
         const kept = addOptions?.skipStoredNumbers === true ? contacts.filter((c) => !stored.has(c.phone)) : contacts
-        const added = yield* ingest(batchId, row.next_position, kept, batch.retryPolicy.maxAttempts, wakeMerger)
+        const added = yield* ingest(batchId, row.next_position, kept, batch.retryPolicy.maxAttempts, noteStored)
         yield* sql`UPDATE outdial_batches SET total_contacts = total_contacts + ${added},
                      next_position = next_position + ${kept.length},
                      settings = ${jsonText(encodeBatch({ ...batch, updatedAt }))}::jsonb

@@ -8,6 +8,7 @@ import type { Batch, BatchStatus } from "@outdial/core/Batch"
 import type { CallOutcome } from "@outdial/core/CallOutcome"
 import * as Contact from "@outdial/core/Contact"
 import { StoreError } from "@outdial/core/OutdialError"
+import type { PgConnection } from "@effect/sql-pg"
 import { PgTypes } from "@effect/sql-pg"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -34,6 +35,9 @@ export const arrayOf = (oid: number) => (values: ReadonlyArray<unknown>): PgType
 export const int4Array = arrayOf(PgTypes.OID.int4)
 export const textArray = arrayOf(PgTypes.OID.text)
 export const boolArray = arrayOf(PgTypes.OID.bool)
+
+/** The rows a statement wrote, from its command tag: what `.raw` gives on this client is the connection's result. */
+export const rowCount = (raw: unknown): number => (raw as PgConnection.Result).rowCount
 
 export const utc = (value: Date | null): DateTime.Utc | null => value === null ? null : DateTime.makeUnsafe(value)
 export const dateOf = (value: DateTime.Utc | null | undefined): Date | null =>
