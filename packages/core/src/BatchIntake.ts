@@ -241,7 +241,9 @@ export const make = (context: EngineContext): BatchIntake => {
           dropDuplicates: input.dropDuplicates ?? false,
           maxContacts: config.maxContacts,
           maxFileBytes: config.maxFileBytes,
-          columnMapping: input.columnMapping
+          columnMapping: input.columnMapping,
+          // The body's contacts were guarded with the body.
+          rowsChecked: contacts === undefined
         })
         if (report !== undefined) yield* checkStrict(report, input.strictValidation ?? config.strictValidation)
         const accepted = report?.accepted ?? []

@@ -54,6 +54,11 @@ export interface Options {
   readonly maxListedErrors?: number | undefined
   /** Which column holds what, for headers in another language or naming; the rest as detected. */
   readonly columnMapping?: ColumnMapping | undefined
+  /**
+   * JSON rows that `InputGuard.check` has passed already, in the body that
+   * carried them (a create's `contacts`): not walked a second time.
+   */
+  readonly rowsChecked?: boolean | undefined
 }
 
 /**
@@ -587,7 +592,7 @@ export const runRows = <E, R>(
   onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void, E, R>
 ): Effect.Effect<Report, InvalidInput | E, R> =>
   Effect.suspend(() => {
-    const hostile = InputGuard.check(rows, ["contacts"])
+    const hostile = options.rowsChecked === true ? undefined : InputGuard.check(rows, ["contacts"])
     return hostile === undefined ? consume(FileRows.fromObjects(rows), options, onAccepted) : Effect.fail(hostile)
   })
 
