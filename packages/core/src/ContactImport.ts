@@ -249,8 +249,16 @@ class RowValidator {
   acceptedExternalIds: Array<string | null> = []
   acceptedCustom: Array<CustomFieldValue | undefined> = []
 
+  /** How numbers are checked: made once, not per row. */
+  readonly phoneOptions: { readonly checking: PhoneNumber.Options; readonly ignoring: PhoneNumber.Options }
+
   constructor(options: Options) {
     this.options = options
+    const phoneOptions = { defaultCountry: options.defaultCountry, policy: options.destinationPolicy }
+    this.phoneOptions = {
+      checking: { ...phoneOptions, ignoreE164Validation: false },
+      ignoring: { ...phoneOptions, ignoreE164Validation: true }
+    }
     this.maxContacts = options.maxContacts ?? defaults.maxContacts
     this.maxListedErrors = options.maxListedErrors ?? defaults.maxListedErrors
   }
@@ -383,12 +391,16 @@ class RowValidator {
           // JSON rows may each spell the phone key differently: the first one given counts.
           if (phone === "") phone = value
           break
-        case "name":
-          if (value.trim() !== "") name = value.trim()
+        case "name": {
+          const trimmed = value.trim()
+          if (trimmed !== "") name = trimmed
           break
-        case "externalId":
-          if (value.trim() !== "") externalId = value.trim()
+        }
+        case "externalId": {
+          const trimmed = value.trim()
+          if (trimmed !== "") externalId = trimmed
           break
+        }
         case "ignore":
           // As for the phone, rows may spell the key differently: a blank column says nothing.
           if (value.trim() !== "") ignore = truthy(value)
@@ -404,11 +416,7 @@ class RowValidator {
         }
       }
     }
-    const validation = PhoneNumber.validate(phone, {
-      defaultCountry: this.options.defaultCountry,
-      ignoreE164Validation: ignore,
-      policy: this.options.destinationPolicy
-    })
+    const validation = PhoneNumber.validate(phone, ignore ? this.phoneOptions.ignoring : this.phoneOptions.checking)
     if (!validation.ok) {
       // Only a listed rejection keeps the row's data.
       const contact = this.rejected.length < this.maxListedErrors
