@@ -29,20 +29,15 @@ export interface Parsed {
 /** What the metadata says of one calling code, worked out on first use. */
 interface Plan {
   readonly country: string
-  /** The country's national prefix pattern, anchored at the start; absent when it has none. */
+  /** `+`, the calling code and the country's national prefix pattern, anchored at the start; absent when it has none. */
   readonly nationalPrefix: RegExp | undefined
-  /** The national number pattern, anchored at both ends: what validity is for a country without number types. */
-  readonly nationalNumber: RegExp
+  /** `+`, the calling code and the national number pattern, anchored at both ends: validity, for a country without number types. */
+  readonly valid: RegExp
 }
 
-// By calling code: its plan, `null` for a code this path leaves to the library, "none" for no such code.
-const plans = new Map<string, Plan | null | "none">()
-
-const planOf = (code: string): Plan | null | "none" => {
-  let plan = plans.get(code)
-  if (plan === undefined) plans.set(code, plan = readPlan(code))
-  return plan
-}
+// By calling code, as a number (a code never starts with 0, so 1 to 999 name each one once):
+// its plan, `null` for a code this path leaves to the library, "none" for no such code.
+const plans: Array<Plan | null | "none" | undefined> = new Array(1_000).fill(undefined)
 
 const readPlan = (code: string): Plan | null | "none" => {
   const metadata = new Metadata(metadataJson) as unknown as MetadataReader
@@ -56,10 +51,11 @@ const readPlan = (code: string): Plan | null | "none" => {
   metadata.selectNumberingPlan(country)
   // With number types, validity is the type patterns' to say.
   if (metadata.numberingPlan.hasTypes()) return null
+  // Matched against the whole text, the calling code written out: the same as the patterns against the national number.
   return {
     country,
-    nationalPrefix: prefix ? new RegExp(`^(?:${prefix})`) : undefined,
-    nationalNumber: new RegExp(`^(?:${metadata.numberingPlan.nationalNumberPattern()})$`)
+    nationalPrefix: prefix ? new RegExp(`^\\+${code}(?:${prefix})`) : undefined,
+    valid: new RegExp(`^\\+${code}(?:${metadata.numberingPlan.nationalNumberPattern()})$`)
   }
 }
 
@@ -82,20 +78,26 @@ const maxNationalLength = 17
 /**
  * `text` is `+` and digits (no other character), as a validation has
  * compacted it: libphonenumber's answer for it, or `undefined` when this path
- * leaves the number to the library.
+ * leaves the number to the library. The national number is never cut out:
+ * the plan's patterns carry the calling code and read the whole text.
  */
 export const parse = (text: string): Parsed | undefined => {
   if (text.charCodeAt(0) !== 43) return undefined
   // As the library does: a calling code never starts with 0, and the shortest known one wins.
   if (text.charCodeAt(1) === 48) return undefined
+  let code = 0
   for (let end = 2; end <= 4 && end <= text.length; end++) {
-    const plan = planOf(text.slice(1, end))
+    const digit = text.charCodeAt(end - 1) - 48
+    if (digit < 0 || digit > 9) return undefined
+    code = code * 10 + digit
+    let plan = plans[code]
+    if (plan === undefined) plans[code] = plan = readPlan(String(code))
     if (plan === "none") continue
     if (plan === null) return undefined
-    const national = text.slice(end)
-    if (national.length < minNationalLength || national.length > maxNationalLength) return undefined
-    if (plan.nationalPrefix !== undefined && plan.nationalPrefix.test(national)) return undefined
-    return { number: text, country: plan.country, valid: plan.nationalNumber.test(national) }
+    const national = text.length - end
+    if (national < minNationalLength || national > maxNationalLength) return undefined
+    if (plan.nationalPrefix !== undefined && plan.nationalPrefix.test(text)) return undefined
+    return { number: text, country: plan.country, valid: plan.valid.test(text) }
   }
   return undefined
 }
