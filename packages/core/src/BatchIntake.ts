@@ -164,6 +164,10 @@ const alreadyIn = (storedNumbers: ReadonlyArray<string>, accepted: ReadonlyArray
   return [...rows].map(([phone, of]) => ({ phone, rows: of }))
 }
 
+/** The accepted contacts' numbers, each once, when the import found no number twice. */
+const uniqueNumbers = (report: ContactImport.Report, phones: ReadonlyArray<string>) =>
+  report.duplicates.length === 0 ? phones : undefined
+
 /** A batch that cannot finish by its deadline, refused with the estimate's figures. */
 const infeasible = (feasibility: Feasibility.Feasibility) =>
   Effect.fail(
@@ -269,10 +273,11 @@ export const make = (context: EngineContext): BatchIntake => {
           estimate,
           at
         })
+        const phones = accepted.map((contact) => contact.phone)
         const feasibility = Feasibility.estimate({
           batch,
           schedule,
-          phones: accepted.map((contact) => contact.phone),
+          phones,
           start: DateTime.toEpochMillis(scheduledStartTime ?? at),
           averageCallSeconds: config.averageCallSeconds
         })
@@ -284,7 +289,10 @@ export const make = (context: EngineContext): BatchIntake => {
         if (!draft) yield* dispatcher.wake(batch.id)
         const summary = report === undefined
           ? BatchView.emptyValidation
-          : BatchView.validationSummaryOf(report, yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted))
+          : BatchView.validationSummaryOf(
+            report,
+            yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted, uniqueNumbers(report, phones))
+          )
         const response: BatchView.CreateBatchResponse = {
           batchJobId: batch.id,
           status,
@@ -317,8 +325,9 @@ export const make = (context: EngineContext): BatchIntake => {
         maxFileBytes: config.maxFileBytes,
         columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
-      const feasibility = yield* validateFeasibility(context, options?.settings, report.accepted.map((contact) => contact.phone))
-      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
+      const phones = report.accepted.map((contact) => contact.phone)
+      const feasibility = yield* validateFeasibility(context, options?.settings, phones)
+      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted, uniqueNumbers(report, phones))
       return {
         ...BatchView.validationSummaryOf(report, doNotCall),
         ...(feasibility === undefined ? {} : { feasibility }),
