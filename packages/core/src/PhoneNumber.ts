@@ -153,8 +153,10 @@ const parse = (
 export const validate = (raw: unknown, options: Options = {}): Validation => {
   const input = raw === null || raw === undefined ? "" : String(raw).trim()
   if (input === "") return reject("missing_phone", "The phone number is missing")
-  const compact = input.replace(formatting, "")
-  if (!wellFormed.test(compact)) {
+  // Most numbers arrive bare: one test, nothing to strip.
+  const bare = wellFormed.test(input)
+  const compact = bare ? input : input.replace(formatting, "")
+  if (!bare && !wellFormed.test(compact)) {
     return reject(
       "invalid_phone_format",
       `"${input}" is not a phone number: only digits, an optional leading +, spaces, dashes, dots and parentheses are allowed`
