@@ -94,7 +94,9 @@ export const check = (value: unknown, root: ReadonlyArray<string | number> = [])
       }
       continue
     }
-    for (const name of Object.keys(current)) {
+    const names = Object.keys(current)
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k]!
       if (hasNul(name)) return refuse(pathTo(root, placeAt(parent, key, depth)), "has a key with a NUL character")
       if (forbiddenKeys.has(name)) return refuse(pathTo(root, placeAt(parent, key, depth), name), "is not an allowed key")
       const child: unknown = (current as Record<string, unknown>)[name]
