@@ -164,10 +164,6 @@ const alreadyIn = (storedNumbers: ReadonlyArray<string>, accepted: ReadonlyArray
   return [...rows].map(([phone, of]) => ({ phone, rows: of }))
 }
 
-/** The accepted contacts' numbers, each once, when the import found no number twice. */
-const uniqueNumbers = (report: ContactImport.Report, phones: ReadonlyArray<string>) =>
-  report.duplicates.length === 0 ? phones : undefined
-
 /** A batch that cannot finish by its deadline, refused with the estimate's figures. */
 const infeasible = (feasibility: Feasibility.Feasibility) =>
   Effect.fail(
@@ -246,8 +242,7 @@ export const make = (context: EngineContext): BatchIntake => {
           maxContacts: config.maxContacts,
           maxFileBytes: config.maxFileBytes,
           columnMapping: input.columnMapping,
-          // The body's contacts were guarded with the body.
-          rowsChecked: contacts === undefined
+          rowsChecked: contacts === undefined // guarded with the body
         })
         if (report !== undefined) yield* checkStrict(report, input.strictValidation ?? config.strictValidation)
         const accepted = report?.accepted ?? []
@@ -273,11 +268,10 @@ export const make = (context: EngineContext): BatchIntake => {
           estimate,
           at
         })
-        const phones = accepted.map((contact) => contact.phone)
         const feasibility = Feasibility.estimate({
           batch,
           schedule,
-          phones,
+          phones: accepted.map((contact) => contact.phone),
           start: DateTime.toEpochMillis(scheduledStartTime ?? at),
           averageCallSeconds: config.averageCallSeconds
         })
@@ -289,10 +283,7 @@ export const make = (context: EngineContext): BatchIntake => {
         if (!draft) yield* dispatcher.wake(batch.id)
         const summary = report === undefined
           ? BatchView.emptyValidation
-          : BatchView.validationSummaryOf(
-            report,
-            yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted, uniqueNumbers(report, phones))
-          )
+          : BatchView.validationSummaryOf(report, yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted, report))
         const response: BatchView.CreateBatchResponse = {
           batchJobId: batch.id,
           status,
@@ -325,9 +316,8 @@ export const make = (context: EngineContext): BatchIntake => {
         maxFileBytes: config.maxFileBytes,
         columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
-      const phones = report.accepted.map((contact) => contact.phone)
-      const feasibility = yield* validateFeasibility(context, options?.settings, phones)
-      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted, uniqueNumbers(report, phones))
+      const feasibility = yield* validateFeasibility(context, options?.settings, report.accepted.map((contact) => contact.phone))
+      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted, report)
       return {
         ...BatchView.validationSummaryOf(report, doNotCall),
         ...(feasibility === undefined ? {} : { feasibility }),
@@ -384,7 +374,7 @@ export const make = (context: EngineContext): BatchIntake => {
         })
         const updated = yield* refreshEstimate(yield* store.getBatch(organizationId, batchId))
         yield* publishBatch(context, updated)
-        const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
+        const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted, report)
         // A running batch's dispatcher dials them now; a shared store tells other processes too.
         if (added > 0 && Batch.dispatchable.includes(updated.status)) yield* dispatcher.wake(batchId)
         return {

@@ -20,11 +20,7 @@ export interface Batch {
   readonly firstRow: number
   /** File row of each row, when rows are not consecutive. */
   readonly rowNumbers?: ReadonlyArray<number> | undefined
-  /**
-   * JSON contacts: each cell's value as sent (`rows` holds its text), so
-   * custom fields keep their JSON types; none for a row whose values are all
-   * text or absent, which its texts say whole.
-   */
+  /** JSON contacts: each cell's value as sent (`rows` holds its text); none for a row of text only. */
   readonly values?: ReadonlyArray<ReadonlyArray<unknown> | undefined> | undefined
 }
 
@@ -307,51 +303,39 @@ async function* xlsBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Ba
   }
 }
 
-const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  value !== null && typeof value === "object" && !Array.isArray(value)
-
 /** Every key of the objects, in order of first appearance, with its column. */
 const headerOf = (objects: ReadonlyArray<unknown>): Map<string, number> => {
   const columns = new Map<string, number>()
   for (let i = 0; i < objects.length; i++) {
     const object = objects[i]
-    if (!isRecord(object)) continue
-    const keys = Object.keys(object)
+    const keys = object !== null && typeof object === "object" && !Array.isArray(object) ? Object.keys(object) : []
     for (let k = 0; k < keys.length; k++) if (!columns.has(keys[k]!)) columns.set(keys[k]!, columns.size)
   }
   return columns
 }
 
-/** A JSON value that is not text, as a cell's text: objects and lists as JSON. */
-const valueText = (value: unknown): string =>
-  typeof value === "object" && value !== null ? JSON.stringify(value) : cellText(value)
-
 /** Objects `start` to `end` as rows under the header's columns. */
 const objectRows = (objects: ReadonlyArray<unknown>, start: number, end: number, columns: Map<string, number>): Batch => {
-  const width = columns.size
   const rows: Array<Array<string>> = new Array(end - start)
   let values: Array<Array<unknown> | undefined> | undefined
   for (let i = start; i < end; i++) {
     const object = objects[i]
-    const texts: Array<string> = new Array(width).fill("")
-    // The values as sent, only once one is not text: a text or absent value reads as its text either way.
-    let typed: Array<unknown> | undefined
-    if (isRecord(object)) {
-      const keys = Object.keys(object)
-      for (let k = 0; k < keys.length; k++) {
-        const column = columns.get(keys[k]!)!
-        const value = object[keys[k]!]
-        if (typeof value === "string") texts[column] = value
-        else if (value !== undefined) {
-          texts[column] = valueText(value)
-          ;(typed ??= new Array(width))[column] = value
-        }
+    const texts: Array<string> = new Array(columns.size).fill("")
+    let typed: Array<unknown> | undefined // The values as sent, once one is not text (text reads as its text either way).
+    const keys = object !== null && typeof object === "object" && !Array.isArray(object) ? Object.keys(object) : []
+    for (let k = 0; k < keys.length; k++) {
+      const column = columns.get(keys[k]!)!
+      const value = (object as Readonly<Record<string, unknown>>)[keys[k]!]
+      if (typeof value === "string") texts[column] = value
+      else if (value !== undefined) {
+        texts[column] = typeof value === "object" && value !== null ? JSON.stringify(value) : cellText(value)
+        ;(typed ??= new Array(columns.size))[column] = value
       }
     }
     rows[i - start] = texts
     if (typed !== undefined) (values ??= new Array(end - start).fill(undefined))[i - start] = typed
   }
-  return values === undefined ? { rows, firstRow: start + 1 } : { rows, firstRow: start + 1, values }
+  return { rows, firstRow: start + 1, ...(values === undefined ? {} : { values }) }
 }
 
 /**
@@ -363,9 +347,7 @@ const objectBatches = (objects: ReadonlyArray<unknown>): Iterable<Batch> => ({
   *[Symbol.iterator]() {
     const columns = headerOf(objects)
     yield { rows: [[...columns.keys()]], firstRow: 0 }
-    for (let start = 0; start < objects.length; start += rowsPerBatch) {
-      yield objectRows(objects, start, Math.min(objects.length, start + rowsPerBatch), columns)
-    }
+    for (let at = 0; at < objects.length; at += rowsPerBatch) yield objectRows(objects, at, Math.min(objects.length, at + rowsPerBatch), columns)
   }
 })
 
