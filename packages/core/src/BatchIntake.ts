@@ -241,7 +241,8 @@ export const make = (context: EngineContext): BatchIntake => {
           dropDuplicates: input.dropDuplicates ?? false,
           maxContacts: config.maxContacts,
           maxFileBytes: config.maxFileBytes,
-          columnMapping: input.columnMapping
+          columnMapping: input.columnMapping,
+          rowsChecked: contacts === undefined // guarded with the body
         })
         if (report !== undefined) yield* checkStrict(report, input.strictValidation ?? config.strictValidation)
         const accepted = report?.accepted ?? []
@@ -282,7 +283,7 @@ export const make = (context: EngineContext): BatchIntake => {
         if (!draft) yield* dispatcher.wake(batch.id)
         const summary = report === undefined
           ? BatchView.emptyValidation
-          : BatchView.validationSummaryOf(report, yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted))
+          : BatchView.validationSummaryOf(report, yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, accepted, report))
         const response: BatchView.CreateBatchResponse = {
           batchJobId: batch.id,
           status,
@@ -316,7 +317,7 @@ export const make = (context: EngineContext): BatchIntake => {
         columnMapping: yield* decodeColumnMapping(options?.columnMapping)
       })
       const feasibility = yield* validateFeasibility(context, options?.settings, report.accepted.map((contact) => contact.phone))
-      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
+      const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted, report)
       return {
         ...BatchView.validationSummaryOf(report, doNotCall),
         ...(feasibility === undefined ? {} : { feasibility }),
@@ -373,7 +374,7 @@ export const make = (context: EngineContext): BatchIntake => {
         })
         const updated = yield* refreshEstimate(yield* store.getBatch(organizationId, batchId))
         yield* publishBatch(context, updated)
-        const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted)
+        const doNotCall = yield* DoNotCallList.warningsFor(context.doNotCall, organizationId, report.accepted, report)
         // A running batch's dispatcher dials them now; a shared store tells other processes too.
         if (added > 0 && Batch.dispatchable.includes(updated.status)) yield* dispatcher.wake(batchId)
         return {

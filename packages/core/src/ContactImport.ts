@@ -54,6 +54,11 @@ export interface Options {
   readonly maxListedErrors?: number | undefined
   /** Which column holds what, for headers in another language or naming; the rest as detected. */
   readonly columnMapping?: ColumnMapping | undefined
+  /**
+   * JSON rows that `InputGuard.check` has passed already, in the body that
+   * carried them (a create's `contacts`): not walked a second time.
+   */
+  readonly rowsChecked?: boolean | undefined
 }
 
 /**
@@ -244,8 +249,16 @@ class RowValidator {
   acceptedExternalIds: Array<string | null> = []
   acceptedCustom: Array<CustomFieldValue | undefined> = []
 
+  /** How numbers are checked: made once, not per row. */
+  readonly phoneOptions: { readonly checking: PhoneNumber.Options; readonly ignoring: PhoneNumber.Options }
+
   constructor(options: Options) {
     this.options = options
+    const phoneOptions = { defaultCountry: options.defaultCountry, policy: options.destinationPolicy }
+    this.phoneOptions = {
+      checking: { ...phoneOptions, ignoreE164Validation: false },
+      ignoring: { ...phoneOptions, ignoreE164Validation: true }
+    }
     this.maxContacts = options.maxContacts ?? defaults.maxContacts
     this.maxListedErrors = options.maxListedErrors ?? defaults.maxListedErrors
   }
@@ -378,12 +391,16 @@ class RowValidator {
           // JSON rows may each spell the phone key differently: the first one given counts.
           if (phone === "") phone = value
           break
-        case "name":
-          if (value.trim() !== "") name = value.trim()
+        case "name": {
+          const trimmed = value.trim()
+          if (trimmed !== "") name = trimmed
           break
-        case "externalId":
-          if (value.trim() !== "") externalId = value.trim()
+        }
+        case "externalId": {
+          const trimmed = value.trim()
+          if (trimmed !== "") externalId = trimmed
           break
+        }
         case "ignore":
           // As for the phone, rows may spell the key differently: a blank column says nothing.
           if (value.trim() !== "") ignore = truthy(value)
@@ -399,11 +416,7 @@ class RowValidator {
         }
       }
     }
-    const validation = PhoneNumber.validate(phone, {
-      defaultCountry: this.options.defaultCountry,
-      ignoreE164Validation: ignore,
-      policy: this.options.destinationPolicy
-    })
+    const validation = PhoneNumber.validate(phone, ignore ? this.phoneOptions.ignoring : this.phoneOptions.checking)
     if (!validation.ok) {
       // Only a listed rejection keeps the row's data.
       const contact = this.rejected.length < this.maxListedErrors
@@ -587,7 +600,7 @@ export const runRows = <E, R>(
   onAccepted: (chunk: ReadonlyArray<NewContact>) => Effect.Effect<void, E, R>
 ): Effect.Effect<Report, InvalidInput | E, R> =>
   Effect.suspend(() => {
-    const hostile = InputGuard.check(rows, ["contacts"])
+    const hostile = options.rowsChecked === true ? undefined : InputGuard.check(rows, ["contacts"])
     return hostile === undefined ? consume(FileRows.fromObjects(rows), options, onAccepted) : Effect.fail(hostile)
   })
 

@@ -262,7 +262,9 @@ export const make = (list: DoNotCall["Service"], options: { readonly maxFileByte
 /**
  * The contacts of a create or validation whose numbers are listed, each
  * number with its rows: the warning section `doNotCall` of the report. The
- * contacts are still stored; the dispatcher skips them.
+ * contacts are still stored; the dispatcher skips them. With the import's
+ * `report` saying no number came twice, the numbers are not deduplicated
+ * again.
  *
  * @since 0.1.0
  * @category warnings
@@ -270,11 +272,13 @@ export const make = (list: DoNotCall["Service"], options: { readonly maxFileByte
 export const warningsFor = (
   list: DoNotCall["Service"],
   organizationId: string,
-  contacts: ReadonlyArray<NewContact>
+  contacts: ReadonlyArray<NewContact>,
+  report?: { readonly duplicates: ReadonlyArray<unknown> }
 ): Effect.Effect<ReadonlyArray<typeof BatchView.Duplicate.Type>, StoreError> =>
   contacts.length === 0 ? Effect.succeed([]) : Effect.gen(function*() {
     const now = DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
-    const listed = yield* list.matching(organizationId, [...new Set(contacts.map((contact) => contact.phone))], now)
+    const phones = contacts.map((contact) => contact.phone)
+    const listed = yield* list.matching(organizationId, report?.duplicates.length === 0 ? phones : [...new Set(phones)], now)
     if (listed.size === 0) return []
     const rows = new Map<string, Array<number>>()
     for (const contact of contacts) {

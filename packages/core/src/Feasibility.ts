@@ -86,24 +86,28 @@ interface Group {
 
 /** Contacts grouped by the zones (and so the hours and holidays) they are judged in. */
 const groupsOf = (batch: Batch, phones: ReadonlyArray<string>, lineSeconds: number): Array<Group> => {
+  const contactFor = (phone: string) =>
+    Contact.fresh({ id: "estimate", batchId: batch.id, maxAttempts: 1 }, {
+      row: 0,
+      phone,
+      numberValidated: true,
+      name: null,
+      externalId: null,
+      customFields: {}
+    })
+  if (batch.recipientLocalHours === null && batch.holidays?.zone !== "recipient") {
+    // Judged in the batch's zone: one group, its work added up contact by contact as the zones' groups are.
+    if (phones.length === 0) return []
+    const group = { contact: contactFor(phones[0]!), remaining: lineSeconds }
+    for (let i = 1; i < phones.length; i++) group.remaining += lineSeconds
+    return [group]
+  }
   const groups = new Map<string, Group>()
-  const judgedByNumber = batch.recipientLocalHours !== null || batch.holidays?.zone === "recipient"
   for (const phone of phones) {
-    const key = judgedByNumber ? RecipientHours.zonesFor(phone, batch.timezone).join("&") : ""
+    const key = RecipientHours.zonesFor(phone, batch.timezone).join("&")
     const group = groups.get(key)
-    if (group === undefined) {
-      const contact = Contact.fresh({ id: "estimate", batchId: batch.id, maxAttempts: 1 }, {
-        row: 0,
-        phone,
-        numberValidated: true,
-        name: null,
-        externalId: null,
-        customFields: {}
-      })
-      groups.set(key, { contact, remaining: lineSeconds })
-    } else {
-      group.remaining += lineSeconds
-    }
+    if (group === undefined) groups.set(key, { contact: contactFor(phone), remaining: lineSeconds })
+    else group.remaining += lineSeconds
   }
   return [...groups.values()]
 }

@@ -146,7 +146,10 @@ export const make = (): BatchStore["Service"] => {
   const append = (entry: Entry, news: ReadonlyArray<NewContact>) => {
     let added = 0
     let skipped = 0
-    for (const c of news) {
+    const maxAttempts = entry.batch.retryPolicy.maxAttempts
+    // Indexed, not `for…of`: a batch's one long loop runs mostly before it is optimized, where an iterator costs.
+    for (let i = 0; i < news.length; i++) {
+      const c = news[i]!
       if (c.externalId !== null) {
         if (entry.externalIds.has(c.externalId)) {
           skipped++
@@ -154,7 +157,7 @@ export const make = (): BatchStore["Service"] => {
         }
         entry.externalIds.add(c.externalId)
       }
-      const contact = toContact(entry, c, entry.batch.retryPolicy.maxAttempts)
+      const contact = toContact(entry, c, maxAttempts)
       entry.positions.set(contact.id, entry.contacts.length)
       entry.contacts.push(contact)
       entry.versions.push(0)

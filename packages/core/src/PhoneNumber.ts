@@ -14,6 +14,7 @@ import { parsePhoneNumberWithError as parseWithMetadata } from "libphonenumber-j
 import * as Schema from "effect/Schema"
 import type { RowErrorCode } from "./OutdialError.ts"
 import { fullMetadata } from "./internal/fullMetadata.ts"
+import * as InternationalNumber from "./internal/internationalNumber.ts"
 
 /**
  * libphonenumber's number types a destination policy may block.
@@ -117,17 +118,30 @@ const wellFormed = /^\+?\d+$/
 
 const reject = (code: RowErrorCode, message: string): Validation => ({ ok: false, code, message })
 
+/** A number as libphonenumber read it; `lib`, its own object, when it did the reading. */
+interface Parsed {
+  readonly number: string
+  readonly country: string | undefined
+  readonly valid: boolean
+  readonly lib?: LibPhoneNumber | undefined
+}
+
 const parse = (
   text: string,
   country: CountryCode | undefined,
   maxMetadata: boolean
-): LibPhoneNumber | undefined => {
+): Parsed | undefined => {
+  // Most numbers arrive in E.164 form: answered as the library would, without its per-call costs.
+  const known = country === undefined && !maxMetadata ? InternationalNumber.parse(text) : undefined
+  if (known !== undefined) return known
+  let lib: LibPhoneNumber
   try {
-    if (!maxMetadata) return parsePhoneNumberWithError(text, country)
-    return country === undefined ? parseWithMetadata(text, fullMetadata()) : parseWithMetadata(text, country, fullMetadata())
+    if (!maxMetadata) lib = parsePhoneNumberWithError(text, country)
+    else lib = country === undefined ? parseWithMetadata(text, fullMetadata()) : parseWithMetadata(text, country, fullMetadata())
   } catch {
     return undefined
   }
+  return { number: lib.number, country: lib.country, valid: lib.isValid(), lib }
 }
 
 /**
@@ -139,8 +153,10 @@ const parse = (
 export const validate = (raw: unknown, options: Options = {}): Validation => {
   const input = raw === null || raw === undefined ? "" : String(raw).trim()
   if (input === "") return reject("missing_phone", "The phone number is missing")
-  const compact = input.replace(formatting, "")
-  if (!wellFormed.test(compact)) {
+  // Most numbers arrive bare: one test, nothing to strip.
+  const bare = wellFormed.test(input)
+  const compact = bare ? input : input.replace(formatting, "")
+  if (!bare && !wellFormed.test(compact)) {
     return reject(
       "invalid_phone_format",
       `"${input}" is not a phone number: only digits, an optional leading +, spaces, dashes, dots and parentheses are allowed`
@@ -164,7 +180,7 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
   const parsed = parse(compact, international ? undefined : defaultCountry, needsType)
   let e164: string
   let country: string | undefined
-  const validated = parsed !== undefined && parsed.isValid()
+  const validated = parsed !== undefined && parsed.valid
   if (!validated) {
     if (!options.ignoreE164Validation) {
       return reject(
@@ -181,7 +197,7 @@ export const validate = (raw: unknown, options: Options = {}): Validation => {
     e164 = parsed.number
     country = parsed.country
   }
-  return withinPolicy(e164, country, parsed, policy, validated)
+  return withinPolicy(e164, country, parsed?.lib, policy, validated)
 }
 
 /** A number the destination policy lets through, or why not. */

@@ -20,8 +20,8 @@ export interface Batch {
   readonly firstRow: number
   /** File row of each row, when rows are not consecutive. */
   readonly rowNumbers?: ReadonlyArray<number> | undefined
-  /** JSON contacts: each cell's value as sent (`rows` holds its text), so custom fields keep their JSON types. */
-  readonly values?: ReadonlyArray<ReadonlyArray<unknown>> | undefined
+  /** JSON contacts: each cell's value as sent (`rows` holds its text); none for a row of text only. */
+  readonly values?: ReadonlyArray<ReadonlyArray<unknown> | undefined> | undefined
 }
 
 const rowsPerBatch = 500
@@ -303,7 +303,41 @@ async function* xlsBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Ba
   }
 }
 
-/** Plain objects as a header (every key, in order of first appearance) and rows under it. */
+/** Every key of the objects, in order of first appearance, with its column. */
+const headerOf = (objects: ReadonlyArray<unknown>): Map<string, number> => {
+  const columns = new Map<string, number>()
+  for (let i = 0; i < objects.length; i++) {
+    const object = objects[i]
+    const keys = object !== null && typeof object === "object" && !Array.isArray(object) ? Object.keys(object) : []
+    for (let k = 0; k < keys.length; k++) if (!columns.has(keys[k]!)) columns.set(keys[k]!, columns.size)
+  }
+  return columns
+}
+
+/** Objects `start` to `end` as rows under the header's columns. */
+const objectRows = (objects: ReadonlyArray<unknown>, start: number, end: number, columns: Map<string, number>): Batch => {
+  const rows: Array<Array<string>> = new Array(end - start)
+  let values: Array<Array<unknown> | undefined> | undefined
+  for (let i = start; i < end; i++) {
+    const object = objects[i]
+    const texts: Array<string> = new Array(columns.size).fill("")
+    let typed: Array<unknown> | undefined // The values as sent, once one is not text (text reads as its text either way).
+    const keys = object !== null && typeof object === "object" && !Array.isArray(object) ? Object.keys(object) : []
+    for (let k = 0; k < keys.length; k++) {
+      const column = columns.get(keys[k]!)!
+      const value = (object as Readonly<Record<string, unknown>>)[keys[k]!]
+      if (typeof value === "string") texts[column] = value
+      else if (value !== undefined) {
+        texts[column] = typeof value === "object" && value !== null ? JSON.stringify(value) : cellText(value)
+        ;(typed ??= new Array(columns.size))[column] = value
+      }
+    }
+    rows[i - start] = texts
+    if (typed !== undefined) (values ??= new Array(end - start).fill(undefined))[i - start] = typed
+  }
+  return { rows, firstRow: start + 1, ...(values === undefined ? {} : { values }) }
+}
+
 /**
  * JSON contacts as batches of rows, made one batch at a time as the import
  * pulls them: made all at once, a large list's cells outlived young
@@ -311,29 +345,9 @@ async function* xlsBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Ba
  */
 const objectBatches = (objects: ReadonlyArray<unknown>): Iterable<Batch> => ({
   *[Symbol.iterator]() {
-    const keys = new Map<string, number>()
-    for (const object of objects) {
-      if (object !== null && typeof object === "object" && !Array.isArray(object)) {
-        for (const key of Object.keys(object)) if (!keys.has(key)) keys.set(key, keys.size)
-      }
-    }
-    const header = [...keys.keys()]
-    yield { rows: [header], firstRow: 0 }
-    for (let start = 0; start < objects.length; start += rowsPerBatch) {
-      const end = Math.min(objects.length, start + rowsPerBatch)
-      const values: Array<Array<unknown>> = new Array(end - start)
-      const rows: Array<Array<string>> = new Array(end - start)
-      for (let i = start; i < end; i++) {
-        const object = objects[i]
-        const cells: Array<unknown> = new Array(header.length).fill(undefined)
-        if (object !== null && typeof object === "object" && !Array.isArray(object)) {
-          for (const [key, value] of Object.entries(object)) cells[keys.get(key)!] = value
-        }
-        values[i - start] = cells
-        rows[i - start] = cells.map((value) => typeof value === "object" && value !== null ? JSON.stringify(value) : cellText(value))
-      }
-      yield { rows, firstRow: start + 1, values }
-    }
+    const columns = headerOf(objects)
+    yield { rows: [[...columns.keys()]], firstRow: 0 }
+    for (let at = 0; at < objects.length; at += rowsPerBatch) yield objectRows(objects, at, Math.min(objects.length, at + rowsPerBatch), columns)
   }
 })
 

@@ -12,6 +12,25 @@ export interface NumberIndex {
 
 const empty = 0 // No E.164 number has the value 0.
 
+/**
+ * A number's key: the digits after its `+` as `Number` reads them (summed
+ * digit by digit, no string cut out, while that is exact: at most 15
+ * digits); a number kept as written (no `+`) is negative, led by a 1 so its
+ * leading zeros count.
+ */
+export const keyOf = (e164: string): number => e164.charCodeAt(0) === 43 ? digitsOf(e164) : -Number(`1${e164}`)
+
+const digitsOf = (e164: string): number => {
+  if (e164.length < 2 || e164.length > 16) return Number(e164.slice(1))
+  let value = 0
+  for (let i = 1; i < e164.length; i++) {
+    const digit = e164.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return Number(e164.slice(1))
+    value = value * 10 + digit
+  }
+  return value
+}
+
 export const make = (initialCapacity = 1 << 14): NumberIndex => {
   let capacity = initialCapacity
   let keys = new Float64Array(capacity)
@@ -43,8 +62,7 @@ export const make = (initialCapacity = 1 << 14): NumberIndex => {
 
   return {
     firstRow: (e164, row) => {
-      // A number kept as written (no `+`) is negative, led by a 1 so its leading zeros count.
-      const key = e164.charCodeAt(0) === 43 ? Number(e164.slice(1)) : -Number(`1${e164}`)
+      const key = keyOf(e164)
       const slot = slotOf(keys, key, capacity - 1)
       if (keys[slot] === key) return rows[slot]
       keys[slot] = key
