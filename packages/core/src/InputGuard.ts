@@ -80,26 +80,16 @@ export const check = (value: unknown, root: ReadonlyArray<string | number> = [])
     // Made on first need (the root has none).
     let place: Place | undefined
     if (depth >= maxDepth) return refuse(pathTo(root, placeAt(parent, key, depth)), `is nested deeper than ${maxDepth} levels`)
-    if (Array.isArray(current)) {
-      for (let i = 0; i < current.length; i++) {
-        const child: unknown = current[i]
-        if (typeof child === "string") {
-          if (hasNul(child)) return refuse(pathTo(root, placeAt(parent, key, depth), i), "contains a NUL character")
-        } else if (typeof child === "object" && child !== null) {
-          values.push(child)
-          parents.push(place ??= placeAt(parent, key, depth))
-          keys.push(i)
-          depths.push(depth + 1)
-        }
+    // An array's items by index, an object's values by key (its keys checked first): one loop for both.
+    const names = Array.isArray(current) ? undefined : Object.keys(current)
+    const count = names === undefined ? (current as ReadonlyArray<unknown>).length : names.length
+    for (let k = 0; k < count; k++) {
+      const name: string | number = names === undefined ? k : names[k]!
+      if (typeof name === "string") {
+        if (hasNul(name)) return refuse(pathTo(root, placeAt(parent, key, depth)), "has a key with a NUL character")
+        if (forbiddenKeys.has(name)) return refuse(pathTo(root, placeAt(parent, key, depth), name), "is not an allowed key")
       }
-      continue
-    }
-    const names = Object.keys(current)
-    for (let k = 0; k < names.length; k++) {
-      const name = names[k]!
-      if (hasNul(name)) return refuse(pathTo(root, placeAt(parent, key, depth)), "has a key with a NUL character")
-      if (forbiddenKeys.has(name)) return refuse(pathTo(root, placeAt(parent, key, depth), name), "is not an allowed key")
-      const child: unknown = (current as Record<string, unknown>)[name]
+      const child: unknown = (current as Record<string | number, unknown>)[name]
       if (typeof child === "string") {
         if (hasNul(child)) return refuse(pathTo(root, placeAt(parent, key, depth), name), "contains a NUL character")
       } else if (typeof child === "object" && child !== null) {
