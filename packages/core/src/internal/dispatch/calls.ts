@@ -301,10 +301,10 @@ const placeCalls = (
       watched.fiber = call
       Fiber.runIn(call, context.scope)
       call.addObserver(() => {
-        if (!watched.byWatchdog) slotFreed(runner, dispatcher)
+        if (watched.answeredBy !== "watchdog") slotFreed(runner, dispatcher)
       })
     }
-    return context.watch.timer === undefined ? arm(context, now) : Effect.void
+    return arm(context, now)
   })
 
 /** The call of an attempt begun, for its own fiber: announced, placed, and its end recorded unless the watchdog's was. */

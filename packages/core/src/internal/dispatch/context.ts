@@ -78,10 +78,12 @@ export interface Watched {
   fiber: Fiber.Fiber<unknown, unknown> | undefined
   /** Records the end the watchdog found, in the watchdog's fiber. */
   readonly onEnd: (result: CallResult) => Effect.Effect<void>
-  /** Set by whichever answers first, the call or the watchdog: the end is recorded once. */
-  answered: boolean
-  /** The watchdog answered first: the call's fiber ends interrupted, and the slot is the watchdog's to free. */
-  byWatchdog: boolean
+  /**
+   * Whichever answered first, the call or the watchdog: the end is recorded
+   * once. When it is the watchdog, the call's fiber ends interrupted and the
+   * slot is the watchdog's to free.
+   */
+  answeredBy: "call" | "watchdog" | undefined
   /** The watchdog's questions to the provider, once due; interrupted when the call answers first. */
   resolver: Fiber.Fiber<void> | undefined
   /** Its neighbours in `Watch` while it is listed there. */

@@ -65,9 +65,9 @@ const delist = (watch: Watch, watched: Watched) => {
 }
 
 /** The call's end, unless the other side answered first: true once, for the call or the watchdog. */
-const answer = (context: DispatchContext, watched: Watched): boolean => {
-  if (watched.answered) return false
-  watched.answered = true
+const answer = (context: DispatchContext, watched: Watched, by: "call" | "watchdog"): boolean => {
+  if (watched.answeredBy !== undefined) return false
+  watched.answeredBy = by
   delist(context.watch, watched)
   return true
 }
@@ -77,7 +77,7 @@ const answer = (context: DispatchContext, watched: Watched): boolean => {
  * stop. False when the watchdog answered first (it records the end itself).
  */
 export const callAnswered = (context: DispatchContext, watched: Watched): boolean => {
-  if (!answer(context, watched)) return false
+  if (!answer(context, watched, "call")) return false
   watched.resolver?.interruptUnsafe()
   return true
 }
@@ -115,8 +115,7 @@ const sweep = (context: DispatchContext): Effect.Effect<void> =>
         Effect.logWarning(`outdial: call ${watched.attemptId} is still dialing past its longest possible length; asking the provider`).pipe(
           Effect.andThen(resolve(context, watched.attemptId)),
           Effect.flatMap((result) => {
-            if (!answer(context, watched)) return Effect.void
-            watched.byWatchdog = true
+            if (!answer(context, watched, "watchdog")) return Effect.void
             watched.fiber?.interruptUnsafe()
             return watched.onEnd(result)
           })
@@ -146,8 +145,7 @@ export const watch = (
     due: now + limitMillis(context),
     fiber: undefined,
     onEnd,
-    answered: false,
-    byWatchdog: false,
+    answeredBy: undefined,
     resolver: undefined,
     listed: false,
     previous: undefined,
