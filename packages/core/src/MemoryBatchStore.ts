@@ -62,7 +62,6 @@ interface Entry {
   readonly contacts: Array<Contact.Contact | undefined>
   /** Removed contacts leave holes in `contacts`; without any, a page is a slice. */
   holes: number
-  readonly positions: Map<string, number>
   readonly externalIds: Set<string>
   readonly counts: Record<Contact.ContactStatus, number>
   /** Per position: bumped whenever the contact's due time changes. */
@@ -96,6 +95,30 @@ const emptyCounts = (): Record<Contact.ContactStatus, number> =>
 const isWaiting = (status: Contact.ContactStatus) => status === "pending" || status === "queued"
 
 const millis = (time: DateTime.Utc) => DateTime.toEpochMillis(time)
+
+/**
+ * Where a contact id points: the n-th contact added to a batch is `c<n>`, at
+ * position n - 1 (removals leave holes, never shift). Read off the id, not a
+ * map of a batch's ids: no million-entry map to keep, and no look-up in one
+ * per dial. `undefined` for any other id.
+ */
+const numberedPosition = (contactId: string): number | undefined => {
+  const length = contactId.length
+  if (length < 2 || length > 10 || contactId.charCodeAt(0) !== 99) return undefined
+  let n = 0
+  for (let i = 1; i < length; i++) {
+    const digit = contactId.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return undefined
+    n = n * 10 + digit
+  }
+  return n >= 1 ? n - 1 : undefined
+}
+
+/** The position of a contact still in the batch. */
+const positionOf = (entry: Entry, contactId: string): number | undefined => {
+  const position = numberedPosition(contactId)
+  return position !== undefined && entry.contacts[position]?.id === contactId ? position : undefined
+}
 
 /**
  * A new in-memory store, for composing one by hand.
@@ -158,7 +181,6 @@ export const make = (): BatchStore["Service"] => {
         entry.externalIds.add(c.externalId)
       }
       const contact = toContact(entry, c, maxAttempts)
-      entry.positions.set(contact.id, entry.contacts.length)
       entry.contacts.push(contact)
       entry.versions.push(0)
       entry.timedFlags.push(false)
@@ -251,7 +273,7 @@ export const make = (): BatchStore["Service"] => {
     })
 
   const contactAt = (entry: Entry, contactId: string) => {
-    const position = entry.positions.get(contactId)
+    const position = positionOf(entry, contactId)
     const contact = position === undefined ? undefined : entry.contacts[position]
     return contact === undefined || position === undefined
       ? Effect.fail(new ContactNotFound({ batchId: entry.batch.id, contactId }))
@@ -268,7 +290,7 @@ export const make = (): BatchStore["Service"] => {
     const prefix = `${entry.batch.id}_`
     const last = attemptId.lastIndexOf("_")
     if (!attemptId.startsWith(prefix) || last < prefix.length) return undefined
-    const position = entry.positions.get(attemptId.slice(prefix.length, last))
+    const position = positionOf(entry, attemptId.slice(prefix.length, last))
     const attempt = position === undefined ? undefined : entry.attempts[position]?.[Number(attemptId.slice(last + 1)) - 1]
     return attempt?.id === attemptId ? [position!, attempt] : undefined
   }
@@ -289,7 +311,7 @@ export const make = (): BatchStore["Service"] => {
   ) => {
     const from = options.after === undefined
       ? -1
-      : entry.positions.get(options.after) ?? (/^c\d{1,9}$/.test(options.after) ? Number(options.after.slice(1)) - 1 : Infinity)
+      : numberedPosition(options.after) ?? Infinity
     const skip = options.after === undefined ? (options.page - 1) * options.pageSize : 0
     const items: Array<Contact.Contact> = []
     let total = 0
@@ -310,7 +332,7 @@ export const make = (): BatchStore["Service"] => {
 
   /** `beginAttempt` under a lease already checked. */
   const beginIn = (entry: Entry, attempt: AttemptStart): Begun | InvalidTransition => {
-    const position = entry.positions.get(attempt.contactId)
+    const position = positionOf(entry, attempt.contactId)
     const contact = position === undefined ? undefined : entry.contacts[position]
     // Removed since the dispatcher read it.
     if (contact === undefined || position === undefined) return Contact.removed("dial")
@@ -434,7 +456,6 @@ export const make = (): BatchStore["Service"] => {
           batch: { ...batch, totalContacts: 0 },
           contacts: [],
           holes: 0,
-          positions: new Map(),
           externalIds: new Set(),
           counts: emptyCounts(),
           versions: [],
@@ -520,7 +541,6 @@ export const make = (): BatchStore["Service"] => {
         if (contact.attemptCount > 0) load.index(entry.batch.organizationId)
         entry.contacts[position] = undefined
         entry.holes++
-        entry.positions.delete(contactId)
         entry.decisions[position] = undefined
         if (contact.externalId !== null) entry.externalIds.delete(contact.externalId)
         entry.counts[contact.status]--
@@ -536,7 +556,7 @@ export const make = (): BatchStore["Service"] => {
         if (after !== undefined) {
           const total = status === undefined ? entry.batch.totalContacts : entry.counts[status]
           // A removed contact's id still names its place: ids are `c` and the position + 1.
-          const from = entry.positions.get(after) ?? (/^c\d{1,9}$/.test(after) ? Number(after.slice(1)) - 1 : Infinity)
+          const from = numberedPosition(after) ?? Infinity
           const items: Array<Contact.Contact> = []
           for (let i = from + 1; i < entry.contacts.length && items.length < pageSize; i++) {
             const contact = entry.contacts[i]
@@ -562,16 +582,16 @@ export const make = (): BatchStore["Service"] => {
     contactHistory: (batchId, contactId) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
-        const position = entry?.positions.get(contactId) ?? -1
-        const contact = entry?.contacts[position]
-        if (entry === undefined || contact === undefined) return { attempts: [], decisions: [] }
+        const position = entry === undefined ? undefined : positionOf(entry, contactId)
+        const contact = position === undefined ? undefined : entry?.contacts[position]
+        if (entry === undefined || contact === undefined || position === undefined) return { attempts: [], decisions: [] }
         const attempts = (entry.attempts[position] ?? []).slice(0, contact.attemptCount)
         return { attempts, decisions: [...(entry.decisions[position] ?? [])] }
       }),
     getContact: (batchId, contactId) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
-        const position = entry?.positions.get(contactId)
+        const position = entry === undefined ? undefined : positionOf(entry, contactId)
         return position === undefined ? undefined : entry?.contacts[position]
       }),
 
@@ -692,7 +712,7 @@ export const make = (): BatchStore["Service"] => {
     decide: (lease, contactId, decision) =>
       Effect.gen(function*() {
         const entry = yield* leased(lease)
-        const position = entry.positions.get(contactId)
+        const position = positionOf(entry, contactId)
         const contact = position === undefined ? undefined : entry.contacts[position]
         // Removed since the dispatcher read it.
         if (contact === undefined || position === undefined) return yield* Contact.removed(decision.kind)

@@ -19,7 +19,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -411,11 +410,11 @@ interface Entry {
   endedAt: number | null
   result: CallResult | undefined
   /**
-   * Completed when a timed call ends; dialers and duplicate dials wait on it.
-   * Dropped then: a duplicate dial reads `result`, and a week of calls need
-   * not keep a Deferred each.
+   * Who waits for a timed call's end: its dialer, and any duplicate dial.
+   * Resumed directly, not through a Deferred each: one per call of a
+   * simulated week. Dropped once the call ends (a duplicate reads `result`).
    */
-  done: Deferred.Deferred<CallResult> | undefined
+  waiters: Array<(end: Effect.Effect<CallResult>) => void> | undefined
 }
 
 const notFound: AttemptStatus = { _tag: "NotFound" }
@@ -439,7 +438,7 @@ const make = (config: Config, scope: Scope.Scope) => {
     return Effect.fail(new TelephonyError({ message }))
   }
 
-  const start = (request: DialRequest, now: number, done: Deferred.Deferred<CallResult> | undefined): Entry => {
+  const start = (request: DialRequest, now: number): Entry => {
     let load = loads.get(request.batchId)
     if (load === undefined) {
       load = { inFlight: 0, max: 0 }
@@ -454,7 +453,7 @@ const make = (config: Config, scope: Scope.Scope) => {
       load,
       endedAt: null,
       result: undefined,
-      done
+      waiters: undefined
     }
     attempts.set(request.attemptId, entry)
     if (config.record) recorded.push(entry)
@@ -468,17 +467,29 @@ const make = (config: Config, scope: Scope.Scope) => {
     outcomeCounts[outcomeIndex.get(result.outcome)!]!++
     entry.endedAt = now
     entry.result = result
-    const done = entry.done
-    entry.done = undefined
-    if (done !== undefined) Deferred.doneUnsafe(done, Effect.succeed(result))
+    const waiters = entry.waiters
+    entry.waiters = undefined
+    if (waiters !== undefined) {
+      const ended = Effect.succeed(result)
+      for (const resume of waiters) resume(ended)
+    }
   }
+
+  // No clean-up on interruption: an interrupted waiter ignores its resumption, and the
+  // call's end drops the list.
+  const awaitEnd = (entry: Entry): Effect.Effect<CallResult> =>
+    Effect.callback<CallResult>((resume) => {
+      if (entry.result !== undefined) return resume(Effect.succeed(entry.result))
+      if (entry.waiters === undefined) entry.waiters = [resume]
+      else entry.waiters.push(resume)
+    })
 
   const dial = (request: DialRequest): Effect.Effect<CallResult, TelephonyError> =>
     Clock.clockWith((clock) => {
       const known = attempts.get(request.attemptId)
       if (known !== undefined) {
         duplicateDials++
-        return known.result !== undefined ? Effect.succeed(known.result) : Deferred.await(known.done!)
+        return known.result !== undefined ? Effect.succeed(known.result) : awaitEnd(known)
       }
       if (unreachable) return refuse("Simulated provider unreachable")
       if (config.failWhen !== undefined && config.failWhen(request)) return refuse("Simulated provider refused the dial")
@@ -493,15 +504,14 @@ const make = (config: Config, scope: Scope.Scope) => {
       const { result, seconds } = plan(config, request, hash)
       const now = clock.currentTimeMillisUnsafe()
       if (config.instant) {
-        end(start(request, now, undefined), result, now)
+        end(start(request, now), result, now)
         return Effect.succeed(result)
       }
-      const done = Deferred.makeUnsafe<CallResult>()
-      const entry = start(request, now, done)
+      const entry = start(request, now)
       const due = now + seconds * 1000
       ringing.push({ due, seq: sequence++, entry, result })
       // The call belongs to the layer (its timer, not the dialer's fiber): interrupting the dialer only stops its wait.
-      return timer.fiber !== undefined && timer.at <= due ? Deferred.await(done) : Effect.andThen(arm(now), Deferred.await(done))
+      return timer.fiber !== undefined && timer.at <= due ? awaitEnd(entry) : Effect.andThen(arm(now), awaitEnd(entry))
     })
 
   // Calls end by one timer for all of them, not a fiber and a sleep each: in a
@@ -546,7 +556,9 @@ const make = (config: Config, scope: Scope.Scope) => {
   /** When the layer ends, calls still ringing end for their waiters as interrupted, so none hangs. */
   const shutdown = () => {
     for (let next = ringing.pop(); next !== undefined; next = ringing.pop()) {
-      Deferred.doneUnsafe(next.entry.done!, Effect.interrupt)
+      const waiters = next.entry.waiters
+      next.entry.waiters = undefined
+      if (waiters !== undefined) for (const resume of waiters) resume(Effect.interrupt)
     }
   }
 

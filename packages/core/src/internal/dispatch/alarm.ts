@@ -4,7 +4,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type { SchedulerDispatcher } from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { Alarm, Registry, Runner } from "./context.ts"
 
@@ -29,14 +28,17 @@ const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) =>
     if (alarm.fiber !== undefined && alarm.at <= at) return Effect.void
     alarm.fiber?.interruptUnsafe()
     alarm.at = at
+    // Started at once: its sleep is registered before this pass ends (see `slotFreed`).
     return Effect.forkIn(
       Effect.sleep(at - now).pipe(Effect.andThen(Effect.sync(() => {
         alarm.fiber = undefined
         wake(alarm)
       }))),
-      scope
+      scope,
+      { startImmediately: true }
     ).pipe(Effect.map((fiber) => {
-      alarm.fiber = fiber
+      // A timer already rung has cleared itself.
+      if (fiber.pollUnsafe() === undefined) alarm.fiber = fiber
     }))
   })
 
@@ -53,14 +55,19 @@ export const firstPassDone = (registry: Registry, runner: Runner) => {
 /**
  * A call's slot is free (its end recorded, or past recording): the runner
  * fills it. A runner in a pass only has its signal opened, and its rest then
- * returns at once. A resting runner resumes in a task scheduled on its own
- * dispatcher, not inside the call's end: calls end in bursts (a simulated
- * week ends nearly two a tick), and a pass run inside the first end refilled
- * one slot each, paying the pass's fixed cost (batch read, credits,
- * eligibility) once per call instead of once per burst. Plain code, run as
- * the call's fiber ends: an effect here cost several per call.
+ * returns at once. A resting runner resumes in a microtask, not inside the
+ * call's end: calls end in bursts (a simulated week ends nearly two a tick),
+ * and a pass run inside the first end refilled one slot each, paying the
+ * pass's fixed cost (batch read, credits, eligibility) once per call instead
+ * of once per burst. A microtask, not a task on a dispatcher: the burst's
+ * ends are all in by then, and under a `TestClock` a woken sleep that
+ * scheduled a task costs the clock a race against a live timer (two fibers
+ * and a timer per wake-up, most of a simulated week's overhead). The pass
+ * forks its timers started at once (`setAlarm`, the watchdog's), so it has
+ * registered every sleep before the clock moves on. Plain code, run as the
+ * call's fiber ends: an effect here cost several per call.
  */
-export const slotFreed = (runner: Runner, dispatcher: SchedulerDispatcher): void => {
+export const slotFreed = (runner: Runner): void => {
   runner.inFlight--
   const alarm = runner.alarm
   if (alarm.waiter === undefined) {
@@ -69,15 +76,15 @@ export const slotFreed = (runner: Runner, dispatcher: SchedulerDispatcher): void
   }
   if (runner.wakeScheduled) return
   runner.wakeScheduled = true
-  dispatcher.scheduleTask(() => {
+  queueMicrotask(() => {
     runner.wakeScheduled = false
     wake(alarm)
-  }, 0)
+  })
 }
 
 /** Runs `self`, then frees its call's slot however it ends: for a call whose fiber is not the one `placeCalls` observes. */
 export const freeingSlot = (runner: Runner, self: Effect.Effect<void>): Effect.Effect<void> =>
-  Effect.ensuring(self, Effect.withFiber((fiber) => Effect.sync(() => slotFreed(runner, fiber.currentDispatcher))))
+  Effect.ensuring(self, Effect.sync(() => slotFreed(runner)))
 
 /**
  * Waits for a signal or, at the latest, `deadline`; meanwhile the runner

@@ -287,8 +287,6 @@ const placeCalls = (
   Effect.withFiber((fiber) => {
     const fork = Effect.runForkWith(fiber.context)
     const traced = tracing(fiber)
-    // The runner's own dispatcher: ends of one tick share one wake-up task.
-    const dispatcher = fiber.currentDispatcher
     for (const one of begun) {
       const watched = watch(
         context,
@@ -301,7 +299,7 @@ const placeCalls = (
       watched.fiber = call
       Fiber.runIn(call, context.scope)
       call.addObserver(() => {
-        if (watched.answeredBy !== "watchdog") slotFreed(runner, dispatcher)
+        if (watched.answeredBy !== "watchdog") slotFreed(runner)
       })
     }
     return arm(context, now)

@@ -88,9 +88,13 @@ export const arm = (context: DispatchContext, now: number): Effect.Effect<void> 
   if (watch.timer !== undefined) return Effect.void
   const oldest = watch.first
   if (oldest === undefined) return Effect.void
-  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.due - now)), sweep(context)), context.scope).pipe(
+  // Started at once, so its sleep is registered within the pass that armed it (see `slotFreed`).
+  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.due - now)), sweep(context)), context.scope, {
+    startImmediately: true
+  }).pipe(
     Effect.map((timer) => {
-      watch.timer = timer
+      // A timer that fired at once has swept already, and cleared or re-armed `watch.timer`.
+      if (timer.pollUnsafe() === undefined && watch.timer === undefined) watch.timer = timer
     })
   )
 }
