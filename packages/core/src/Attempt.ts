@@ -75,3 +75,29 @@ export const begun = (fields: {
   roomName: null,
   failureReason: null
 })
+
+/**
+ * An attempt as it ends, field by field in the shape of `begun`: one per
+ * call, and a spread copy cost several times as much.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const finished = (
+  attempt: Attempt,
+  end: Pick<Attempt, "endedAt" | "outcome" | "sipCode" | "duration" | "roomName" | "failureReason">
+): Attempt => ({
+  id: attempt.id,
+  batchId: attempt.batchId,
+  contactId: attempt.contactId,
+  attemptNumber: attempt.attemptNumber,
+  callerNumberId: attempt.callerNumberId,
+  startedAt: attempt.startedAt,
+  state: "finished",
+  endedAt: end.endedAt,
+  outcome: end.outcome,
+  sipCode: end.sipCode,
+  duration: end.duration,
+  roomName: end.roomName,
+  failureReason: end.failureReason
+})

@@ -68,6 +68,12 @@ export class DoNotCall extends Context.Service<DoNotCall, {
   readonly remove: (organizationId: string, number: string) => Effect.Effect<boolean, StoreError>
   /** The entry in force at `now`, if any (an expired entry is none). */
   readonly find: (organizationId: string, number: string, now: DateTime.Utc) => Effect.Effect<Entry | undefined, StoreError>
+  /**
+   * Whether `number` is listed and in force at `at` (epoch millis), answered
+   * in place: only a list in this process has it (`layerMemory`), and the
+   * dispatcher then asks it without an effect per step.
+   */
+  readonly listedNow?: ((organizationId: string, number: string, at: number) => boolean) | undefined
   /** Those of `numbers` listed and in force at `now`: one lookup for a whole dispatch step. */
   readonly matching: (
     organizationId: string,
@@ -106,6 +112,7 @@ export const makeMemory = (): DoNotCall["Service"] => {
     remove: (organizationId, number) => Effect.sync(() => lists.get(organizationId)?.remove(number) ?? false),
     find: (organizationId, number, now) =>
       Effect.sync(() => lists.get(organizationId)?.get(number, DateTime.toEpochMillis(now))),
+    listedNow: (organizationId, number, at) => lists.get(organizationId)?.get(number, at) !== undefined,
     matching: (organizationId, numbers, now) =>
       Effect.sync(() => {
         const list = lists.get(organizationId)
@@ -179,21 +186,29 @@ const unavailableRetryMillis = 30_000
  * @since 0.1.0
  * @category policies
  */
-export const policy = (list: DoNotCall["Service"]): Eligibility.Policy => ({
-  name: "do_not_call",
-  // Data-first, not a pipe: asked on every dispatch step.
-  forContacts: (view, contacts) =>
-    Effect.catchCause(
-      Effect.map(
-        list.matching(view.batch.organizationId, contacts.map((contact) => contact.phone), DateTime.makeUnsafe(view.now)),
-        (listed) => contacts.map((contact) => listed.has(contact.phone) ? listedVerdict : Eligibility.dial)
-      ),
-      (cause) =>
-        Effect.as(
-          Effect.logWarning("outdial: could not read the do-not-call list; deferring", cause),
-          contacts.map(() => Eligibility.defer(view.now + unavailableRetryMillis, "do-not-call list unavailable; checking again"))
+export const policy = (list: DoNotCall["Service"]): Eligibility.Policy => {
+  const listedNow = list.listedNow
+  return {
+    name: "do_not_call",
+    // Data-first, not a pipe: asked on every dispatch step. A list in this process answers
+    // in place, its verdicts an effect already done (see `Eligibility.decideContacts`).
+    forContacts: (view, contacts) =>
+      listedNow !== undefined
+        ? Effect.succeed(contacts.map((contact) =>
+          listedNow(view.batch.organizationId, contact.phone, view.now) ? listedVerdict : Eligibility.dial
+        ))
+        : Effect.catchCause(
+          Effect.map(
+            list.matching(view.batch.organizationId, contacts.map((contact) => contact.phone), DateTime.makeUnsafe(view.now)),
+            (listed) => contacts.map((contact) => listed.has(contact.phone) ? listedVerdict : Eligibility.dial)
+          ),
+          (cause) =>
+            Effect.as(
+              Effect.logWarning("outdial: could not read the do-not-call list; deferring", cause),
+              contacts.map(() => Eligibility.defer(view.now + unavailableRetryMillis, "do-not-call list unavailable; checking again"))
+            )
         )
-    )
-})
+  }
+}
 
 const listedVerdict = Eligibility.skip("do_not_call: the number is on the organization's do-not-call list")

@@ -19,6 +19,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { Batch } from "./Batch.ts"
 import * as CallingWindow from "./CallingWindow.ts"
 import * as Blackout from "./Blackout.ts"
@@ -436,6 +437,12 @@ const decideFrom = <R>(deciding: Deciding<R>, index: number): Effect.Effect<Read
       ? Effect.forEach(open, (i) => policy.forContact!(view, contacts[i]!), { concurrency: "unbounded" })
       : undefined
     if (verdicts !== undefined) {
+      // Verdicts answered in place (a list in this process) go on in this loop, without an effect.
+      if (Exit.isExit(verdicts) && Exit.isSuccess(verdicts)) {
+        const answered = verdicts.value as ReadonlyArray<Verdict>
+        open.forEach((i, k) => hold(deciding, policy.name, i, answered[k]!))
+        continue
+      }
       return Effect.flatMap(verdicts, (verdicts) => {
         open.forEach((i, k) => hold(deciding, policy.name, i, verdicts[k]!))
         return decideFrom(deciding, p + 1)

@@ -140,18 +140,21 @@ const deliveryResultOf = byAttribute(
 
 /**
  * A step's dials handed to the provider, with each one's lag (from when it
- * was due): one effect for the step's metrics, not three per dial.
+ * was due), recorded with the fiber's context the caller has at hand: no
+ * effect of its own, and none per dial.
  *
  * @since 0.1.0
  * @category recording
  */
-export const dialsPlaced = (organizationId: string, lagsMillis: ReadonlyArray<number>): Effect.Effect<void> =>
-  Effect.contextWith((context) => {
-    dialsStarted.updateUnsafe(lagsMillis.length, context)
-    inFlightOf(organizationId).modifyUnsafe(lagsMillis.length, context)
-    for (const lag of lagsMillis) dispatchLag.updateUnsafe(Math.max(0, lag) / 1000, context)
-    return Effect.void
-  })
+export const dialsPlacedUnsafe = (
+  organizationId: string,
+  lagsMillis: ReadonlyArray<number>,
+  context: Context.Context<never>
+): void => {
+  dialsStarted.updateUnsafe(lagsMillis.length, context)
+  inFlightOf(organizationId).modifyUnsafe(lagsMillis.length, context)
+  for (const lag of lagsMillis) dispatchLag.updateUnsafe(Math.max(0, lag) / 1000, context)
+}
 
 /**
  * A call's end, recorded with the fiber's context the caller has at hand:

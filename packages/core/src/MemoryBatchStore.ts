@@ -364,14 +364,19 @@ export const make = (): BatchStore["Service"] => {
     entry.perDay.set(attempt.localDate, (entry.perDay.get(attempt.localDate) ?? 0) + 1)
     load.begun(entry.batch.organizationId, contact.phone, attempts, attempt.attemptNumber - 1)
     remember(entry, position, attempt.decision)
-    const updated = put(entry, position, {
-      ...contact,
+    const updated = put(entry, position, Contact.withState(contact, {
       status: "dialing",
       attemptCount: attempt.attemptNumber,
+      maxAttempts: contact.maxAttempts,
       lastAttemptAt: attempt.startedAt,
       nextRetryAt: null,
+      completedAt: contact.completedAt,
+      errorCode: contact.errorCode,
+      failureReason: contact.failureReason,
+      callDuration: contact.callDuration,
+      roomName: contact.roomName,
       lastDecision: attempt.decision ?? contact.lastDecision
-    })
+    }))
     return { contact: updated, attempt: record }
   }
 
@@ -389,16 +394,14 @@ export const make = (): BatchStore["Service"] => {
     const contact = entry.contacts[position]!
     const attempts = entry.attempts[position]!
     const attempt = attempts[open.attemptNumber - 1]!
-    const finished: Attempt.Attempt = {
-      ...attempt,
-      state: "finished",
+    const finished = Attempt.finished(attempt, {
       endedAt: end.endedAt,
       outcome: end.result.outcome,
       sipCode: end.result.sipCode,
       duration: end.result.duration,
       roomName: end.result.roomName,
       failureReason: end.result.failureReason
-    }
+    })
     // A contact cancelled while its call was on keeps `cancelled`; the call is still recorded.
     let status = contact.status
     if (status === "dialing") {
@@ -410,10 +413,11 @@ export const make = (): BatchStore["Service"] => {
     entry.opened.delete(finished.id)
     load.ended(entry.batch.organizationId)
     remember(entry, position, end.decision)
-    const updated = put(entry, position, {
-      ...contact,
+    const updated = put(entry, position, Contact.withState(contact, {
       status,
+      attemptCount: contact.attemptCount,
       maxAttempts: contact.maxAttempts + (contact.status === "dialing" && end.refundAttempt === true ? 1 : 0),
+      lastAttemptAt: contact.lastAttemptAt,
       nextRetryAt: status === "queued" ? end.nextRetryAt : null,
       completedAt: Contact.isFinal(status) ? contact.completedAt ?? end.endedAt : null,
       errorCode: end.result.sipCode,
@@ -421,7 +425,7 @@ export const make = (): BatchStore["Service"] => {
       callDuration: end.result.duration,
       roomName: end.result.roomName,
       lastDecision: end.decision ?? contact.lastDecision
-    })
+    }))
     return { contact: updated, attempt: finished }
   }
 

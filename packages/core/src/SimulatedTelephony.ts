@@ -374,17 +374,15 @@ const plan = (config: Config, request: DialRequest, hash: number): Planned => {
     default:
       seconds = secondsIn(config.reject, unit(hash, rejectDraw))
   }
-  return {
-    result: {
-      outcome,
-      sipCode: sipCodes[outcome],
-      duration,
-      roomName: `outdial-${request.attemptId}`,
-      failureReason: failureReasons[outcome],
-      ...(outcome === "completed" && config.optOutNumbers.has(request.to) ? { optOut: true } : {})
-    },
-    seconds
+  const result: CallResult = {
+    outcome,
+    sipCode: sipCodes[outcome],
+    duration,
+    roomName: `outdial-${request.attemptId}`,
+    failureReason: failureReasons[outcome]
   }
+  // A spread only for the rare opt-out: a conditional spread in every result cost each call a slow copy.
+  return { result: outcome === "completed" && config.optOutNumbers.has(request.to) ? { ...result, optOut: true } : result, seconds }
 }
 
 /** A timed call going on, until `due`. */

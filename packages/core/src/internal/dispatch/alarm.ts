@@ -21,26 +21,26 @@ export const wake = (alarm: Alarm): void => {
   waiter(Effect.void)
 }
 
-// One timer per runner, kept while its time still suits: resting happens
-// after nearly every call, and a timer per rest would cost a fiber each.
-const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) =>
-  Effect.suspend(() => {
-    if (alarm.fiber !== undefined && alarm.at <= at) return Effect.void
-    alarm.fiber?.interruptUnsafe()
-    alarm.at = at
-    // Started at once: its sleep is registered before this pass ends (see `slotFreed`).
-    return Effect.forkIn(
-      Effect.sleep(at - now).pipe(Effect.andThen(Effect.sync(() => {
-        alarm.fiber = undefined
-        wake(alarm)
-      }))),
-      scope,
-      { startImmediately: true }
-    ).pipe(Effect.map((fiber) => {
-      // A timer already rung has cleared itself.
-      if (fiber.pollUnsafe() === undefined) alarm.fiber = fiber
-    }))
-  })
+/** Whether the runner's timer already rings by `at`: kept while its time suits, since resting happens after nearly every call. */
+const ringsBy = (alarm: Alarm, at: number) => alarm.fiber !== undefined && alarm.at <= at
+
+/** The runner's one timer, for `at` (replacing any later one): a timer per rest would cost a fiber each. */
+const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) => {
+  alarm.fiber?.interruptUnsafe()
+  alarm.at = at
+  // Started at once: its sleep is registered before this pass ends (see `slotFreed`).
+  return Effect.forkIn(
+    Effect.sleep(at - now).pipe(Effect.andThen(Effect.sync(() => {
+      alarm.fiber = undefined
+      wake(alarm)
+    }))),
+    scope,
+    { startImmediately: true }
+  ).pipe(Effect.map((fiber) => {
+    // A timer already rung has cleared itself.
+    if (fiber.pollUnsafe() === undefined) alarm.fiber = fiber
+  }))
+}
 
 /**
  * The runner's first pass has ended (it rests, or its step is over): once no
@@ -99,6 +99,7 @@ export const rest = (registry: Registry, runner: Runner, scope: Scope.Scope, dea
     if (deadline !== undefined && Number.isFinite(deadline)) {
       const now = clock.currentTimeMillisUnsafe()
       if (deadline <= now) return Effect.void
+      if (ringsBy(alarm, deadline)) return wait(registry, alarm)
       return Effect.andThen(setAlarm(alarm, scope, deadline, now), Effect.suspend(() => wait(registry, alarm)))
     }
     return wait(registry, alarm)

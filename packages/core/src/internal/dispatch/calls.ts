@@ -84,12 +84,7 @@ export const finish = (
       runner.pace.talkSamples++
     }
     EngineMetrics.callEndedUnsafe(runner.batch!.organizationId, result.outcome, fiber.context)
-    const write = record(context, runner, dialing.lease, {
-      attemptId,
-      result,
-      endedAt: utcAt(now),
-      ...endOf(context, runner, dialing, contact, result, now)
-    })
+    const write = record(context, runner, dialing.lease, endOf(context, runner, dialing, contact, attemptId, result, now))
     const written = Effect.catchCause(
       Effect.flatMap(write, (recorded) => recordedEnd(context, runner, recorded, now)),
       // The write is idempotent, so a dropped connection is simply retried; the retry
@@ -225,10 +220,7 @@ const placeAll = (
       ? Effect.void
       : fenced
       ? Effect.forEach(begun, (one) => Effect.ignore(store.abandonAttempt(dialing.lease, one.begun.attempt.id)), { discard: true })
-      : Effect.andThen(
-        dialsPlaced(runner, begun, now),
-        placeCalls(context, runner, dialing, begun, now)
-      )
+      : placeCalls(context, runner, dialing, begun, now)
     const count = Effect.as(placed, fenced ? 0 : begun.length)
     return refused === undefined ? count : Effect.andThen(placed, Effect.fail(refused))
   })
@@ -257,11 +249,11 @@ export const dialWithin = (
 }
 
 /** The step's dials in the metrics at once, each with its lag from when it was due. */
-const dialsPlaced = (runner: Runner, begun: ReadonlyArray<{ readonly contact: Contact }>, now: number) => {
+const dialsPlaced = (runner: Runner, begun: ReadonlyArray<{ readonly contact: Contact }>, now: number, fiber: Fiber.Fiber<unknown, unknown>) => {
   const batch = runner.batch!
   // Due: a retry's or a deferral's time; a first dial was due when the batch was to start, or last moved.
   const lags = begun.map(({ contact }) => now - DateTime.toEpochMillis(contact.nextRetryAt ?? batch.scheduledStartTime ?? batch.updatedAt))
-  return EngineMetrics.dialsPlaced(batch.organizationId, lags)
+  EngineMetrics.dialsPlacedUnsafe(batch.organizationId, lags, fiber.context)
 }
 
 /** Whether calls get a span `outdial.dial`: the native tracer's reach nobody, and one a dial was a tenth of its cost. */
@@ -285,6 +277,7 @@ const placeCalls = (
   now: number
 ): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
+    dialsPlaced(runner, begun, now, fiber)
     const fork = Effect.runForkWith(fiber.context)
     const traced = tracing(fiber)
     for (const one of begun) {

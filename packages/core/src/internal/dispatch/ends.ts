@@ -52,22 +52,28 @@ const eligibleFrom = (context: DispatchContext, runner: Runner, dialing: Dialing
 }
 
 /**
- * How a call's end leaves the contact: its status, when it is dialed again,
- * and whether the attempt counts. A callback the recipient asked for comes
- * first: the contact waits for it (every policy applied) whatever the
- * outcome and the attempts left, and the attempt is refunded; otherwise the
- * retry policy decides.
+ * The record of a call's end (`endedAt` is `now`), with how it leaves the
+ * contact: its status, when it is dialed again, and whether the attempt
+ * counts. A callback the recipient asked for comes first: the contact waits
+ * for it (every policy applied) whatever the outcome and the attempts left,
+ * and the attempt is refunded; otherwise the retry policy decides. Every end
+ * has one shape, built here field by field: one per call, and a spread of
+ * ends of several shapes was a visible share of recording it.
  */
 export const endOf = (
   context: DispatchContext,
   runner: Runner,
   dialing: Dialing,
   contact: Contact,
+  attemptId: string,
   result: CallResult,
   now: number
-): Pick<AttemptEnd, "status" | "nextRetryAt" | "decision" | "refundAttempt"> => {
+): AttemptEnd => {
+  const endedAt = utcAt(now)
   // Asked never to be called again: no retry and no callback.
-  if (result.optOut === true) return { status: result.outcome, nextRetryAt: null, decision: null }
+  if (result.optOut === true) {
+    return { attemptId, result, endedAt, status: result.outcome, nextRetryAt: null, decision: null, refundAttempt: false }
+  }
   const callback = callbackAtOf(result)
   const callbackDue = callback === undefined
     ? undefined
@@ -75,24 +81,31 @@ export const endOf = (
   if (callback !== undefined && callbackDue !== undefined) {
     const until = DateTime.makeUnsafe(callbackDue)
     return {
+      attemptId,
+      result,
+      endedAt,
       status: "queued",
       nextRetryAt: until,
-      refundAttempt: true,
       decision: {
         kind: "defer",
         policy: "callback",
         reason: `callback requested for ${new Date(callback).toISOString()}` +
           (callbackDue > Math.max(callback, now) ? `; first allowed ${new Date(callbackDue).toISOString()}` : ""),
-        at: utcAt(now),
+        at: endedAt,
         until
-      }
+      },
+      refundAttempt: true
     }
   }
   const retryAt = nextRetryAt(context, runner, dialing, contact, result.outcome, now)
   return {
+    attemptId,
+    result,
+    endedAt,
     status: retryAt === undefined ? result.outcome : "queued",
     nextRetryAt: retryAt === undefined ? null : DateTime.makeUnsafe(retryAt),
-    decision: null
+    decision: null,
+    refundAttempt: false
   }
 }
 
