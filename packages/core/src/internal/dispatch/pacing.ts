@@ -73,6 +73,10 @@ const completeIfDone = (context: DispatchContext, runner: Runner, now: number) =
 
 type Pick = { readonly contact: Contact.Contact; readonly decision: Contact.Decision }
 
+/** The step's contacts, all dialed with one decision shared by them. */
+const dialedAs = (contacts: ReadonlyArray<Contact.Contact>, decision: Contact.Decision): Array<Pick> =>
+  contacts.map((contact) => ({ contact, decision }))
+
 /**
  * Asks the contact links about the step's contacts together (one lookup per
  * link and step): those to dial are returned in order, the others' decisions
@@ -208,10 +212,9 @@ export const runStep = (context: DispatchContext, registry: Registry, runner: Ru
       // together: one lookup per link and step), then the step's attempts begun with
       // one batched write: on a shared store one at a time, a step's round trips would
       // bound the whole batch's dial rate; in memory an effect per dial was most of its cost.
-      const decision: Contact.Decision = { kind: "dial", policy: "eligibility", reason: dialing.dialReason, at: utcAt(now) }
       const picks = dialing.contactPolicies
         ? yield* decideContacts(context, runner, dialing, view, contacts, now)
-        : contacts.map((contact) => ({ contact, decision })) // one decision, shared by the step's contacts
+        : dialedAs(contacts, { kind: "dial", policy: "eligibility", reason: dialing.dialReason, at: utcAt(now) })
       const limits = CallLimits.dialLimitsOf(batch, context.config.organizationLimits(batch.organizationId))
       if (limits !== undefined) {
         // The organization's limits are counted by the store, across batches and processes.
