@@ -28,18 +28,22 @@ const ringsBy = (alarm: Alarm, at: number) => alarm.fiber !== undefined && alarm
 const setAlarm = (alarm: Alarm, scope: Scope.Scope, at: number, now: number) => {
   alarm.fiber?.interruptUnsafe()
   alarm.at = at
-  // Started at once: its sleep is registered before this pass ends (see `slotFreed`).
-  return Effect.forkIn(
-    Effect.sleep(at - now).pipe(Effect.andThen(Effect.sync(() => {
-      alarm.fiber = undefined
-      wake(alarm)
-    }))),
+  // Started at once, so its sleep is registered before this pass ends (see `slotFreed`);
+  // it names itself the timer first, and clears that when it rings.
+  return Effect.asVoid(Effect.forkIn(
+    Effect.withFiber((timer) => {
+      alarm.fiber = timer
+      return Effect.andThen(
+        Effect.sleep(at - now),
+        Effect.sync(() => {
+          alarm.fiber = undefined
+          wake(alarm)
+        })
+      )
+    }),
     scope,
     { startImmediately: true }
-  ).pipe(Effect.map((fiber) => {
-    // A timer already rung has cleared itself.
-    if (fiber.pollUnsafe() === undefined) alarm.fiber = fiber
-  }))
+  ))
 }
 
 /**

@@ -68,7 +68,7 @@ export interface DispatchContext {
 export interface Watch {
   first: Watched | undefined
   last: Watched | undefined
-  timer: Fiber.Fiber<void> | undefined
+  timer: Fiber.Fiber<unknown, unknown> | undefined
 }
 
 export interface Watched {
@@ -121,7 +121,7 @@ export interface Pace {
 export interface Alarm {
   open: boolean
   waiter: ((resumed: Effect.Effect<void>) => void) | undefined
-  fiber: Fiber.Fiber<void> | undefined
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
   at: number
 }
 

@@ -88,15 +88,16 @@ export const arm = (context: DispatchContext, now: number): Effect.Effect<void> 
   if (watch.timer !== undefined) return Effect.void
   const oldest = watch.first
   if (oldest === undefined) return Effect.void
-  // Started at once, so its sleep is registered within the pass that armed it (see `slotFreed`).
-  return Effect.forkIn(Effect.andThen(Effect.sleep(Math.max(0, oldest.due - now)), sweep(context)), context.scope, {
-    startImmediately: true
-  }).pipe(
-    Effect.map((timer) => {
-      // A timer that fired at once has swept already, and cleared or re-armed `watch.timer`.
-      if (timer.pollUnsafe() === undefined && watch.timer === undefined) watch.timer = timer
-    })
-  )
+  // Started at once, so its sleep is registered within the pass that armed it (see `slotFreed`);
+  // it names itself the timer first, and `sweep` clears that when it fires.
+  return Effect.asVoid(Effect.forkIn(
+    Effect.withFiber((timer) => {
+      watch.timer = timer
+      return Effect.andThen(Effect.sleep(Math.max(0, oldest.due - now)), sweep(context))
+    }),
+    context.scope,
+    { startImmediately: true }
+  ))
 }
 
 /**
