@@ -102,6 +102,8 @@ export const makeMemory = (): DoNotCall["Service"] => {
     if (list === undefined) lists.set(organizationId, list = NumberList.make())
     return list
   }
+  const listedNow = (organizationId: string, number: string, at: number) =>
+    lists.get(organizationId)?.get(number, at) !== undefined
   return DoNotCall.of({
     add: (organizationId, entries) =>
       Effect.sync(() => {
@@ -112,15 +114,11 @@ export const makeMemory = (): DoNotCall["Service"] => {
     remove: (organizationId, number) => Effect.sync(() => lists.get(organizationId)?.remove(number) ?? false),
     find: (organizationId, number, now) =>
       Effect.sync(() => lists.get(organizationId)?.get(number, DateTime.toEpochMillis(now))),
-    listedNow: (organizationId, number, at) => lists.get(organizationId)?.get(number, at) !== undefined,
+    listedNow,
     matching: (organizationId, numbers, now) =>
       Effect.sync(() => {
-        const list = lists.get(organizationId)
-        const found = new Set<string>()
-        if (list === undefined) return found
         const at = DateTime.toEpochMillis(now)
-        for (const number of numbers) if (list.get(number, at) !== undefined) found.add(number)
-        return found
+        return new Set(numbers.filter((number) => listedNow(organizationId, number, at)))
       }),
     list: (organizationId, { after, limit, now }) =>
       Effect.sync(() => {

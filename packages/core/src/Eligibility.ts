@@ -416,6 +416,10 @@ const hold = (deciding: Deciding<unknown>, policy: string, i: number, verdict: V
   deciding.held++
 }
 
+/** A link's verdicts on the `open` contacts it was asked about, in order. */
+const holdAll = (deciding: Deciding<unknown>, policy: string, open: ReadonlyArray<number>, verdicts: ReadonlyArray<Verdict>) =>
+  open.forEach((i, k) => hold(deciding, policy, i, verdicts[k]!))
+
 /**
  * The links in turn from `index`: those answering in place within one loop,
  * and only a link with a lookup of its own costs an effect (a step asks the
@@ -436,18 +440,16 @@ const decideFrom = <R>(deciding: Deciding<R>, index: number): Effect.Effect<Read
       : policy.forContact !== undefined
       ? Effect.forEach(open, (i) => policy.forContact!(view, contacts[i]!), { concurrency: "unbounded" })
       : undefined
-    if (verdicts !== undefined) {
-      // Verdicts answered in place (a list in this process) go on in this loop, without an effect.
-      if (Exit.isExit(verdicts) && Exit.isSuccess(verdicts)) {
-        const answered = verdicts.value as ReadonlyArray<Verdict>
-        open.forEach((i, k) => hold(deciding, policy.name, i, answered[k]!))
-        continue
-      }
-      return Effect.flatMap(verdicts, (verdicts) => {
-        open.forEach((i, k) => hold(deciding, policy.name, i, verdicts[k]!))
-        return decideFrom(deciding, p + 1)
-      })
+    if (verdicts === undefined) continue
+    // Verdicts answered in place (a list in this process) go on in this loop, without an effect.
+    if (Exit.isExit(verdicts) && Exit.isSuccess(verdicts)) {
+      holdAll(deciding, policy.name, open, verdicts.value as ReadonlyArray<Verdict>)
+      continue
     }
+    return Effect.flatMap(verdicts, (verdicts) => {
+      holdAll(deciding, policy.name, open, verdicts)
+      return decideFrom(deciding, p + 1)
+    })
   }
   // One decision to dial, shared by the step's contacts dialed.
   const dialed: Decision = { kind: "dial", policy: "eligibility", reason: deciding.dialReason, at: deciding.at }

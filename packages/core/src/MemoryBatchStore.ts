@@ -114,7 +114,7 @@ const numberedPosition = (contactId: string): number | undefined => {
   return n >= 1 ? n - 1 : undefined
 }
 
-/** The position of a contact still in the batch. */
+/** The position of a contact still in the batch: `contacts` holds it there. */
 const positionOf = (entry: Entry, contactId: string): number | undefined => {
   const position = numberedPosition(contactId)
   return position !== undefined && entry.contacts[position]?.id === contactId ? position : undefined
@@ -587,16 +587,15 @@ export const make = (): BatchStore["Service"] => {
       Effect.sync(() => {
         const entry = batches.get(batchId)
         const position = entry === undefined ? undefined : positionOf(entry, contactId)
-        const contact = position === undefined ? undefined : entry?.contacts[position]
-        if (entry === undefined || contact === undefined || position === undefined) return { attempts: [], decisions: [] }
-        const attempts = (entry.attempts[position] ?? []).slice(0, contact.attemptCount)
+        if (entry === undefined || position === undefined) return { attempts: [], decisions: [] }
+        const attempts = (entry.attempts[position] ?? []).slice(0, entry.contacts[position]!.attemptCount)
         return { attempts, decisions: [...(entry.decisions[position] ?? [])] }
       }),
     getContact: (batchId, contactId) =>
       Effect.sync(() => {
         const entry = batches.get(batchId)
         const position = entry === undefined ? undefined : positionOf(entry, contactId)
-        return position === undefined ? undefined : entry?.contacts[position]
+        return position === undefined ? undefined : entry!.contacts[position]
       }),
 
     activeBatches: () =>

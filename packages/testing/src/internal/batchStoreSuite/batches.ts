@@ -33,6 +33,11 @@ export const batches = (it: Suite): void => {
         })
         assertSame(yield* store.getContact(batch.id, page.items[1]!.id), page.items[1])
         assert.isUndefined(yield* store.getContact(batch.id, "no-such-contact"))
+        // Ids shaped almost like a store's own name no contact: a suffix, a NUL, too many digits.
+        const id = page.items[1]!.id
+        for (const near of [`${id}x`, `${id}\u0000`, `${id}${"9".repeat(12)}`, "c0", "c", ""]) {
+          assert.isUndefined(yield* store.getContact(batch.id, near), JSON.stringify(near))
+        }
         assert.isUndefined(yield* store.getContact(uniqueId("batch"), page.items[1]!.id))
         yield* checkCounters(batch.id)
       }))
