@@ -469,19 +469,33 @@ export const decideContacts = <R>(
   view: BatchView,
   contacts: ReadonlyArray<Contact>,
   dialReason: string
+): Effect.Effect<ReadonlyArray<Decision>, never, R> => Effect.suspend(() => decideContactsNow(policies, view, contacts, dialReason))
+
+/**
+ * `decideContacts` with the links that answer in place asked at once: when
+ * every link does, the decisions come back as an effect already succeeded
+ * (the dispatcher reads them without a step of its fiber); a link with a
+ * lookup of its own is asked when the effect runs.
+ *
+ * @since 0.1.0
+ * @category deciding
+ */
+export const decideContactsNow = <R>(
+  policies: ReadonlyArray<Policy<R>>,
+  view: BatchView,
+  contacts: ReadonlyArray<Contact>,
+  dialReason: string
 ): Effect.Effect<ReadonlyArray<Decision>, never, R> =>
-  Effect.suspend(() =>
-    decideFrom({
-      policies,
-      view,
-      contacts,
-      dialReason,
-      at: DateTime.makeUnsafe(view.now),
-      decisions: contacts.map(() => undefined),
-      open: contacts.map((_, i) => i),
-      held: 0
-    }, 0)
-  )
+  decideFrom({
+    policies,
+    view,
+    contacts,
+    dialReason,
+    at: DateTime.makeUnsafe(view.now),
+    decisions: contacts.map(() => undefined),
+    open: contacts.map((_, i) => i),
+    held: 0
+  }, 0)
 
 /**
  * The reason recorded on a dialed contact: every link it passed.

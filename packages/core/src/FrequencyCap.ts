@@ -99,9 +99,11 @@ export const policy = (
 ): Eligibility.Policy => ({
   name: "frequency_cap",
   forContacts: (view, contacts) => {
-    const caps = [view.batch.frequencyCap ?? undefined, organizationCap(view.batch.organizationId)]
-      .filter((cap): cap is FrequencyCap => cap !== undefined)
-    if (caps.length === 0) return Effect.succeed(contacts.map(() => Eligibility.dial))
+    const batchCap = view.batch.frequencyCap ?? undefined
+    const ownCap = organizationCap(view.batch.organizationId)
+    // Asked on every dispatch step: without a cap, no arrays are built to find none.
+    if (batchCap === undefined && ownCap === undefined) return Effect.succeed(contacts.map(() => Eligibility.dial))
+    const caps = [batchCap, ownCap].filter((cap): cap is FrequencyCap => cap !== undefined)
     const period = Math.max(...caps.map((cap) => cap.periodHours)) * hourMillis
     const numbers = [...new Set(contacts.map((contact) => contact.phone))]
     return lookup(view.batch.organizationId, numbers, DateTime.makeUnsafe(view.now - period)).pipe(

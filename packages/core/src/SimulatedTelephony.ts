@@ -19,6 +19,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -532,7 +533,8 @@ const make = (config: Config, scope: Scope.Scope) => {
       return Effect.void
     }
     timer.at = next.due
-    return Effect.andThen(Effect.sleep(next.due - now), endDue)
+    // The clock at hand slept on directly: `Effect.sleep` would look it up again on every wake-up.
+    return Effect.andThen(clock.sleep(Duration.millis(next.due - now)), endDue)
   })
 
   /** Makes sure the timer wakes by the earliest call's end. */

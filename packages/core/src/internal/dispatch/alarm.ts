@@ -18,8 +18,11 @@ export const wake = (alarm: Alarm): void => {
   const waiter = alarm.waiter
   if (waiter === undefined) return
   alarm.waiter = undefined
-  waiter(Effect.void)
+  waiter(rested)
 }
+
+/** What a rest answers: the runner goes on (its loop reads it as the step's outcome, without a step more). */
+const rested = Effect.succeed("continue" as const)
 
 /** Whether the runner's timer already rings by `at`: kept while its time suits, since resting happens after nearly every call. */
 const ringsBy = (alarm: Alarm, at: number) => alarm.fiber !== undefined && alarm.at <= at
@@ -94,15 +97,20 @@ export const freeingSlot = (runner: Runner, self: Effect.Effect<void>): Effect.E
  * Waits for a signal or, at the latest, `deadline`; meanwhile the runner
  * does not count as busy, nor as a starter.
  */
-export const rest = (registry: Registry, runner: Runner, scope: Scope.Scope, deadline: number | undefined): Effect.Effect<void> =>
+export const rest = (
+  registry: Registry,
+  runner: Runner,
+  scope: Scope.Scope,
+  deadline: number | undefined
+): Effect.Effect<"continue"> =>
   // Without a generator: a busy batch rests once per call.
   Clock.clockWith((clock) => {
     const alarm = runner.alarm
     firstPassDone(registry, runner)
-    if (alarm.open) return Effect.void
+    if (alarm.open) return rested
     if (deadline !== undefined && Number.isFinite(deadline)) {
       const now = clock.currentTimeMillisUnsafe()
-      if (deadline <= now) return Effect.void
+      if (deadline <= now) return rested
       if (ringsBy(alarm, deadline)) return wait(registry, alarm)
       return Effect.andThen(setAlarm(alarm, scope, deadline, now), Effect.suspend(() => wait(registry, alarm)))
     }
@@ -110,9 +118,9 @@ export const rest = (registry: Registry, runner: Runner, scope: Scope.Scope, dea
   })
 
 /** Waits for the signal; meanwhile the runner does not count as busy. */
-const wait = (registry: Registry, alarm: Alarm): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    if (alarm.open) return resume(Effect.void)
+const wait = (registry: Registry, alarm: Alarm): Effect.Effect<"continue"> =>
+  Effect.callback<"continue">((resume) => {
+    if (alarm.open) return resume(rested)
     registry.busy--
     alarm.waiter = (resumed) => {
       registry.busy++

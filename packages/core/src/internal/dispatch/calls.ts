@@ -85,11 +85,12 @@ export const finish = (
     }
     EngineMetrics.callEndedUnsafe(runner.batch!.organizationId, result.outcome, fiber.context)
     const write = record(context, runner, dialing.lease, endOf(context, runner, dialing, contact, attemptId, result, now))
-    const written = Effect.catchCause(
-      Effect.flatMap(write, (recorded) => recordedEnd(context, runner, recorded, now)),
+    // One match over the write, not a catch around a flatMap: two fewer steps for every call.
+    const written = Effect.matchCauseEffect(write, {
+      onSuccess: (recorded) => recordedEnd(context, runner, recorded, now),
       // The write is idempotent, so a dropped connection is simply retried; the retry
       // machinery is built only once a try has failed, not for every call.
-      (cause) =>
+      onFailure: (cause) =>
         storeErrorIn(cause)
           ? Effect.sleep(firstRetryMillis).pipe(
             Effect.andThen(write),
@@ -98,7 +99,7 @@ export const finish = (
             Effect.catchCause((cause) => recordFailed(runner, dialing, cause))
           )
           : recordFailed(runner, dialing, cause)
-    )
+    })
     return result.optOut === true ? Effect.andThen(optOut(context, runner, contact, now), written) : written
   })
 
@@ -146,16 +147,16 @@ export const awaitFinished = (context: DispatchContext, attemptId: string): Effe
     )
   )
 
-/** A call the provider refused, as the call's result (a defect or an interruption goes on): one handler for all calls. */
-const refusedCall = (cause: Cause.Cause<TelephonyError>): Effect.Effect<CallResult> => {
+/** A call the provider refused, as the call's result; `undefined` for a defect or an interruption, which go on. */
+const refusedCall = (cause: Cause.Cause<TelephonyError>): CallResult | undefined => {
   const refusal = Cause.hasDies(cause) ? undefined : Cause.findError(cause)
-  return refusal === undefined || Result.isFailure(refusal) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.succeed({
+  return refusal === undefined || Result.isFailure(refusal) ? undefined : {
     outcome: "failed" satisfies CallOutcome,
     sipCode: null,
     duration: null,
     roomName: null,
     failureReason: refusal.success.message
-  })
+  }
 }
 
 const startOf = (runner: Runner, dialing: Dialing, contact: Contact, decision: Decision, now: number): AttemptStart => ({
@@ -179,12 +180,10 @@ export const dialAll = (
   dialing: Dialing,
   picks: ReadonlyArray<{ readonly contact: Contact; readonly decision: Decision }>,
   now: number
-): Effect.Effect<void, InvalidTransition | LeaseLost | StoreError> => {
+): Effect.Effect<number, InvalidTransition | LeaseLost | StoreError> => {
   const starts = picks.map(({ contact, decision }) => startOf(runner, dialing, contact, decision, now))
-  return Effect.asVoid(
-    Effect.flatMap(BatchStore.beginAttempts(context.store, dialing.lease, starts), (results) =>
-      placeAll(context, runner, dialing, picks, starts, results, now))
-  )
+  return Effect.flatMap(BatchStore.beginAttempts(context.store, dialing.lease, starts), (results) =>
+    placeAll(context, runner, dialing, picks, starts, results, now))
 }
 
 /**
@@ -201,7 +200,8 @@ const placeAll = (
   results: ReadonlyArray<Result.Result<Begun, InvalidTransition> | undefined>,
   now: number
 ): Effect.Effect<number, InvalidTransition> =>
-  Clock.clockWith((clock) => {
+  // One look at the fiber for the self-fencing clock read and the calls' forks.
+  Effect.withFiber((fiber) => {
     const { leaseTtlMillis, store } = context
     const begun: Array<{ readonly contact: Contact; readonly start: AttemptStart; readonly begun: Begun }> = []
     let refused: InvalidTransition | undefined
@@ -214,15 +214,17 @@ const placeAll = (
     runner.pace.callsToday += begun.length
     // Self-fencing: a lease that could have expired meanwhile (a long pause, a slow
     // store) may belong to another process by now, which would redial these contacts.
-    const fenced = clock.currentTimeMillisUnsafe() >= DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4
+    const fenced = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() >=
+      DateTime.toEpochMillis(dialing.lease.expiresAt) - leaseTtlMillis / 4
     if (fenced) runner.dialing = undefined
     const placed = begun.length === 0
       ? Effect.void
       : fenced
       ? Effect.forEach(begun, (one) => Effect.ignore(store.abandonAttempt(dialing.lease, one.begun.attempt.id)), { discard: true })
-      : placeCalls(context, runner, dialing, begun, now)
-    const count = Effect.as(placed, fenced ? 0 : begun.length)
-    return refused === undefined ? count : Effect.andThen(placed, Effect.fail(refused))
+      : placeCalls(context, runner, dialing, begun, now, fiber)
+    if (refused !== undefined) return Effect.andThen(placed, Effect.fail(refused))
+    const count = fenced ? 0 : begun.length
+    return placed === Effect.void ? Effect.succeed(count) : Effect.as(placed, count)
   })
 
 /**
@@ -274,10 +276,10 @@ const placeCalls = (
   runner: Runner,
   dialing: Dialing,
   begun: ReadonlyArray<{ readonly contact: Contact; readonly start: AttemptStart; readonly begun: Begun }>,
-  now: number
-): Effect.Effect<void> =>
-  Effect.withFiber((fiber) => {
-    dialsPlaced(runner, begun, now, fiber)
+  now: number,
+  fiber: Fiber.Fiber<unknown, unknown>
+): Effect.Effect<void> => {
+  dialsPlaced(runner, begun, now, fiber)
     const fork = Effect.runForkWith(fiber.context)
     const traced = tracing(fiber)
     for (const one of begun) {
@@ -295,8 +297,8 @@ const placeCalls = (
         if (watched.answeredBy !== "watchdog") slotFreed(runner)
       })
     }
-    return arm(context, now)
-  })
+  return arm(context, now)
+}
 
 /** The call of an attempt begun, for its own fiber: announced, placed, and its end recorded unless the watchdog's was. */
 const place = (
@@ -311,8 +313,11 @@ const place = (
   const batch = runner.batch!
   const { attemptNumber, callerNumberId } = start
   const attemptId = begun.attempt.id
+  const ended = (result: CallResult) =>
+    callAnswered(context, watched) ? finish(context, runner, dialing, begun.contact, attemptId, result) : Effect.void
   // Data-first calls, not a pipe: each piped step cost a closure and a pass through `pipe` on every dial.
-  const dialed = Effect.catchCause(
+  // One match over the dial (its result, or a refusal as the result): fewer steps than a catch and a flatMap.
+  const call = Effect.matchCauseEffect(
     context.telephony.dial({
       attemptId,
       organizationId: batch.organizationId,
@@ -326,11 +331,13 @@ const place = (
       contactName: contact.name,
       dynamicVariables: ContactModel.dynamicVariablesOf(contact.customFields)
     }),
-    refusedCall
-  )
-  const call = Effect.flatMap(
-    dialed,
-    (result) => callAnswered(context, watched) ? finish(context, runner, dialing, begun.contact, attemptId, result) : Effect.void
+    {
+      onSuccess: ended,
+      onFailure: (cause) => {
+        const refused = refusedCall(cause)
+        return refused === undefined ? Effect.failCause(cause as Cause.Cause<never>) : ended(refused)
+      }
+    }
   )
   const spanned = traced
     ? Effect.withSpan(call, "outdial.dial", {

@@ -120,7 +120,7 @@ export interface Pace {
  */
 export interface Alarm {
   open: boolean
-  waiter: ((resumed: Effect.Effect<void>) => void) | undefined
+  waiter: ((resumed: Effect.Effect<"continue">) => void) | undefined
   fiber: Fiber.Fiber<unknown, unknown> | undefined
   at: number
 }

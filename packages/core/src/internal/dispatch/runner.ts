@@ -52,8 +52,6 @@ const waitingToStart = new Set(Batch.sourcesOf("start"))
 
 type Next = "continue" | "stop" | "started"
 
-const resting = (rested: Effect.Effect<void>): Effect.Effect<Next> => Effect.as(rested, "continue" as const)
-
 /**
  * One look at the batch; `stop` ends the runner, `started` says the batch
  * was just started (its first pass goes on). Plain effects, not a generator,
@@ -66,16 +64,16 @@ const step = (context: DispatchContext, registry: Registry, runner: Runner): Eff
     if (holdsBack(registry, runner, now)) {
       // Woken when the last starter is through, at the latest after `maxYieldMillis`.
       registry.yielding.add(runner)
-      return resting(rest(registry, runner, context.scope, runner.yieldingSince + maxYieldMillis))
+      return rest(registry, runner, context.scope, runner.yieldingSince + maxYieldMillis)
     }
     if (now < runner.recording.backoffUntil) {
       // After failures the store gets a rest: no lease taken, nothing read, until the back-off ends.
-      return resting(rest(registry, runner, context.scope, runner.recording.backoffUntil))
+      return rest(registry, runner, context.scope, runner.recording.backoffUntil)
     }
     return Effect.flatMap(context.store.findBatch(runner.batchId), (batch) => {
       runner.batch = batch ?? runner.batch
       if (batch === undefined) {
-        return runner.inFlight === 0 ? Effect.succeed("stop" as const) : resting(rest(registry, runner, context.scope, undefined))
+        return runner.inFlight === 0 ? Effect.succeed("stop" as const) : rest(registry, runner, context.scope, undefined)
       }
       if (batch.status === "running") {
         if (runner.recording.failures >= context.config.maxRecordFailures) {
