@@ -302,20 +302,29 @@ const afterDials = (
 ): Effect.Effect<"continue", unknown> => {
   const { budget, dialed, estimateDue, found } = pass
   if (found < budget) {
-    const rest = { budget, dialed, estimateDue: false }
+    const settling = { budget, dialed, estimateDue: false }
     return estimateDue
-      ? Effect.andThen(estimateCompletion(context, runner, dialing, now), settle(context, registry, runner, batch, dialing, rest, now))
-      : settle(context, registry, runner, batch, dialing, rest, now)
+      ? Effect.andThen(estimateCompletion(context, runner, dialing, now), settle(context, registry, runner, batch, dialing, settling, now))
+      : settle(context, registry, runner, batch, dialing, settling, now)
   }
-  // Every slot is taken and the day's cap is not reached: another pass now could only
-  // rest, so rest at once until a call ends (half the passes of a busy batch).
-  const restIfFull = () =>
-    runner.inFlight >= batch.concurrentCallLimit &&
-      !(batch.maxCallsPerDay !== null && runner.pace.callsToday >= batch.maxCallsPerDay)
-      ? rest(registry, runner, context.scope, renewAt(context, dialing))
-      : continued
-  return estimateDue ? Effect.andThen(estimateCompletion(context, runner, dialing, now), Effect.suspend(restIfFull)) : restIfFull()
+  // Read after the estimate, when there is one: calls may have ended meanwhile.
+  return estimateDue
+    ? Effect.andThen(
+      estimateCompletion(context, runner, dialing, now),
+      Effect.suspend(() => restIfFull(context, registry, runner, batch, dialing))
+    )
+    : restIfFull(context, registry, runner, batch, dialing)
 }
+
+/**
+ * Every slot is taken and the day's cap is not reached: another pass now could
+ * only rest, so rest at once until a call ends (half the passes of a busy batch).
+ */
+const restIfFull = (context: DispatchContext, registry: Registry, runner: Runner, batch: Batch.Batch, dialing: Dialing) =>
+  runner.inFlight >= batch.concurrentCallLimit &&
+    !(batch.maxCallsPerDay !== null && runner.pace.callsToday >= batch.maxCallsPerDay)
+    ? rest(registry, runner, context.scope, renewAt(context, dialing))
+    : continued
 
 /**
  * A pass that found fewer contacts than slots: the batch completes once
