@@ -18,6 +18,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -90,8 +91,15 @@ export const make: Effect.Effect<
     // A lease nobody else can contest never needs renewing.
     leaseTtlMillis: store.processLocal === true ? 2 * 86_400_000 : config.leaseTtlMillis,
     heldElsewhere: new Map(),
-    watch: { first: undefined, last: undefined, timer: undefined }
+    watch: { first: undefined, last: undefined, timer: undefined },
+    calls: { fibers: new Set(), closed: false }
   }
+  yield* Effect.addFinalizer(() =>
+    Effect.suspend(() => {
+      context.calls.closed = true
+      return Effect.forEach([...context.calls.fibers], (call) => Fiber.interrupt(call), { discard: true })
+    })
+  )
   const registry: Registry = { runners: new Map(), busy: 0, starting: new Set(), yielding: new Set() }
 
   const wake = (batchId: string): Effect.Effect<void> =>

@@ -14,6 +14,7 @@ import * as Eligibility from "../src/Eligibility.ts"
 import * as Engine from "../src/Engine.ts"
 import type * as EngineEvents from "../src/EngineEvents.ts"
 import * as SimulatedTelephony from "../src/SimulatedTelephony.ts"
+import * as Telephony from "../src/Telephony.ts"
 import { allContacts, createBatch, layer as engine, engineOnly, organizationId, ports, rows, runAt, sharedMemoryStore } from "@outdial/testing/TestEngine"
 
 const berlin = new Intl.DateTimeFormat("en-GB", {
@@ -443,6 +444,35 @@ describe("Dispatcher", () => {
       assert.strictEqual(begun, 4, "one attempt begun, undone, and begun again")
       assert.strictEqual(new Set(calls.map((c) => c.request.contactId)).size, 3)
       assert.strictEqual(yield* telephony.duplicateDials, 0)
+    }).pipe(Effect.scoped))
+
+  it.effect("closing the dispatcher interrupts its calls in flight, and only those", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(monday)
+      // Calls that never end by themselves: only the dispatcher closing stops their fibers.
+      let dialed = 0
+      let interrupted = 0
+      const hanging = Layer.succeed(Telephony.Telephony)({
+        dial: () =>
+          Effect.suspend(() => {
+            dialed++
+            return Effect.never
+          }).pipe(Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              interrupted++
+            })
+          )),
+        lookup: () => Effect.succeed({ _tag: "InProgress" } as const)
+      })
+      const shared = yield* Layer.build(Layer.merge(ports(), hanging))
+      const scope = yield* Scope.make()
+      const live = yield* Layer.buildWithScope(engineOnly(), scope).pipe(Effect.provideContext(shared))
+      yield* Effect.provideContext(create({ concurrentCallLimit: 3, contacts: rows(10) }), live)
+      assert.strictEqual(dialed, 3)
+      assert.strictEqual(interrupted, 0)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(interrupted, 3)
+      assert.strictEqual(dialed, 3, "no call is placed once the dispatcher has closed")
     }).pipe(Effect.scoped))
 
   it.effect("a process taking over a batch asks the provider about open attempts and never dials one twice", () =>

@@ -268,8 +268,8 @@ const tracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
   fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
 
 /**
- * Places a step's calls, each in its own fiber in the dispatcher's scope,
- * started at once in turn: forked from one effect for the step, not with an
+ * Places a step's calls, each in its own fiber (interrupted when the
+ * dispatcher closes: `LiveCalls`), started at once in turn: forked from one effect for the step, not with an
  * effect (and a fork's own effects) per call. A call's slot is freed as its
  * fiber ends, by an observer, not an effect of its own: the fiber ends once
  * its end is recorded (or cannot be), or when the dispatcher closes. When
@@ -285,23 +285,26 @@ const placeCalls = (
   fiber: Fiber.Fiber<unknown, unknown>
 ): Effect.Effect<void> => {
   dialsPlaced(runner, begun, now, fiber)
-    const fork = Effect.runForkWith(fiber.context)
-    const traced = tracing(fiber)
-    for (const one of begun) {
-      const watched = watch(
-        context,
-        one.begun.attempt.id,
-        now,
-        (result) => freeingSlot(runner, finish(context, runner, dialing, one.begun.contact, one.begun.attempt.id, result))
-      )
-      runner.inFlight++
-      const call = fork(place(context, runner, dialing, one, watched, now, traced))
-      watched.fiber = call
-      Fiber.runIn(call, context.scope)
-      call.addObserver(() => {
-        if (watched.answeredBy !== "watchdog") slotFreed(runner)
-      })
-    }
+  const fork = Effect.runForkWith(fiber.context)
+  const traced = tracing(fiber)
+  const live = context.calls
+  for (const one of begun) {
+    const watched = watch(
+      context,
+      one.begun.attempt.id,
+      now,
+      (result) => freeingSlot(runner, finish(context, runner, dialing, one.begun.contact, one.begun.attempt.id, result))
+    )
+    runner.inFlight++
+    const call = fork(place(context, runner, dialing, one, watched, now, traced))
+    watched.fiber = call
+    live.fibers.add(call)
+    call.addObserver(() => {
+      live.fibers.delete(call)
+      if (watched.answeredBy !== "watchdog") slotFreed(runner)
+    })
+    if (live.closed) call.interruptUnsafe()
+  }
   return arm(context, now)
 }
 

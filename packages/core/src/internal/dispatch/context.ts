@@ -56,6 +56,19 @@ export interface DispatchContext {
    */
   readonly heldElsewhere: Map<string, number>
   readonly watch: Watch
+  readonly calls: LiveCalls
+}
+
+/**
+ * The calls' fibers still running, interrupted when the dispatcher closes
+ * (by one finalizer for them all): a set the call leaves as its fiber ends,
+ * rather than a finalizer of its own in the dispatcher's scope for each
+ * call, which cost two closures and three look-ups of the scope's map.
+ */
+export interface LiveCalls {
+  readonly fibers: Set<Fiber.Fiber<unknown, unknown>>
+  /** The dispatcher has closed: a call forked now is interrupted at once. */
+  closed: boolean
 }
 
 /**
