@@ -119,7 +119,9 @@ export type CustomFields = typeof CustomFields.Type
  */
 export const dynamicVariablesOf = (fields: CustomFields): Record<string, string> => {
   const variables: Record<string, string> = {}
-  for (const key of Object.keys(fields)) {
+  // Own keys without an array of them: made for every call placed.
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) continue
     const value = fields[key]
     if (value !== null && value !== undefined) variables[key] = typeof value === "string" ? value : String(value)
   }
