@@ -18,11 +18,11 @@ export const wake = (alarm: Alarm): void => {
   const waiter = alarm.waiter
   if (waiter === undefined) return
   alarm.waiter = undefined
-  waiter(rested)
+  waiter(continued)
 }
 
-/** What a rest answers: the runner goes on (its loop reads it as the step's outcome, without a step more). */
-const rested = Effect.succeed("continue" as const)
+/** The runner goes on: what a rest answers, read by its loop as the step's outcome without a step more. */
+export const continued = Effect.succeed("continue" as const)
 
 /** Whether the runner's timer already rings by `at`: kept while its time suits, since resting happens after nearly every call. */
 const ringsBy = (alarm: Alarm, at: number) => alarm.fiber !== undefined && alarm.at <= at
@@ -107,10 +107,10 @@ export const rest = (
   Clock.clockWith((clock) => {
     const alarm = runner.alarm
     firstPassDone(registry, runner)
-    if (alarm.open) return rested
+    if (alarm.open) return continued
     if (deadline !== undefined && Number.isFinite(deadline)) {
       const now = clock.currentTimeMillisUnsafe()
-      if (deadline <= now) return rested
+      if (deadline <= now) return continued
       if (ringsBy(alarm, deadline)) return wait(registry, alarm)
       return Effect.andThen(setAlarm(alarm, scope, deadline, now), Effect.suspend(() => wait(registry, alarm)))
     }
@@ -120,7 +120,7 @@ export const rest = (
 /** Waits for the signal; meanwhile the runner does not count as busy. */
 const wait = (registry: Registry, alarm: Alarm): Effect.Effect<"continue"> =>
   Effect.callback<"continue">((resume) => {
-    if (alarm.open) return resume(rested)
+    if (alarm.open) return resume(continued)
     registry.busy--
     alarm.waiter = (resumed) => {
       registry.busy++

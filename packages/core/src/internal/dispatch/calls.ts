@@ -269,8 +269,8 @@ const tracing = (fiber: Fiber.Fiber<unknown, unknown>): boolean =>
 
 /**
  * Places a step's calls, each in its own fiber (interrupted when the
- * dispatcher closes: `LiveCalls`), started at once in turn: forked from one effect for the step, not with an
- * effect (and a fork's own effects) per call. A call's slot is freed as its
+ * dispatcher closes: `LiveCalls`), started at once in turn: forked from one
+ * effect for the step, not with an effect (and a fork's own effects) per call. A call's slot is freed as its
  * fiber ends, by an observer, not an effect of its own: the fiber ends once
  * its end is recorded (or cannot be), or when the dispatcher closes. When
  * the watchdog answers first, the call's fiber ends interrupted and the

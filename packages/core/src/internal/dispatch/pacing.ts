@@ -17,7 +17,7 @@ import * as EngineMetrics from "../../EngineMetrics.ts"
 import * as Estimate from "../../Estimate.ts"
 import { InvalidTransition } from "../../OutdialError.ts"
 import { thenNow } from "../thenNow.ts"
-import { rest } from "./alarm.ts"
+import { continued, rest } from "./alarm.ts"
 import { dialAll, dialWithin } from "./calls.ts"
 import { type Dialing, type DispatchContext, moveBatch, publishContact, type Registry, type Runner, utcAt } from "./context.ts"
 import { renew, renewAt, takeOver } from "./lease.ts"
@@ -121,7 +121,6 @@ const decideContacts = (
   })
 
 const stopped = Effect.succeed("stop" as const)
-const continued = Effect.succeed("continue" as const)
 
 /** The lease a pass dials under: the one held while fresh, else one taken or renewed (`undefined`: the runner stops). */
 const leaseFor = (context: DispatchContext, runner: Runner, batch: Batch.Batch, now: number) => {
