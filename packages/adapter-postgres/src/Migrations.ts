@@ -265,6 +265,29 @@ const contactSearchText = Effect.gen(function*() {
   }
 })
 
+// A contact waiting with no due time (every contact an ingest stores) is kept
+// by one index alone, the ready index, in row order: the dispatcher's next
+// contacts and a waiting status's page read it (Fragments.contactsOf). The
+// status index leaves it out, and the waiting index splits in two (due times,
+// ready), so that a stored contact enters one B-tree fewer: a tenth of an
+// ingest's time on the server. The ready index carries the status and the
+// status index the due time, so that a page number of a waiting status is
+// counted over both without visiting rows.
+const readyContactsApart = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`DROP INDEX outdial_contacts_by_status`
+  yield* sql`
+    CREATE INDEX outdial_contacts_by_status ON outdial_contacts (batch_id, status, position) INCLUDE (next_retry_at)
+    WHERE status NOT IN ('pending', 'queued') OR next_retry_at IS NOT NULL`
+  yield* sql`DROP INDEX outdial_contacts_waiting`
+  yield* sql`
+    CREATE INDEX outdial_contacts_due ON outdial_contacts (batch_id, next_retry_at, position)
+    WHERE status IN ('pending', 'queued') AND next_retry_at IS NOT NULL`
+  yield* sql`
+    CREATE INDEX outdial_contacts_ready ON outdial_contacts (batch_id, position) INCLUDE (status)
+    WHERE status IN ('pending', 'queued') AND next_retry_at IS NULL`
+})
+
 /**
  * The migrations, by number.
  *
@@ -278,7 +301,8 @@ export const loader: Migrator.Loader = Migrator.fromRecord({
   "4_contact_history_and_search": contactHistoryAndSearch,
   "5_call_limits": callLimits,
   "7_webhooks": WebhookSchema.migration,
-  "8_contact_search_text": contactSearchText
+  "8_contact_search_text": contactSearchText,
+  "9_ready_contacts_apart": readyContactsApart
 })
 
 /**

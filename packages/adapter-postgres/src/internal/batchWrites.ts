@@ -58,8 +58,18 @@ export const make = (
     readonly ingesting: <A, E, R>(ingest: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
 ): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune" | "beginAttemptsWithin" | "attemptsByNumber"> => {
-  const { batchColumns, batchForUpdate, contactColumns, contactStatement, counted, counterSums, expectStatus, moveAll, shardOf } =
-    fragments
+  const {
+    batchColumns,
+    batchForUpdate,
+    contactColumns,
+    contactsOf,
+    contactStatement,
+    counted,
+    counterSums,
+    expectStatus,
+    moveAll,
+    shardOf
+  } = fragments
   const { appendEvent, notify } = events
   const chunkSize = options.chunkSize
   const searchContacts = Search.make(sql, contactColumns).search
@@ -322,7 +332,7 @@ export const make = (
       ),
     // Every read is a range of an index from a starting position: the primary key
     // `(batch_id, position)` for all contacts, `(batch_id, status, position)` for one
-    // status. With `after` the range starts past that contact's position. A page
+    // status, merged with the ready index for a waiting one (Fragments.contactsOf). With `after` the range starts past that contact's position. A page
     // number is turned into a start too: without a status filter, in a batch whose
     // positions have no gaps (nothing removed or skipped: `total_contacts =
     // next_position`; positions count from 1), page N starts at position
@@ -337,28 +347,28 @@ export const make = (
           ? sql<{ total: number }>`SELECT total_contacts AS total FROM outdial_batches WHERE id = ${batchId}`
           : sql<{ total: number }>`SELECT coalesce(sum(${sql(counterColumn(status))}), 0)::int4 AS total
                                    FROM outdial_counters WHERE batch_id = ${batchId}`
-        const ofStatus = status === undefined ? sql.literal("") : sql`AND c.status = ${status}`
         const skip = (page - 1) * pageSize
-        let from: Fragment
+        const none = sql.literal("")
+        let start: Fragment = none
+        let from: Fragment = none
         if (after !== undefined) {
           const position = positionOf(after)
           if (position === undefined) return { items: [], total: (yield* total)[0]?.total ?? 0 }
           from = sql`AND c.position > ${position}`
-        } else if (skip === 0) {
-          from = sql.literal("")
-        } else {
+        } else if (skip > 0) {
           // coalesce evaluates the count only when the computed start does not apply.
           const computed = status === undefined
             ? sql`(SELECT CASE WHEN b.total_contacts = b.next_position THEN ${skip + 1}::int4 END
                    FROM outdial_batches b WHERE b.id = ${batchId})`
             : sql`NULL::int4`
-          from = sql`AND c.position >= coalesce(${computed},
-            (SELECT c.position FROM outdial_contacts c WHERE c.batch_id = ${batchId} ${ofStatus}
-             ORDER BY c.position OFFSET ${skip} LIMIT 1))`
+          // Found once, though a waiting status reads its page from two indexes.
+          start = sql`WITH start AS MATERIALIZED (SELECT coalesce(${computed},
+            (SELECT c.position FROM ${contactsOf(batchId, status, none, skip + 1)}
+             ORDER BY c.position OFFSET ${skip} LIMIT 1)) AS position)`
+          from = sql`AND c.position >= (SELECT position FROM start)`
         }
-        const items = sql<ContactRow>`
-          SELECT ${contactColumns} FROM outdial_contacts c
-          WHERE c.batch_id = ${batchId} ${ofStatus} ${from}
+        const items = sql<ContactRow>`${start}
+          SELECT ${contactColumns} FROM ${contactsOf(batchId, status, from, pageSize)}
           ORDER BY c.position LIMIT ${pageSize}`
         const [rows, totals] = yield* Effect.all([items, total], { concurrency: 2 })
         return { items: rows.map(toContact), total: totals[0]?.total ?? 0 }

@@ -105,7 +105,8 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
     // Reads without SKIP LOCKED: only the lease holder reads a batch's dialable
     // contacts, and each write it then makes is fenced by its epoch, so a reader
     // that lost the batch meanwhile changes nothing. Two halves, each ordered on
-    // an index: due retries first, then contacts never tried.
+    // an index (Migrations, migration 9): due retries first, then contacts with no
+    // due time, in row order.
     dialable: (batchId, now, limit, exclude) => {
       if (limit <= 0) return Effect.succeed([])
       const excluded = [...exclude].map(positionOf).filter((p): p is number => p !== undefined)
@@ -121,7 +122,7 @@ export const make = (sql: SqlClient.SqlClient, fragments: Fragments, history: De
         (SELECT ${contactColumns} FROM outdial_contacts c
          WHERE c.batch_id = ${batchId} AND c.status IN ('pending', 'queued')
            AND c.next_retry_at IS NULL ${notExcluded}
-         ORDER BY c.next_retry_at, c.position LIMIT ${limit})`.pipe(
+         ORDER BY c.position LIMIT ${limit})`.pipe(
         Effect.map((rows) => rows.slice(0, limit).map(toContact)),
         Effect.mapError(storeError("dialable"))
       )

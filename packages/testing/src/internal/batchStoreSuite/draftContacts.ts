@@ -1,9 +1,26 @@
 /** Contacts of a draft: added, removed and listed before the batch runs. */
 import { assert, describe } from "@effect/vitest"
-import { BatchStore } from "@outdial/core/BatchStore"
+import { BatchStore, type Page } from "@outdial/core/BatchStore"
 import * as Contact from "@outdial/core/Contact"
 import * as Effect from "effect/Effect"
-import { after, allContacts, assertTime, begin, checkCounters, failure, idsOf, newContacts, seed, type Suite, takeLease, uniqueId } from "./helpers.ts"
+import {
+  after,
+  allContacts,
+  assertTime,
+  begin,
+  call,
+  callResult,
+  checkCounters,
+  deferDecision,
+  failure,
+  finish,
+  idsOf,
+  newContacts,
+  seed,
+  type Suite,
+  takeLease,
+  uniqueId
+} from "./helpers.ts"
 
 export const draftContacts = (it: Suite): void => {
   describe("contacts of a draft", () => {
@@ -116,6 +133,56 @@ export const draftContacts = (it: Suite): void => {
           yield* store.listContacts(uniqueId("batch"), { page: 1, pageSize: 10 }),
           { items: [], total: 0 }
         )
+        yield* checkCounters(batch.id)
+      }))
+
+    it.effect("listContacts of a waiting status reads its contacts with and without a due time in row order", () =>
+      Effect.gen(function*() {
+        const { batch, contacts, store } = yield* seed({ count: 10 })
+        const ids = idsOf(contacts)
+        const lease = yield* takeLease(batch.id)
+        // Pending with a due time between pending ones without; queued with a due time and without.
+        for (const i of [2, 5, 9]) yield* store.decide(lease, ids[i]!, deferDecision(after(i), after(600 + i)))
+        yield* call(lease, contacts[3]!, "no_answer", after(20), after(900))
+        const { attempt } = yield* begin(lease, contacts[6]!, after(21))
+        yield* finish(lease, attempt.id, "busy", after(22), { nextRetryAt: after(23) })
+        const asap = yield* begin(lease, contacts[7]!, after(24))
+        yield* store.finishAttempt(lease, {
+          attemptId: asap.attempt.id,
+          result: callResult("carrier_error"),
+          endedAt: after(25),
+          status: "queued",
+          nextRetryAt: null,
+          decision: null
+        })
+        const byPage = (status: Contact.ContactStatus, pageSize: number) =>
+          Effect.gen(function*() {
+            const read: Array<string> = []
+            for (let page = 1; ; page++) {
+              const result = yield* store.listContacts(batch.id, { status, page, pageSize })
+              read.push(...idsOf(result.items))
+              if (result.items.length < pageSize) return { read, total: result.total }
+            }
+          })
+        const byCursor = (status: Contact.ContactStatus, pageSize: number) =>
+          Effect.gen(function*() {
+            const read: Array<string> = []
+            for (let after: string | undefined = undefined;;) {
+              const { items }: Page<Contact.Contact> = yield* store.listContacts(batch.id, { status, page: 1, pageSize, after })
+              read.push(...idsOf(items))
+              if (items.length < pageSize) return read
+              after = items.at(-1)!.id
+            }
+          })
+        const pending = [0, 1, 2, 4, 5, 8, 9].map((i) => ids[i]!)
+        const queued = [3, 6, 7].map((i) => ids[i]!)
+        for (const pageSize of [1, 2, 3, 50]) {
+          assert.deepStrictEqual(yield* byPage("pending", pageSize), { read: pending, total: 7 }, `pages of ${pageSize}`)
+          assert.deepStrictEqual(yield* byPage("queued", pageSize), { read: queued, total: 3 }, `pages of ${pageSize}`)
+          assert.deepStrictEqual(yield* byCursor("pending", pageSize), pending, `pages of ${pageSize}`)
+          assert.deepStrictEqual(yield* byCursor("queued", pageSize), queued, `pages of ${pageSize}`)
+        }
+        assert.deepStrictEqual(idsOf(yield* allContacts(batch.id, "pending")), pending)
         yield* checkCounters(batch.id)
       }))
 
