@@ -4,7 +4,9 @@
  *
  * (a) ingest: one 1,000,000-contact batch created in one transaction, rows/s
  *     (on a quiet server: after a CHECKPOINT and any vacuum still running, so
- *     earlier sections' writes are not flushed or vacuumed inside it);
+ *     earlier sections' writes are not flushed or vacuumed inside it), and the
+ *     WAL the server wrote meanwhile (`ingestWalMB`): the work the disk must
+ *     take, which bounds the create where it is slow;
  * (b) batch read at 1,000,000 contacts (statuses spread as a batch half done):
  *     the batch, its progress counters and a status-filtered page of 50,
  *     p50 / p95 over 400 reads (pages drawn from the first 200 of the status);
@@ -25,9 +27,9 @@
  *     record, the deepest page of one status (pending, ~9,000 pages of 50)
  *     both ways: a page number there is found by counting (see listContacts).
  *
- * `BENCH_ONLY=ingest` runs (a) alone (last line {"ingestRowsPerSec"}).
+ * `BENCH_ONLY=ingest` runs (a) alone (last line {"ingestRowsPerSec","ingestWalMB"}).
  *
- * Last line JSON: {"ingestRowsPerSec","readP50Ms","readP95Ms","deepPage…","dispatchPerSec","pgBossPerSec","ratio","rawPerSec","rawRatio"}.
+ * Last line JSON: {"ingestRowsPerSec","ingestWalMB","readP50Ms","readP95Ms","deepPage…","dispatchPerSec","pgBossPerSec","ratio","rawPerSec","rawRatio"}.
  */
 import { PgStorage } from "@outdial/adapter-postgres"
 import { BatchStore, Credits, Directory, Dispatcher, Engine, EngineConfig, EngineEvents, Telephony } from "@outdial/core"
@@ -63,15 +65,16 @@ const quiet = Effect.gen(function*() {
 
 const ingest = Effect.gen(function*() {
   yield* quiet
-  const { batchId, ingestSeconds } = yield* largeBatch(organizationId, ingestContacts)
+  const { batchId, ingestSeconds, ingestWalBytes } = yield* largeBatch(organizationId, ingestContacts)
   const ingestRowsPerSec = Math.round(ingestContacts / ingestSeconds)
-  console.log(`(a) ingest: ${ingestContacts.toLocaleString()} contacts in ${ingestSeconds.toFixed(2)} s = ${ingestRowsPerSec.toLocaleString()} rows/s`)
-  return { batchId, ingestRowsPerSec }
+  const ingestWalMB = Math.round(ingestWalBytes / 1e6)
+  console.log(`(a) ingest: ${ingestContacts.toLocaleString()} contacts in ${ingestSeconds.toFixed(2)} s = ${ingestRowsPerSec.toLocaleString()} rows/s; WAL ${ingestWalMB.toLocaleString()} MB (${Math.round(ingestWalMB / ingestSeconds)} MB/s)`)
+  return { batchId, ingestRowsPerSec, ingestWalMB }
 })
 
 const ingestAndRead = Effect.gen(function*() {
   const store = yield* BatchStore.BatchStore
-  const { batchId, ingestRowsPerSec } = yield* ingest
+  const { batchId, ingestRowsPerSec, ingestWalMB } = yield* ingest
 
   const read = (i: number) =>
     Effect.runPromise(Effect.all([
@@ -112,6 +115,7 @@ const ingestAndRead = Effect.gen(function*() {
   console.log(`    pending page ${statusPage.toLocaleString()} of 50: by page number (counted) p50 ${statusPagePath.p50} ms, p95 ${statusPagePath.p95} ms; by cursor p50 ${statusCursorPath.p50} ms, p95 ${statusCursorPath.p95} ms`)
   return {
     ingestRowsPerSec,
+    ingestWalMB,
     readP50Ms,
     readP95Ms,
     deepPageP95Ms: Math.max(pagePath.p95, cursorPath.p95),
@@ -219,8 +223,8 @@ const main = async () => {
     const storage = PgStorage.layer({ url: Redacted.make(database.url), maxConnections: 10 })
     if (process.env.BENCH_ONLY === "ingest") {
       // (a) alone, for working on ingest.
-      const { ingestRowsPerSec } = await Effect.runPromise(Effect.scoped(Effect.provide(ingest, storage)))
-      console.log(JSON.stringify({ ingestRowsPerSec }))
+      const { ingestRowsPerSec, ingestWalMB } = await Effect.runPromise(Effect.scoped(Effect.provide(ingest, storage)))
+      console.log(JSON.stringify({ ingestRowsPerSec, ingestWalMB }))
       return
     }
     // Dispatch first, so that neither side runs behind the vacuum of a million fresh rows.
