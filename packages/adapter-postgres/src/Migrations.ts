@@ -267,7 +267,7 @@ const contactSearchText = Effect.gen(function*() {
 
 // A contact waiting with no due time (every contact an ingest stores) is kept
 // by one index alone, the ready index, in row order: the dispatcher's next
-// contacts and a waiting status's page read it (Fragments.contactsOf). The
+// contacts and a waiting status's page read it (internal/contactPages.ts). The
 // status index leaves it out, and the waiting index splits in two (due times,
 // ready), so that a stored contact enters one B-tree fewer: a tenth of an
 // ingest's time on the server. The ready index carries the status and the

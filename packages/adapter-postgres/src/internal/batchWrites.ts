@@ -18,8 +18,8 @@ import {
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as SqlClient from "effect/sql/SqlClient"
-import type { Fragment } from "effect/sql/Statement"
 import { counterColumn } from "../Migrations.ts"
+import * as ContactPages from "./contactPages.ts"
 import type { DialingWrites } from "./dialingWrites.ts"
 import type { Fragments } from "./fragments.ts"
 import * as PendingMerge from "./pendingMerge.ts"
@@ -28,7 +28,6 @@ import { clockDate, type Events } from "./outbox.ts"
 import {
   type BatchRow,
   boolArray,
-  type ContactRow,
   encodeBatch,
   int4Array,
   jsonText,
@@ -58,21 +57,12 @@ export const make = (
     readonly ingesting: <A, E, R>(ingest: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   }
 ): Omit<Store, keyof DialingWrites | "processLocal" | "changes" | "prune" | "beginAttemptsWithin" | "attemptsByNumber"> => {
-  const {
-    batchColumns,
-    batchForUpdate,
-    contactColumns,
-    contactsOf,
-    contactStatement,
-    counted,
-    counterSums,
-    expectStatus,
-    moveAll,
-    shardOf
-  } = fragments
+  const { batchColumns, batchForUpdate, contactColumns, contactStatement, counted, counterSums, expectStatus, moveAll, shardOf } =
+    fragments
   const { appendEvent, notify } = events
   const chunkSize = options.chunkSize
   const searchContacts = Search.make(sql, contactColumns).search
+  const listPage = ContactPages.make(sql, contactColumns)
   const dispatchable = sql.literal(BatchModel.dispatchable.map((status) => `'${status}'`).join(", "))
   const unfinished = sql.literal(
     Contact.statuses.filter((status) => !Contact.isFinal(status)).map((status) => `${counterColumn(status)}`).join(" + ")
@@ -330,49 +320,8 @@ export const make = (
         ),
         Effect.mapError(storeError("statusBreakdown"))
       ),
-    // Every read is a range of an index from a starting position: the primary key
-    // `(batch_id, position)` for all contacts, `(batch_id, status, position)` for one
-    // status, merged with the ready index for a waiting one (Fragments.contactsOf). With `after` the range starts past that contact's position. A page
-    // number is turned into a start too: without a status filter, in a batch whose
-    // positions have no gaps (nothing removed or skipped: `total_contacts =
-    // next_position`; positions count from 1), page N starts at position
-    // (N-1)·size + 1. Otherwise the start is the ((N-1)·size + 1)-th match, which
-    // only counting finds (a B-tree keeps no ranks): it is counted over an
-    // index-only scan of positions, never by reading the rows before it.
-    listContacts: (batchId, { after, page, pageSize, search, status }) =>
-      search !== undefined
-        ? searchContacts(batchId, { after, page, pageSize, search, status })
-        : Effect.gen(function*() {
-        const total = status === undefined
-          ? sql<{ total: number }>`SELECT total_contacts AS total FROM outdial_batches WHERE id = ${batchId}`
-          : sql<{ total: number }>`SELECT coalesce(sum(${sql(counterColumn(status))}), 0)::int4 AS total
-                                   FROM outdial_counters WHERE batch_id = ${batchId}`
-        const skip = (page - 1) * pageSize
-        const none = sql.literal("")
-        let start: Fragment = none
-        let from: Fragment = none
-        if (after !== undefined) {
-          const position = positionOf(after)
-          if (position === undefined) return { items: [], total: (yield* total)[0]?.total ?? 0 }
-          from = sql`AND c.position > ${position}`
-        } else if (skip > 0) {
-          // coalesce evaluates the count only when the computed start does not apply.
-          const computed = status === undefined
-            ? sql`(SELECT CASE WHEN b.total_contacts = b.next_position THEN ${skip + 1}::int4 END
-                   FROM outdial_batches b WHERE b.id = ${batchId})`
-            : sql`NULL::int4`
-          // Found once, though a waiting status reads its page from two indexes.
-          start = sql`WITH start AS MATERIALIZED (SELECT coalesce(${computed},
-            (SELECT c.position FROM ${contactsOf(batchId, status, none, skip + 1)}
-             ORDER BY c.position OFFSET ${skip} LIMIT 1)) AS position)`
-          from = sql`AND c.position >= (SELECT position FROM start)`
-        }
-        const items = sql<ContactRow>`${start}
-          SELECT ${contactColumns} FROM ${contactsOf(batchId, status, from, pageSize)}
-          ORDER BY c.position LIMIT ${pageSize}`
-        const [rows, totals] = yield* Effect.all([items, total], { concurrency: 2 })
-        return { items: rows.map(toContact), total: totals[0]?.total ?? 0 }
-      }).pipe(Effect.mapError(storeError("listContacts"))),
+    listContacts: (batchId, options) =>
+      options.search !== undefined ? searchContacts(batchId, { ...options, search: options.search }) : listPage(batchId, options),
     getContact: (batchId, contactId) => {
       const position = positionOf(contactId)
       return position === undefined

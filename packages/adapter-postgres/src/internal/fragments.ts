@@ -116,33 +116,6 @@ export const make = (sql: SqlClient.SqlClient) => {
       SELECT count(*)::int4 AS count FROM moved`.pipe(Effect.map((rows) => rows[0]!.count))
   }
 
-  /**
-   * The first `limit` contacts of the batch, or of one status, in `range`, as the relation `c` in row
-   * order. A status is written out, not bound, so that the planner can prove which partial index
-   * holds it (Migrations, migration 9). A waiting status is read from two indexes in row order and
-   * merged: its contacts with a due time are in the status index, those without one (every contact
-   * stored and never tried) only in the ready index. Each half carries its own order and limit, or
-   * the planner reads and sorts both whole.
-   */
-  const contactsOf = (
-    batchId: string,
-    status: Contact.ContactStatus | undefined,
-    range: Fragment,
-    limit: number
-  ): Fragment => {
-    const ordered = (where: Fragment) =>
-      sql`SELECT * FROM outdial_contacts c WHERE c.batch_id = ${batchId} ${where} ${range}
-          ORDER BY c.position LIMIT ${limit}`
-    if (status === undefined) return sql`(${ordered(sql.literal(""))}) c`
-    // A status the machine does not know names no contact; it is bound, never written out.
-    if (!Contact.statuses.includes(status)) return sql`(${ordered(sql`AND c.status = ${status}`)}) c`
-    const ofStatus = sql.literal(`AND c.status = '${status}'`)
-    return Contact.isFinal(status) || status === "dialing"
-      ? sql`(${ordered(ofStatus)}) c`
-      : sql`((${ordered(sql`${ofStatus} AND c.next_retry_at IS NULL`)})
-             UNION ALL (${ordered(sql`${ofStatus} AND c.next_retry_at IS NOT NULL`)})) c`
-  }
-
   const contactStatement = (batchId: string, position: number) =>
     sql<ContactRow>`SELECT ${contactColumns} FROM outdial_contacts c WHERE c.batch_id = ${batchId} AND c.position = ${position}`
 
@@ -160,7 +133,6 @@ export const make = (sql: SqlClient.SqlClient) => {
   expectStatus,
   fenced,
   moveAll,
-  contactsOf,
   contactStatement
   }
 }
