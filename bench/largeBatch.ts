@@ -52,8 +52,7 @@ export const largeBatch = (organizationId: string, count: number) =>
     const sql = yield* SqlClient.SqlClient
     const batch = StoreFixtures.makeBatch({ status: "running", organizationId })
     const contacts = StoreFixtures.newContacts(count)
-    const walPosition = sql<{ readonly lsn: string }>`SELECT pg_current_wal_lsn()::text AS lsn`
-    const [before] = yield* walPosition
+    const [before] = yield* sql<{ readonly lsn: string }>`SELECT pg_current_wal_lsn()::text AS lsn`
     const started = performance.now()
     yield* store.createBatch(batch, contacts)
     const ingestSeconds = (performance.now() - started) / 1000

@@ -69,6 +69,15 @@ export const machine = StateMachine.make<ContactStatus, ContactAction>("contact"
 export const transition = machine.transition
 
 /**
+ * Whether a contact in `status` waits to be dialed (pending or queued): the
+ * statuses the machine dials from.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isWaiting = (status: ContactStatus): boolean => (waiting as ReadonlyArray<ContactStatus>).includes(status)
+
+/**
  * @since 0.1.0
  * @category predicates
  */

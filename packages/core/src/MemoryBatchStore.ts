@@ -92,8 +92,6 @@ interface Entry {
 const emptyCounts = (): Record<Contact.ContactStatus, number> =>
   Object.fromEntries(Contact.statuses.map((s) => [s, 0])) as Record<Contact.ContactStatus, number>
 
-const isWaiting = (status: Contact.ContactStatus) => status === "pending" || status === "queued"
-
 const millis = (time: DateTime.Utc) => DateTime.toEpochMillis(time)
 
 /**
@@ -217,7 +215,7 @@ export const make = (): BatchStore["Service"] => {
       entry.counts[previous.status]--
       entry.counts[next.status]++
     }
-    if (isWaiting(next.status) && (next.nextRetryAt !== previous.nextRetryAt || !isWaiting(previous.status))) {
+    if (Contact.isWaiting(next.status) && (next.nextRetryAt !== previous.nextRetryAt || !Contact.isWaiting(previous.status))) {
       // A new version makes every heap entry of the contact stale.
       const version = ++entry.versions[position]!
       if (next.nextRetryAt === null) {
@@ -243,13 +241,13 @@ export const make = (): BatchStore["Service"] => {
 
   const isCurrent = (entry: Entry, t: Timed) => {
     const contact = entry.contacts[t.position]
-    return contact !== undefined && isWaiting(contact.status) && entry.versions[t.position] === t.version
+    return contact !== undefined && Contact.isWaiting(contact.status) && entry.versions[t.position] === t.version
   }
 
   /** Waiting with no due time: the cursor's part of `dialable`. */
   const isUntimed = (entry: Entry, position: number) => {
     const contact = entry.contacts[position]
-    return contact !== undefined && isWaiting(contact.status) && !entry.timedFlags[position]
+    return contact !== undefined && Contact.isWaiting(contact.status) && !entry.timedFlags[position]
   }
 
   const dropStale = (entry: Entry) => {
@@ -540,7 +538,7 @@ export const make = (): BatchStore["Service"] => {
         const entry = yield* entryOf(batchId)
         yield* expectStatus(entry, sourcesOf("remove contacts from"), "remove contacts from")
         const [position, contact] = yield* contactAt(entry, contactId)
-        if (!isWaiting(contact.status)) return yield* Contact.notRemovable(contact.status)
+        if (!Contact.isWaiting(contact.status)) return yield* Contact.notRemovable(contact.status)
         // Its attempts still count against its number's frequency caps.
         if (contact.attemptCount > 0) load.index(entry.batch.organizationId)
         entry.contacts[position] = undefined
@@ -732,7 +730,7 @@ export const make = (): BatchStore["Service"] => {
             })
           }
           case "defer": {
-            if (!isWaiting(contact.status)) {
+            if (!Contact.isWaiting(contact.status)) {
               return yield* new InvalidTransition({ entity: "contact", action: "defer", from: contact.status })
             }
             remember(entry, position, decision)
@@ -748,7 +746,7 @@ export const make = (): BatchStore["Service"] => {
         if (entry === undefined) return 0
         let cancelled = 0
         entry.contacts.forEach((contact, position) => {
-          if (contact !== undefined && isWaiting(contact.status)) {
+          if (contact !== undefined && Contact.isWaiting(contact.status)) {
             put(entry, position, { ...contact, status: "cancelled", completedAt: at, nextRetryAt: null })
             cancelled++
           }

@@ -41,9 +41,7 @@ import {
 
 type Store = BatchStore["Service"]
 
-const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter((status) =>
-  status !== "dialing" && !Contact.isFinal(status)
-)
+const waitingStatuses: ReadonlyArray<Contact.ContactStatus> = Contact.statuses.filter(Contact.isWaiting)
 
 export const make = (
   sql: SqlClient.SqlClient,

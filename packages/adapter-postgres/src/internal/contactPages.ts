@@ -46,10 +46,10 @@ const contactsOf = (
   // A status the machine does not know names no contact; it is bound, never written out.
   if (!Contact.statuses.includes(status)) return sql`(${ordered(sql`AND c.status = ${status}`)}) c`
   const ofStatus = sql.literal(`AND c.status = '${status}'`)
-  return Contact.isFinal(status) || status === "dialing"
-    ? sql`(${ordered(ofStatus)}) c`
-    : sql`((${ordered(sql`${ofStatus} AND c.next_retry_at IS NULL`)})
+  return Contact.isWaiting(status)
+    ? sql`((${ordered(sql`${ofStatus} AND c.next_retry_at IS NULL`)})
            UNION ALL (${ordered(sql`${ofStatus} AND c.next_retry_at IS NOT NULL`)})) c`
+    : sql`(${ordered(ofStatus)}) c`
 }
 
 interface PageOptions {
